@@ -1,0 +1,5 @@
+"""`python -m bimpe_tui` is `bimpe-tui`."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,410 @@
+"""The Console API over httpx: envelope, typed errors, retries, pages, tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from .. import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    MalformedResponseError,
+    RateLimitError,
+    error_from_response,
+)
+from .models import (
+    Agent,
+    Conversation,
+    ConversationDetail,
+    Message,
+    ModelError,
+    Page,
+    PageMeta,
+    StreamTicket,
+)
+from .retry import honour_retry_after, is_retryable, sdk_backoff
+
+DEFAULT_BASE_URL = "https://api.bimpe.ai"
+API_PREFIX = "/api/v1/console"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 2
+#: Streams per httpx client: httpcore's pool does work that grows with the
+#: square of its connections, so many streams are spread over several clients.
+STREAMS_PER_CLIENT = 20
+
+T = TypeVar("T")
+
+
+class Envelope:
+    """A successful answer: `data`, pagination `meta`, and the request id."""
+
+    __slots__ = ("data", "meta", "request_id", "status")
+
+    def __init__(self, data: Any, meta: PageMeta | None, request_id: str, status: int) -> None:
+        self.data = data
+        self.meta = meta
+        self.request_id = request_id
+        self.status = status
+
+
+def _seg(value: str) -> str:
+    # Ids come from the server or the command line; quoting keeps a hostile
+    # id from changing the path.
+    return quote(value, safe="")
+
+
+def _query(params: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = "true" if value is True else "false" if value is False else str(value)
+    return out
+
+
+class _StreamClients:
+    """httpx clients for long-lived streams, each carrying at most a few of them."""
+
+    def __init__(self, factory: Callable[[], httpx.AsyncClient]) -> None:
+        self._factory = factory
+        self._clients: list[httpx.AsyncClient] = []
+        self._load: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def lease(self) -> AsyncIterator[httpx.AsyncClient]:
+        client = next((c for c in self._clients if self._load[id(c)] < STREAMS_PER_CLIENT), None)
+        if client is None:
+            client = self._factory()
+            self._clients.append(client)
+            self._load[id(client)] = 0
+        self._load[id(client)] += 1
+        try:
+            yield client
+        finally:
+            self._load[id(client)] -= 1
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, []
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+
+class ConsoleClient:
+    """Async client of the BimpeAI Console API.
+
+    One instance per process: it owns the connection pools. REST calls are
+    retried as the official SDK does; streams are opened by `ResumableStream`
+    through `open_event_stream`, which never sends the API key.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        if not api_key:
+            raise ValueError("an API key is required")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._user_agent = (
+            f"bimpe-tui/{__version__} httpx/{httpx.__version__} Python/{platform.python_version()}"
+        )
+        # Redirects are never followed: a 301 to another host must not take
+        # the Authorization header with it.
+        self._http = httpx.AsyncClient(
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": self._user_agent},
+        )
+        self._streams = _StreamClients(self._new_stream_http)
+
+    @property
+    def api_key(self) -> str:
+        """The key, for code that must compare or redact it; never print it."""
+        return self._api_key
+
+    def _new_stream_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            follow_redirects=False,
+            headers={"User-Agent": self._user_agent},
+            limits=httpx.Limits(max_connections=STREAMS_PER_CLIENT * 2),
+        )
+
+    async def aclose(self) -> None:
+        """Close every connection this client holds."""
+        await self._streams.aclose()
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ConsoleClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path."""
+        return f"{self.base_url}{API_PREFIX}{path}"
+
+    # -- REST ---------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        max_retries: int | None = None,
+    ) -> Envelope:
+        """Send one REST call, retrying what the SDK retries, and unwrap the envelope."""
+        retries = self.max_retries if max_retries is None else max_retries
+        request_id = str(uuid.uuid4())
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(method, path, params or {}, request_id)
+            except (APIError, APIConnectionError, MalformedResponseError) as error:
+                if attempt >= retries or not is_retryable(error):
+                    raise
+                delay: float | None = None
+                if isinstance(error, RateLimitError):
+                    delay = honour_retry_after(error.retry_after)
+                await asyncio.sleep(sdk_backoff(attempt) if delay is None else delay)
+                attempt += 1
+
+    async def _send_once(
+        self, method: str, path: str, params: dict[str, Any], request_id: str
+    ) -> Envelope:
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "X-Request-Id": request_id,
+        }
+        try:
+            response = await self._http.request(
+                method, self.url(path), params=_query(params), headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(f"{method} {path}: no answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise APIConnectionError(f"{method} {path}: {describe_transport_error(exc)}") from exc
+        return self._unwrap(response, request_id)
+
+    def _unwrap(self, response: httpx.Response, request_id: str) -> Envelope:
+        status = response.status_code
+        body = response.content
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
+            raise APIError(
+                f"the server redirected to {target}; not followed, so the key stays here",
+                status=status,
+            )
+        if not response.is_success:
+            raise error_from_response(status, body, response.headers)
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            raise MalformedResponseError("answer is not JSON", status=status, body=body) from None
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("message"), str):
+            raise MalformedResponseError(
+                "answer is not a Console API envelope", status=status, body=body
+            )
+        return Envelope(
+            data=parsed.get("data"),
+            meta=PageMeta.from_api(parsed.get("meta")),
+            request_id=response.headers.get("x-request-id") or request_id,
+            status=status,
+        )
+
+    async def _page(
+        self,
+        path: str,
+        params: dict[str, Any],
+        build: Callable[[Any], T],
+    ) -> Page[T]:
+        envelope = await self.request("GET", path, params=params)
+        if not isinstance(envelope.data, list):
+            raise MalformedResponseError(
+                "list answer has no list in `data`",
+                status=envelope.status,
+                body=repr(envelope.data).encode(),
+            )
+        try:
+            items = [build(item) for item in envelope.data]
+        except ModelError as exc:
+            raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
+        return Page(items=items, meta=envelope.meta)
+
+    async def list_agents(
+        self,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        search: str | None = None,
+        sort: str | None = None,
+    ) -> Page[Agent]:
+        """One page of the account's agents."""
+        params = {"page": page, "limit": limit, "search": search, "sort": sort}
+        return await self._page("/agents", params, Agent.from_api)
+
+    async def list_conversations(
+        self,
+        agent_id: str,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        search: str | None = None,
+        sort: str | None = None,
+        channel: str | None = None,
+        is_test_channel: bool | None = None,
+        is_ai_chat_paused: bool | None = None,
+        needs_attention: bool | None = None,
+    ) -> Page[Conversation]:
+        """One page of an agent's conversations, with the API's filters."""
+        params = {
+            "page": page,
+            "limit": limit,
+            "search": search,
+            "sort": sort,
+            "channel": channel,
+            "is_test_channel": is_test_channel,
+            "is_ai_chat_paused": is_ai_chat_paused,
+            "needs_attention": needs_attention,
+        }
+        path = f"/agents/{_seg(agent_id)}/conversations"
+        return await self._page(path, params, Conversation.from_api)
+
+    async def get_conversation(self, agent_id: str, conversation_id: str) -> ConversationDetail:
+        """One conversation with the end user's details."""
+        envelope = await self.request(
+            "GET", f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}"
+        )
+        try:
+            return ConversationDetail.from_api(envelope.data)
+        except ModelError as exc:
+            raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
+
+    async def list_messages(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        search: str | None = None,
+        sort: str | None = None,
+    ) -> Page[Message]:
+        """One page of a conversation's messages."""
+        params = {"page": page, "limit": limit, "search": search, "sort": sort}
+        path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/messages"
+        return await self._page(path, params, Message.from_api)
+
+    async def create_stream_ticket(
+        self, agent_id: str, conversation_id: str, *, max_retries: int | None = None
+    ) -> StreamTicket:
+        """A fresh single-use ticket for one stream GET."""
+        path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/stream-ticket"
+        envelope = await self.request("POST", path, max_retries=max_retries)
+        try:
+            return StreamTicket.from_api(envelope.data)
+        except ModelError as exc:
+            raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
+
+    # -- streams ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def open_event_stream(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        *,
+        ticket: str,
+        after: str | None,
+        read_timeout: float,
+    ) -> AsyncIterator[httpx.Response]:
+        """Open the SSE GET with a ticket and no Authorization header.
+
+        Yields the response once it is known to be a 2xx event stream; raises
+        the typed API error otherwise. httpx's read timeout is the watchdog:
+        no bytes for `read_timeout` seconds raises `httpx.ReadTimeout`.
+        """
+        path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/stream"
+        params = {"ticket": ticket} if after is None else {"ticket": ticket, "after": after}
+        timeout = httpx.Timeout(read_timeout, connect=min(read_timeout, 10.0))
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        async with (
+            self._streams.lease() as http,
+            http.stream(
+                "GET", self.url(path), params=params, headers=headers, timeout=timeout
+            ) as response,
+        ):
+            if not response.is_success:
+                body = await _read_capped(response)
+                if 300 <= response.status_code < 400:
+                    raise APIError("the stream redirected; not followed", status=301)
+                raise error_from_response(response.status_code, body, response.headers)
+            content_type = response.headers.get("content-type", "")
+            if not content_type.lower().startswith("text/event-stream"):
+                body = await _read_capped(response)
+                raise MalformedResponseError(
+                    f"stream answered with content type {content_type or 'none'!r}",
+                    status=response.status_code,
+                    body=body,
+                )
+            yield response
+
+
+async def _read_capped(response: httpx.Response, limit: int = 64 * 1024) -> bytes:
+    """Read an error body, but never more than `limit` bytes of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def describe_transport_error(exc: BaseException) -> str:
+    """Plain words for a network failure, with no URL (URLs carry tickets)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "no data in time"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "cannot connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection lost mid-message"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "connection reset"
+    if isinstance(exc, httpx.NetworkError):
+        return "network error"
+    return type(exc).__name__
+
+
+async def iter_pages(fetch: Callable[[int], Awaitable[Page[T]]]) -> AsyncIterator[T]:
+    """Every item of a paged list, fetching page after page as it is consumed."""
+    page_no = 1
+    while True:
+        page = await fetch(page_no)
+        for item in page.items:
+            yield item
+        if not page.has_next_page or not page.items:
+            return
+        page_no += 1

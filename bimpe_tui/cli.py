@@ -1,0 +1,192 @@
+"""Command line: `bimpe-tui`, `bimpe-tui tail`, `bimpe-tui demo-server`, exit codes.
+
+Only the standard library is imported at module level, so `--version` and
+`--help` answer without loading httpx, Textual or aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="API server (default: env BIMPEAI_BASE_URL, config file, or https://api.bimpe.ai)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        help="config file (default: config.toml in the user config dir)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="bimpe-tui",
+        description="Watch BimpeAI agent conversations live in the terminal. "
+        "The API key comes from env BIMPEAI_API_KEY or api_key in the config file.",
+    )
+    parser.add_argument("--version", action="version", version=f"bimpe-tui {__version__}")
+    _add_connection_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    tail = sub.add_parser(
+        "tail",
+        help="stream one conversation to stdout as JSON lines",
+        description="Stream one conversation's new messages to stdout, one JSON object "
+        "per line; status changes go to stderr.",
+    )
+    tail.add_argument("agent_id", metavar="AGENT_ID")
+    tail.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    tail.add_argument(
+        "--after",
+        metavar="ID_OR_ISO",
+        help="replay the messages after this message id or ISO-8601 time first",
+    )
+    tail.add_argument(
+        "--no-reconnect",
+        dest="reconnect",
+        action="store_false",
+        help="stop when the server ends the stream instead of reconnecting",
+    )
+    tail.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        default=5,
+        metavar="N",
+        help="consecutive failed attempts before giving up (default 5)",
+    )
+    tail.add_argument(
+        "--read-timeout",
+        type=_positive_float,
+        default=45.0,
+        metavar="S",
+        help="seconds without any data before the connection counts as dead (default 45)",
+    )
+    _add_connection_options(tail)
+
+    demo = sub.add_parser(
+        "demo-server",
+        help="run the demo Console API server on 127.0.0.1",
+        description="Serve a simulated BimpeAI Console API on 127.0.0.1 until Ctrl-C.",
+    )
+    demo.add_argument("--port", type=_non_negative_int, default=0, help="port (default: any free)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the demo world (default 7)")
+    demo.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=1.0,
+        help="message speed multiplier (default 1.0)",
+    )
+    demo.add_argument(
+        "--heartbeat",
+        type=_positive_float,
+        default=15.0,
+        metavar="S",
+        help="seconds between heartbeats (default 15)",
+    )
+    demo.add_argument(
+        "--faults",
+        metavar="KINDS",
+        default="",
+        help="comma-separated fault kinds to inject at random (drop, cut, silent, close, "
+        "stream_401, ticket_429, ticket_503, after_410) or 'all'",
+    )
+    demo.add_argument(
+        "--fault-rate",
+        type=_positive_float,
+        default=0.05,
+        metavar="R",
+        help="mid-stream faults per stream per second (default 0.05: one per 20 s)",
+    )
+    demo.add_argument("--chaos", action="store_true", help="same as --faults all")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.command == "demo-server":
+        return _demo_server(args)
+    if args.command == "tail":
+        return _tail(args)
+    print("bimpe-tui: the interactive app is not built yet; try `bimpe-tui tail`", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _demo_server(args: argparse.Namespace) -> int:
+    from .demo.faults import FaultPlan
+    from .demo.server import parse_fault_spec, run_standalone
+
+    spec = "all" if args.chaos else args.faults
+    try:
+        faults = (
+            parse_fault_spec(spec, rate=args.fault_rate, seed=args.seed) if spec else FaultPlan()
+        )
+    except ValueError as exc:
+        print(f"bimpe-tui demo-server: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_standalone(
+        port=args.port,
+        seed=args.seed,
+        rate=args.rate,
+        heartbeat_interval=args.heartbeat,
+        faults=faults,
+    )
+
+
+def _tail(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
+    from .tail import run_tail
+
+    try:
+        settings = load_settings(base_url=args.base_url, config_path=args.config)
+        api_key = settings.require_key()
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in settings.warnings:
+        print(f"bimpe-tui: warning: {warning}", file=sys.stderr)
+    return run_tail(
+        api_key=api_key,
+        base_url=settings.base_url,
+        agent_id=args.agent_id,
+        conversation_id=args.conversation_id,
+        after=args.after,
+        reconnect=args.reconnect,
+        max_retries=args.max_retries,
+        read_timeout=args.read_timeout,
+    )

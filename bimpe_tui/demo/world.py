@@ -1,0 +1,588 @@
+"""The demo world: agents, conversations and messages as a pure function of seed and clock."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from json.encoder import encode_basestring as _encode_json_str
+
+from bimpe_tui.demo.scripts import EXCHANGES, Exchange
+
+__all__ = [
+    "ANCHOR",
+    "DemoMessage",
+    "DemoWorld",
+    "format_iso",
+    "parse_iso_ms",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ANCHOR: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+"""Message 0 of every conversation is created shortly after this instant (epoch seconds)."""
+_ANCHOR_MS = round(ANCHOR * 1000)
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PREVIEW_CHARS = 120
+
+
+@lru_cache(maxsize=4096)
+def _minute_prefix(minute: int) -> str:
+    return (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
+
+
+_SECONDS = tuple(f"{n:02d}" for n in range(60))
+_MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
+
+
+def _iso_from_ms(ms: int) -> str:
+    # Hand-rolled from cached parts: it runs once per streamed frame, and going through
+    # datetime each time would be the slowest step of a replay.
+    minute, rem = divmod(ms, 60_000)
+    secs, milli = divmod(rem, 1000)
+    return _minute_prefix(minute) + _SECONDS[secs] + _MILLIS[milli]
+
+
+def format_iso(ts: float) -> str:
+    """Format epoch seconds as ISO-8601 UTC with milliseconds and a ``Z`` suffix."""
+    return _iso_from_ms(_ms_floor(ts))
+
+
+def parse_iso_ms(text: str) -> int | None:
+    """Parse an ISO-8601 timestamp to whole epoch milliseconds (floored), or None if invalid.
+
+    A timestamp without an offset is taken as UTC.
+    """
+    if not text or not text[0].isdigit():
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (parsed - _EPOCH) // timedelta(milliseconds=1)
+
+
+_B36_PAIRS = tuple(a + b for a in _B36 for b in _B36)
+
+
+def _b36(n: int) -> str:
+    if n < 36:
+        return _B36[n]
+    # Two digits per step: ids are formatted once per streamed frame.
+    parts: list[str] = []
+    while n:
+        n, rem = divmod(n, 1296)
+        parts.append(_B36_PAIRS[rem])
+    return "".join(reversed(parts)).lstrip("0")
+
+
+def _hash_int(*parts: object, size: int = 8) -> int:
+    key = "|".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=size).digest(), "big")
+
+
+def _ms_floor(now: float) -> int:
+    """Largest whole millisecond m with m / 1000 <= now, so int and float comparisons agree."""
+    m = math.floor(now * 1000)
+    while (m + 1) / 1000 <= now:
+        m += 1
+    while m / 1000 > now:
+        m -= 1
+    return m
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMessage:
+    """One message of the demo world."""
+
+    id: str
+    conversation_id: str
+    agent_id: str
+    index: int
+    role: str
+    message: str
+    message_type: str
+    created_at: float
+    attachments: tuple[tuple[str, str], ...]
+
+    @property
+    def created_at_iso(self) -> str:
+        """``created_at`` as the API formats it."""
+        return _iso_from_ms(round(self.created_at * 1000))
+
+    def to_api(self) -> dict[str, object]:
+        """The REST ``Message`` shape."""
+        out: dict[str, object] = {
+            "id": self.id,
+            "role": self.role,
+            "message": self.message,
+            "message_type": self.message_type,
+            "created_at": self.created_at_iso,
+        }
+        if self.attachments:
+            out["attachments"] = [{"type": kind, "url": url} for kind, url in self.attachments]
+        return out
+
+    def to_stream(self) -> dict[str, object]:
+        """The ``StreamMessageEvent`` shape carried in a stream frame."""
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "role": self.role,
+            "message": self.message,
+            "message_type": self.message_type,
+            "created_at": self.created_at_iso,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentSpec:
+    slot: str
+    name: str
+    kind: str
+    status: str
+    description: str
+    business_name: str
+    timezone: str
+    persona: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ConvSpec:
+    agent: int
+    channel: str
+    username: str
+    user_id: str
+    full_name: str
+    email: str | None
+    phone: str | None
+    period: float
+    needs_attention: bool = False
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Conv:
+    id: str
+    suffix: str
+    agent_id: str
+    kind: str
+    spec: _ConvSpec
+    channel_id: str
+    period_ms: int
+    first_name: str
+    time_key: bytes
+    exchange_key: bytes
+
+
+_AGENTS: tuple[_AgentSpec, ...] = (
+    _AgentSpec(
+        "kitchen",
+        "Mama Ebi's Kitchen",
+        "restaurant",
+        "live",
+        "Takes food orders, table bookings and delivery questions for a Lagos restaurant.",
+        "Mama Ebi's Kitchen Ltd",
+        "Africa/Lagos",
+        "friendly",
+        "2025-06-02T09:15:00.000Z",
+        "2025-12-18T16:40:12.000Z",
+    ),
+    _AgentSpec(
+        "hotel",
+        "Harbour View Concierge",
+        "hotel",
+        "live",
+        "Handles room bookings, check-in questions and guest requests for a waterfront hotel.",
+        "Harbour View Suites",
+        "Africa/Accra",
+        "professional",
+        "2025-08-21T11:02:33.000Z",
+        "2025-12-29T08:05:41.000Z",
+    ),
+    _AgentSpec(
+        "shop",
+        "Adire & Co. Support",
+        "shop",
+        "development",
+        "Answers order, shipping and returns questions for an online textile shop.",
+        "Adire & Co.",
+        "Africa/Lagos",
+        "concise",
+        "2025-11-07T14:48:09.000Z",
+        "2025-12-30T19:21:55.000Z",
+    ),
+)
+
+# Periods (seconds between messages at rate 1.0) mix a few busy chats with several quiet ones.
+_CONVERSATIONS: tuple[_ConvSpec, ...] = (
+    _ConvSpec(0, "whatsapp", "tolu_a", "2348031112233", "Tolu Adeyemi",
+              "tolu.adeyemi@example.com", "+2348031112233", 5.0),
+    _ConvSpec(0, "whatsapp", "chinedu.o", "2348067654321", "Chinedu Okafor", None,
+              "+2348067654321", 20.0, needs_attention=True),
+    _ConvSpec(0, "webchat", "guest-4821", "wc_4821f0a9", "Guest 4821", None, None, 45.0),
+    _ConvSpec(0, "telephony", "+2348059990011", "+2348059990011", "Bisi Lawal", None,
+              "+2348059990011", 90.0),
+    _ConvSpec(0, "test_whatsapp", "qa-kitchen", "2348000000001", "QA Tester",
+              "qa@example.com", "+2348000000001", 12.0),
+    _ConvSpec(1, "whatsapp", "amelie.d", "33612345678", "Amélie Durand",
+              "amelie.durand@example.com", "+33612345678", 8.0),
+    _ConvSpec(1, "webchat", "kenji_w", "wc_9c1d27e4", "渡辺 健二", "kenji.w@example.com", None,
+              30.0),
+    _ConvSpec(1, "telephony", "+447700900123", "+447700900123", "Oliver Bennett", None,
+              "+447700900123", 60.0, needs_attention=True),
+    _ConvSpec(1, "whatsapp", "fatima.s", "971501234567", "فاطمة السيد",
+              "fatima.alsayed@example.com", "+971501234567", 25.0, paused=True),
+    _ConvSpec(1, "test_webchat", "qa-hotel", "wc_test_0001", "QA Tester", None, None, 70.0),
+    _ConvSpec(2, "whatsapp", "ngozi.eze", "2348023344556", "Ngozi Eze",
+              "ngozi.eze@example.com", "+2348023344556", 4.0),
+    _ConvSpec(2, "webchat", "visitor-77c1", "wc_77c1b3d2", "Visitor 77c1", None, None, 15.0,
+              needs_attention=True),
+    _ConvSpec(2, "test_telephony", "+2348000000002", "+2348000000002", "QA Line", None,
+              "+2348000000002", 55.0),
+    _ConvSpec(2, "test_whatsapp", "qa-shop", "2348000000003", "QA Tester",
+              "qa@example.com", "+2348000000003", 35.0),
+    _ConvSpec(2, "telephony", "+2348120004455", "+2348120004455", "Emeka Nwosu", None,
+              "+2348120004455", 80.0),
+)  # fmt: skip
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class DemoWorld:
+    """Agents, conversations and messages derived only from ``seed``, ``rate`` and ``clock``.
+
+    Message ``n`` of conversation ``c`` is created at
+    ``ANCHOR + (n + jitter(c, n)) * period(c) / rate`` (quantised to whole milliseconds),
+    with ``jitter`` in ``[0, 0.9)``, so creation times strictly increase with ``n`` and
+    the newest message at any instant is found in O(1).
+    """
+
+    def __init__(
+        self, *, seed: int = 7, rate: float = 1.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        if not rate > 0:
+            raise ValueError("rate must be positive")
+        self.seed = seed
+        self.rate = rate
+        self.clock = clock
+        self._agents: list[dict[str, object]] = []
+        self._agent_ids: list[str] = []
+        for spec in _AGENTS:
+            agent_id = self._make_id("ag_", 8, "agent", spec.slot)
+            self._agent_ids.append(agent_id)
+            self._agents.append(
+                {
+                    "id": agent_id,
+                    "name": spec.name,
+                    "description": spec.description,
+                    "status": spec.status,
+                    "language": "en",
+                    "persona": spec.persona,
+                    "timezone": spec.timezone,
+                    "business_name": spec.business_name,
+                    "created_at": spec.created_at,
+                    "updated_at": spec.updated_at,
+                }
+            )
+        self._convs: dict[str, _Conv] = {}
+        self._by_suffix: dict[str, _Conv] = {}
+        for slot, conv_spec in enumerate(_CONVERSATIONS):
+            suffix = self._make_id("", 10, "conversation", slot)
+            conv = _Conv(
+                id=f"c_{suffix}",
+                suffix=suffix,
+                agent_id=self._agent_ids[conv_spec.agent],
+                kind=_AGENTS[conv_spec.agent].kind,
+                spec=conv_spec,
+                channel_id=self._make_id("ch_", 8, "channel", conv_spec.agent, conv_spec.channel),
+                # Whole milliseconds keep timestamps exact in ISO form (see time_of).
+                period_ms=max(1, round(conv_spec.period * 1000 / rate)),
+                first_name=conv_spec.full_name.split(" ")[0],
+                time_key=f"{seed}|c_{suffix}|".encode(),
+                exchange_key=f"{seed}|c_{suffix}|x|".encode(),
+            )
+            self._convs[conv.id] = conv
+            self._by_suffix[suffix] = conv
+        if len(self._by_suffix) != len(_CONVERSATIONS):  # pragma: no cover - hash collision
+            raise RuntimeError("conversation id collision; pick another seed")
+
+    def _make_id(self, prefix: str, length: int, *parts: object) -> str:
+        value = _hash_int(self.seed, "id", *parts, size=16)
+        text = ""
+        for _ in range(length):
+            value, rem = divmod(value, 36)
+            text += _B36[rem]
+        return prefix + text
+
+    # --- structure -------------------------------------------------------------------
+
+    def agents(self) -> list[dict[str, object]]:
+        """API ``Agent`` shapes in a stable order (oldest first)."""
+        return [dict(agent) for agent in self._agents]
+
+    def agent(self, agent_id: str) -> dict[str, object] | None:
+        """One API ``Agent`` shape, or None if unknown."""
+        for agent in self._agents:
+            if agent["id"] == agent_id:
+                return dict(agent)
+        return None
+
+    def conversation_ids(self) -> list[tuple[str, str]]:
+        """``(agent_id, conversation_id)`` for every conversation, in a stable order."""
+        return [(conv.agent_id, conv.id) for conv in self._convs.values()]
+
+    def agent_of(self, conversation_id: str) -> str | None:
+        """The agent id owning a conversation, or None if unknown."""
+        conv = self._convs.get(conversation_id)
+        return conv.agent_id if conv else None
+
+    def conversations(self, agent_id: str) -> list[dict[str, object]]:
+        """API ``Conversation`` shapes for an agent as of ``clock()`` (empty if unknown)."""
+        now = self.clock()
+        return [
+            self._conversation_shape(conv, now)
+            for conv in self._convs.values()
+            if conv.agent_id == agent_id
+        ]
+
+    def conversation_detail(self, agent_id: str, conversation_id: str) -> dict[str, object] | None:
+        """API ``ConversationDetail`` shape, or None if the pair is unknown."""
+        conv = self._convs.get(conversation_id)
+        if conv is None or conv.agent_id != agent_id:
+            return None
+        out = self._conversation_shape(conv, self.clock())
+        spec = conv.spec
+        out["full_name"] = spec.full_name
+        out["email"] = spec.email
+        out["phone_number"] = spec.phone
+        out["profile_picture"] = (
+            f"https://example.com/avatars/{conv.suffix}.png"
+            if spec.channel.endswith("app")
+            else None
+        )
+        return out
+
+    def _conversation_shape(self, conv: _Conv, now: float) -> dict[str, object]:
+        spec = conv.spec
+        latest = self.latest_index(conv.id, now)
+        created = _iso_from_ms(self._time_ms(conv, 0))
+        last_at: str | None = None
+        last_seen: str | None = None
+        preview: str | None = None
+        if latest >= 0:
+            last = self.message(conv.id, latest)
+            last_at = last.created_at_iso
+            preview = last.message[:_PREVIEW_CHARS]
+            # Customers write the even-numbered messages.
+            customer_index = latest if latest % 2 == 0 else latest - 1
+            if customer_index >= 0:
+                last_seen = _iso_from_ms(self._time_ms(conv, customer_index))
+        return {
+            "id": conv.id,
+            "channel_type": spec.channel,
+            "channel_id": conv.channel_id,
+            "channel_user_id": spec.user_id,
+            "channel_user_username": spec.username,
+            "is_test_channel": spec.channel.startswith("test_"),
+            "is_ai_chat_paused": spec.paused,
+            "needs_attention": spec.needs_attention,
+            "last_message_at": last_at,
+            "last_seen": last_seen,
+            "last_message_preview": preview,
+            "created_at": created,
+            "updated_at": last_at or created,
+        }
+
+    # --- time ------------------------------------------------------------------------
+
+    def _conv(self, conversation_id: str) -> _Conv:
+        try:
+            return self._convs[conversation_id]
+        except KeyError:
+            raise KeyError(f"unknown conversation {conversation_id!r}") from None
+
+    def _time_ms(self, conv: _Conv, index: int) -> int:
+        # floor(jitter * period) with jitter in [0, 0.9) stays below period_ms, which is
+        # what keeps times strictly increasing even at period_ms == 1.
+        digest = hashlib.blake2b(conv.time_key + b"%d" % index, digest_size=8).digest()
+        h = int.from_bytes(digest, "big")
+        return _ANCHOR_MS + index * conv.period_ms + (h * 9 * conv.period_ms) // (10 << 64)
+
+    def time_of(self, conversation_id: str, index: int) -> float:
+        """Creation time (epoch seconds, whole milliseconds) of message ``index``."""
+        return self._time_ms(self._conv(conversation_id), index) / 1000
+
+    def _latest_ms(self, conv: _Conv, now_ms: int) -> int:
+        if now_ms < _ANCHOR_MS:
+            return -1
+        n = (now_ms - _ANCHOR_MS) // conv.period_ms
+        # Message n starts at or after n * period, so only n itself may still be pending.
+        if self._time_ms(conv, n) > now_ms:
+            n -= 1
+        return n
+
+    def latest_index(self, conversation_id: str, now: float | None = None) -> int:
+        """Index of the newest message created at or before ``now`` (default: clock()), or -1."""
+        conv = self._conv(conversation_id)
+        return self._latest_ms(conv, _ms_floor(self.clock() if now is None else now))
+
+    def latest_index_ms(self, conversation_id: str, now_ms: int) -> int:
+        """Like :meth:`latest_index` for a time in whole epoch milliseconds."""
+        return self._latest_ms(self._conv(conversation_id), now_ms)
+
+    def first_index_after(self, conversation_id: str, ts: float) -> int:
+        """Index of the first message created strictly after ``ts``."""
+        return self.latest_index(conversation_id, ts) + 1
+
+    # --- messages --------------------------------------------------------------------
+
+    def parse_message_id(self, message_id: str) -> tuple[str, int] | None:
+        """``(conversation_id, index)`` for a well-formed id of a known conversation."""
+        prefix, _, rest = message_id.partition("_")
+        suffix, _, digits = rest.partition("_")
+        if prefix != "m" or not digits or suffix not in self._by_suffix:
+            return None
+        try:
+            index = int(digits, 36)
+        except ValueError:
+            return None
+        if _b36(index) != digits:
+            return None
+        return self._by_suffix[suffix].id, index
+
+    def message_id(self, conversation_id: str, index: int) -> str:
+        """The id of message ``index`` (whether or not it exists yet)."""
+        return f"m_{self._conv(conversation_id).suffix}_{_b36(index)}"
+
+    def _exchange(self, conv: _Conv, exchange_no: int) -> tuple[Exchange, dict[str, str]]:
+        digest = hashlib.blake2b(conv.exchange_key + b"%d" % exchange_no, digest_size=16)
+        h = int.from_bytes(digest.digest(), "big")
+        bank = EXCHANGES[conv.kind]
+        h, pick = divmod(h, len(bank))
+        ref = h % 36**6
+        values = {
+            "order": str(10_000 + h % 90_000),
+            "ref": (
+                _B36_PAIRS[ref // 1296**2] + _B36_PAIRS[ref // 1296 % 1296] + _B36_PAIRS[ref % 1296]
+            ).upper(),
+            "qty": str(2 + (h >> 20) % 4),
+            "time": f"{(h >> 24) % 24:02d}:{((h >> 30) % 4) * 15:02d}",
+            "day": _DAYS[(h >> 34) % 7],
+            "name": conv.first_name,
+        }
+        return bank[pick], values
+
+    @staticmethod
+    def _turn(exchange: Exchange, part: int) -> tuple[str, str, str]:
+        """(role, template, attachment kind) of one half of an exchange."""
+        if part == 0:
+            return "customer", exchange.customer, exchange.customer_attachment
+        return exchange.reply_role, exchange.reply, exchange.reply_attachment
+
+    def message(self, conversation_id: str, index: int) -> DemoMessage:
+        """Message ``index`` of a conversation (defined for any index >= 0)."""
+        if index < 0:
+            raise IndexError("message index must be >= 0")
+        conv = self._conv(conversation_id)
+        exchange_no, part = divmod(index, 2)
+        exchange, values = self._exchange(conv, exchange_no)
+        role, template, attachment = self._turn(exchange, part)
+        msg_id = f"m_{conv.suffix}_{_b36(index)}"
+        attachments: tuple[tuple[str, str], ...] = ()
+        if attachment == "image":
+            attachments = (("image", f"https://example.com/media/{conv.suffix}/{msg_id}.jpg"),)
+        elif attachment == "document":
+            attachments = (("document", f"https://example.com/files/{conv.suffix}/{msg_id}.pdf"),)
+        return DemoMessage(
+            id=msg_id,
+            conversation_id=conv.id,
+            agent_id=conv.agent_id,
+            index=index,
+            role=role,
+            message=template.format_map(values),
+            message_type=attachment or "text",
+            created_at=self._time_ms(conv, index) / 1000,
+            attachments=attachments,
+        )
+
+    def stream_payloads(
+        self, conversation_id: str, start: int, stop: int
+    ) -> Iterator[tuple[str, str]]:
+        """``(id, JSON)`` for messages ``start <= index < stop``, fast, for stream frames.
+
+        The JSON is exactly ``json.dumps(message(...).to_stream(), ensure_ascii=False,
+        separators=(",", ":"))``; it is built by hand because a backlog replay encodes
+        hundreds of thousands of messages.
+        """
+        conv = self._conv(conversation_id)
+        id_head = f"m_{conv.suffix}_"
+        conv_part = f'","conversation_id":"{conv.id}","role":"'
+        time_key = conv.time_key
+        period = conv.period_ms
+        jitter_scale = 9 * period
+        blake2b = hashlib.blake2b
+        cached_minute = -1
+        minute_prefix = ""
+        cached_no = -1
+        cached_high = -1
+        high_digits = ""
+        turns: tuple[tuple[str, str, str], tuple[str, str, str]] = (("", "", ""), ("", "", ""))
+        for index in range(max(0, start), stop):
+            exchange_no, part = divmod(index, 2)
+            if exchange_no != cached_no:
+                cached_no = exchange_no
+                exchange, values = self._exchange(conv, exchange_no)
+                turns = (
+                    (
+                        "customer",
+                        _encode_json_str(exchange.customer.format_map(values)),
+                        exchange.customer_attachment or "text",
+                    ),
+                    (
+                        exchange.reply_role,
+                        _encode_json_str(exchange.reply.format_map(values)),
+                        exchange.reply_attachment or "text",
+                    ),
+                )
+            role, text, message_type = turns[part]
+            # Consecutive ids share all but their last two base-36 digits.
+            high, low = divmod(index, 1296)
+            if high != cached_high:
+                cached_high = high
+                high_digits = _b36(high) if high else ""
+            msg_id = id_head + (high_digits + _B36_PAIRS[low] if high else _b36(low))
+            # Inlined _time_ms and _iso_from_ms: this loop is the replay hot path.
+            digest = blake2b(time_key + b"%d" % index, digest_size=8).digest()
+            created_ms = (
+                _ANCHOR_MS
+                + index * period
+                + (int.from_bytes(digest, "big") * jitter_scale) // (10 << 64)
+            )
+            minute, rem = divmod(created_ms, 60_000)
+            if minute != cached_minute:
+                cached_minute = minute
+                minute_prefix = _minute_prefix(minute)
+            secs, milli = divmod(rem, 1000)
+            created = minute_prefix + _SECONDS[secs] + _MILLIS[milli]
+            yield (
+                msg_id,
+                f'{{"id":"{msg_id}{conv_part}{role}","message":{text},'
+                f'"message_type":"{message_type}","created_at":"{created}"}}',
+            )
+
+    def messages_between(
+        self, conversation_id: str, after_index: int, until: float
+    ) -> list[DemoMessage]:
+        """Messages with index > ``after_index`` created at or before ``until``, oldest first."""
+        latest = self.latest_index(conversation_id, until)
+        return [
+            self.message(conversation_id, i) for i in range(max(0, after_index + 1), latest + 1)
+        ]

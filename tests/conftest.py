@@ -1,0 +1,56 @@
+"""Shared fixtures: a real demo server on loopback, and no test touches the real home."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bimpe_tui.api.client import ConsoleClient
+from tests.scripted_server import ScriptedServer
+
+if TYPE_CHECKING:
+    from bimpe_tui.demo.server import DemoServer
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # platformdirs reads these: point them at the test's own directory so no
+    # test ever reads or writes the user's real config or state.
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    monkeypatch.delenv("BIMPEAI_API_KEY", raising=False)
+    monkeypatch.delenv("BIMPEAI_BASE_URL", raising=False)
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoServer]:
+    """A demo server whose conversations move fast (rate 40) with short heartbeats."""
+    from bimpe_tui.demo.server import DemoServer
+
+    server = DemoServer(seed=7, rate=40.0, heartbeat_interval=0.2)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def client(demo: DemoServer) -> AsyncIterator[ConsoleClient]:
+    """Our client, pointed at the demo server."""
+    async with ConsoleClient(demo.api_key, demo.base_url, max_retries=2) as api:
+        yield api
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedServer]:
+    """A real loopback server that plays scripted stream answers."""
+    server = ScriptedServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

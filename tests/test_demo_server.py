@@ -1,0 +1,795 @@
+"""Tests for the demo server over real sockets: REST, tickets, streams and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bimpe_tui.demo import DEMO_API_KEY, DemoServer, FaultPlan, parse_fault_spec
+from bimpe_tui.demo.faults import FAULT_KINDS
+from bimpe_tui.demo.server import API_PREFIX
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
+WAIT = 5.0  # generous upper bound for anything we wait for; never a timing assertion
+AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+class FrameReader:
+    """Reads raw SSE frames from an httpx streaming response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks = response.aiter_bytes()
+        self.buffer = b""
+        self.raw: list[bytes] = []
+
+    async def _next(self) -> dict[str, str]:
+        while b"\n\n" not in self.buffer:
+            self.buffer += await anext(self._chunks)
+        raw, self.buffer = self.buffer.split(b"\n\n", 1)
+        self.raw.append(raw + b"\n\n")
+        fields: dict[str, str] = {}
+        for line in raw.decode().split("\n"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        return fields
+
+    async def frame(self) -> dict[str, str]:
+        """The next frame (raises StopAsyncIteration at a clean end)."""
+        return await asyncio.wait_for(self._next(), WAIT)
+
+    async def messages(self, count: int) -> list[dict[str, str]]:
+        """The next ``count`` message frames, skipping heartbeats."""
+        out: list[dict[str, str]] = []
+        while len(out) < count:
+            frame = await self.frame()
+            if frame.get("event") == "message":
+                out.append(frame)
+        return out
+
+
+async def wait_until(server: DemoServer, predicate: Callable[[], bool]) -> None:
+    """Wait (bounded) until the server's state satisfies ``predicate``."""
+    await asyncio.wait_for(server.wait_until(predicate), WAIT)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[DemoServer]:
+    async with DemoServer(clock=lambda: NOW, heartbeat_interval=30.0) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def api(server: DemoServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as client:
+        yield client
+
+
+@pytest.fixture
+async def bare(server: DemoServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no Authorization header, as the stream GET must be made."""
+    async with httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as client:
+        yield client
+
+
+def conv_path(agent_id: str, conv: str) -> str:
+    return f"/agents/{agent_id}/conversations/{conv}"
+
+
+async def new_ticket(api: httpx.AsyncClient, agent_id: str, conv: str) -> str:
+    response = await api.post(conv_path(agent_id, conv) + "/stream-ticket")
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["ticket"])
+
+
+@contextlib.asynccontextmanager
+async def open_stream(
+    api: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    agent_id: str,
+    conv: str,
+    *,
+    after: str | None = None,
+    expect: int = 200,
+) -> AsyncIterator[httpx.Response]:
+    params = {"ticket": await new_ticket(api, agent_id, conv)}
+    if after is not None:
+        params["after"] = after
+    async with bare.stream("GET", conv_path(agent_id, conv) + "/stream", params=params) as resp:
+        assert resp.status_code == expect
+        yield resp
+
+
+def expected_frame(server: DemoServer, conv: str, index: int) -> bytes:
+    message = server.world.message(conv, index)
+    data = json.dumps(message.to_stream(), ensure_ascii=False, separators=(",", ":"))
+    return f"id: {message.id}\nevent: message\ndata: {data}\n\n".encode()
+
+
+def busy(server: DemoServer) -> tuple[str, str]:
+    """The conversation with the most messages."""
+    return max(server.world.conversation_ids(), key=lambda p: server.world.latest_index(p[1]))
+
+
+# --- REST --------------------------------------------------------------------------------
+
+
+async def test_agents_envelope_and_request_id(api: httpx.AsyncClient) -> None:
+    response = await api.get("/agents")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-request-id"]
+    body = response.json()
+    assert body["message"] == "ok"
+    assert len(body["data"]) == 3
+    assert body["meta"] == {
+        "total_count": 3,
+        "page_count": 1,
+        "current_page": 1,
+        "limit": 20,
+        "has_next_page": False,
+        "has_previous_page": False,
+    }
+    echoed = await api.get("/agents", headers={"X-Request-Id": "req_from_client"})
+    assert echoed.headers["x-request-id"] == "req_from_client"
+
+
+async def test_agents_pagination_search_and_sort(api: httpx.AsyncClient) -> None:
+    by_name = (await api.get("/agents", params={"sort": "name"})).json()["data"]
+    names = [a["name"] for a in by_name]
+    assert names == sorted(names, key=str.casefold)
+    reverse = (await api.get("/agents", params={"sort": "-name"})).json()["data"]
+    assert [a["name"] for a in reverse] == names[::-1]
+    page2 = (await api.get("/agents", params={"sort": "name", "limit": 1, "page": 2})).json()
+    assert [a["id"] for a in page2["data"]] == [by_name[1]["id"]]
+    assert page2["meta"]["page_count"] == 3
+    assert page2["meta"]["has_next_page"] is True
+    assert page2["meta"]["has_previous_page"] is True
+    beyond = (await api.get("/agents", params={"page": 9})).json()
+    assert beyond["data"] == []
+    assert beyond["meta"]["has_next_page"] is False
+    found = (await api.get("/agents", params={"search": "KITCHEN"})).json()
+    assert [a["name"] for a in found["data"]] == ["Mama Ebi's Kitchen"]
+    assert found["meta"]["total_count"] == 1
+
+
+async def test_conversations_filters_and_default_order(
+    api: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agents = [str(a["id"]) for a in server.world.agents()]
+    everything = []
+    for agent_id in agents:
+        body = (await api.get(f"/agents/{agent_id}/conversations")).json()
+        stamps = [c["last_message_at"] for c in body["data"]]
+        assert stamps == sorted(stamps, reverse=True)
+        everything += body["data"]
+    assert len(everything) == len(server.world.conversation_ids())
+
+    async def filtered(params: dict[str, str]) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for agent_id in agents:
+            response = await api.get(f"/agents/{agent_id}/conversations", params=params)
+            assert response.status_code == 200
+            out += response.json()["data"]
+        return out
+
+    whatsapp = await filtered({"channel": "whatsapp"})
+    assert whatsapp
+    assert all(c["channel_type"] == "whatsapp" for c in whatsapp)
+    tests = await filtered({"is_test_channel": "true"})
+    assert tests
+    assert all(str(c["channel_type"]).startswith("test_") for c in tests)
+    real = await filtered({"is_test_channel": "false"})
+    assert len(tests) + len(real) == len(everything)
+    assert len(await filtered({"is_ai_chat_paused": "true"})) == 1
+    attention = await filtered({"needs_attention": "true"})
+    assert {c["id"] for c in attention} == {c["id"] for c in everything if c["needs_attention"]}
+    username = str(everything[0]["channel_user_username"])
+    assert [c["id"] for c in await filtered({"search": username.upper()})] == [everything[0]["id"]]
+
+
+async def test_conversation_detail_and_not_found(
+    api: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    response = await api.get(conv_path(agent_id, conv))
+    assert response.status_code == 200
+    body = response.json()
+    assert "meta" not in body
+    assert body["data"] == server.world.conversation_detail(agent_id, conv)
+    assert {"full_name", "email", "phone_number", "profile_picture"} <= body["data"].keys()
+    other_agent = next(a for a, _ in server.world.conversation_ids() if a != agent_id)
+    for path in (
+        conv_path(agent_id, "c_nope"),
+        conv_path(other_agent, conv),
+        conv_path("ag_nope", conv),
+        "/agents/ag_nope/conversations",
+        conv_path(agent_id, "c_nope") + "/messages",
+        "/no/such/route",
+    ):
+        missing = await api.get(path)
+        assert missing.status_code == 404, path
+        assert missing.json()["code"] == "not_found"
+        assert missing.json()["request_id"] == missing.headers["x-request-id"]
+    ticket = await api.post(conv_path(agent_id, "c_nope") + "/stream-ticket")
+    assert ticket.status_code == 404
+
+
+async def test_messages_paging_newest_first(api: httpx.AsyncClient, server: DemoServer) -> None:
+    agent_id, conv = server.world.conversation_ids()[4]
+    latest = server.world.latest_index(conv)
+    url = conv_path(agent_id, conv) + "/messages"
+    page1 = (await api.get(url, params={"limit": 5})).json()
+    page2 = (await api.get(url, params={"limit": 5, "page": 2})).json()
+    assert page1["meta"]["total_count"] == latest + 1
+    assert page1["meta"]["page_count"] == -(-(latest + 1) // 5)
+    expected = [server.world.message(conv, i).to_api() for i in range(latest, latest - 10, -1)]
+    assert page1["data"] + page2["data"] == expected
+    oldest = (await api.get(url, params={"limit": 3, "sort": "created_at"})).json()
+    assert [m["id"] for m in oldest["data"]] == [server.world.message_id(conv, i) for i in range(3)]
+    last_page = page1["meta"]["page_count"]
+    tail = (await api.get(url, params={"limit": 5, "page": last_page})).json()
+    assert tail["data"][-1]["id"] == server.world.message_id(conv, 0)
+    assert tail["meta"]["has_next_page"] is False
+
+
+async def test_messages_search_is_limited_to_recent_history(
+    api: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    needle = "jollof"
+    expected = [
+        server.world.message(conv, i).id
+        for i in range(latest, latest - 2000, -1)
+        if needle in server.world.message(conv, i).message.casefold()
+    ]
+    body = (
+        await api.get(conv_path(agent_id, conv) + "/messages", params={"search": "Jollof"})
+    ).json()
+    assert body["meta"]["total_count"] == len(expected) > 0
+    assert [m["id"] for m in body["data"]] == expected[:20]
+
+
+async def test_auth_errors(server: DemoServer) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as client:
+        missing = await client.get("/agents")
+        wrong = await client.get("/agents", headers={"Authorization": "Bearer sk_wrong"})
+        basic = await client.get("/agents", headers={"Authorization": "Basic abc"})
+        agent_id, conv = server.world.conversation_ids()[0]
+        ticket = await client.post(conv_path(agent_id, conv) + "/stream-ticket")
+    assert missing.status_code == wrong.status_code == basic.status_code == 401
+    assert missing.json()["code"] == "api_key_missing"
+    assert basic.json()["code"] == "api_key_missing"
+    assert wrong.json()["code"] == "api_key_invalid"
+    assert isinstance(wrong.json()["message"], str)
+    assert wrong.json()["request_id"] == wrong.headers["x-request-id"]
+    assert ticket.status_code == 401
+
+
+async def test_validation_errors_list_every_problem(
+    api: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, _ = server.world.conversation_ids()[0]
+    response = await api.get(
+        f"/agents/{agent_id}/conversations",
+        params={
+            "page": "0",
+            "limit": "500",
+            "channel": "sms",
+            "is_test_channel": "yes",
+            "sort": "colour",
+        },
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    paths = [entry.split(":", 1)[0] for entry in body["message"]]
+    assert paths == ["page", "limit", "sort", "channel", "is_test_channel"]
+    assert all(": " in entry for entry in body["message"])
+    bad_page = await api.get("/agents", params={"page": "two"})
+    assert bad_page.json()["message"] == ["page: must be an integer"]
+
+
+# --- tickets -----------------------------------------------------------------------------
+
+
+async def test_ticket_shape(api: httpx.AsyncClient, server: DemoServer) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    response = await api.post(conv_path(agent_id, conv) + "/stream-ticket")
+    assert response.status_code == 201
+    data = response.json()["data"]
+    assert data["ticket"].startswith("tk_")
+    assert data["expires_in"] == 60
+    assert server.stats["tickets"] == 1
+
+
+async def stream_status(
+    bare: httpx.AsyncClient, agent_id: str, conv: str, params: dict[str, str]
+) -> tuple[int, dict[str, str]]:
+    async with bare.stream("GET", conv_path(agent_id, conv) + "/stream", params=params) as resp:
+        if resp.status_code != 200:
+            await resp.aread()
+            return resp.status_code, resp.json()
+        return 200, {}
+
+
+async def test_tickets_are_single_use(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    ticket = await new_ticket(api, agent_id, conv)
+    assert await stream_status(bare, agent_id, conv, {"ticket": ticket}) == (200, {})
+    status, body = await stream_status(bare, agent_id, conv, {"ticket": ticket})
+    assert status == 401
+    assert body["code"] == "unauthorized"
+    assert body["message"] == "stream ticket is invalid, used or expired"
+
+
+async def test_expired_missing_and_foreign_tickets_are_refused(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    (agent_id, conv), (other_agent, other_conv) = server.world.conversation_ids()[:2]
+    expired = await new_ticket(api, agent_id, conv)
+    server.expire_tickets()
+    assert (await stream_status(bare, agent_id, conv, {"ticket": expired}))[0] == 401
+    assert (await stream_status(bare, agent_id, conv, {}))[0] == 401
+    assert (await stream_status(bare, agent_id, conv, {"ticket": "tk_made_up"}))[0] == 401
+    foreign = await new_ticket(api, other_agent, other_conv)
+    assert (await stream_status(bare, agent_id, conv, {"ticket": foreign}))[0] == 401
+    # The refused attempt used it up.
+    assert (await stream_status(bare, other_agent, other_conv, {"ticket": foreign}))[0] == 401
+
+
+# --- streams -----------------------------------------------------------------------------
+
+
+async def test_replay_after_message_id_is_exact(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[6]
+    latest = server.world.latest_index(conv)
+    after = server.world.message_id(conv, latest - 5)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        assert resp.headers["content-type"] == "text/event-stream"
+        assert resp.headers["cache-control"] == "no-cache"
+        reader = FrameReader(resp)
+        frames = await reader.messages(5)
+    assert [f["id"] for f in frames] == [
+        server.world.message_id(conv, i) for i in range(latest - 4, latest + 1)
+    ]
+    assert reader.raw == [expected_frame(server, conv, i) for i in range(latest - 4, latest + 1)]
+    assert server.stats["frames"] == 5
+    record = server.stream_requests[-1]
+    assert record.query["after"] == after
+    assert "authorization" not in record.headers
+    assert record.query_string.startswith("ticket=tk_")
+
+
+@pytest.mark.parametrize("style", ["ms", "offset"])
+async def test_replay_after_timestamp(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer, style: str
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[1]
+    latest = server.world.latest_index(conv)
+    stamp = str(server.world.message(conv, latest - 3).to_api()["created_at"])
+    if style == "offset":
+        west_africa = timezone(timedelta(hours=1))
+        stamp = datetime.fromisoformat(stamp).astimezone(west_africa).isoformat()
+        assert stamp.endswith("+01:00")
+    async with open_stream(api, bare, agent_id, conv, after=stamp) as resp:
+        frames = await FrameReader(resp).messages(3)
+    assert [f["id"] for f in frames] == [
+        server.world.message_id(conv, i) for i in range(latest - 2, latest + 1)
+    ]
+
+
+async def test_unknown_after_id_is_gone(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    (agent_id, conv), (_, other_conv) = server.world.conversation_ids()[:2]
+    latest = server.world.latest_index(conv)
+    for after in (
+        "m_x",
+        server.world.message_id(other_conv, 3),
+        server.world.message_id(conv, latest + 10),
+    ):
+        ticket = await new_ticket(api, agent_id, conv)
+        status, body = await stream_status(bare, agent_id, conv, {"ticket": ticket, "after": after})
+        assert status == 410
+        assert body["code"] == "not_found"
+        assert body["message"] == f"after: unknown message id {after!r}"
+
+
+async def test_live_messages_arrive_as_the_clock_passes_them() -> None:
+    async with (
+        DemoServer(rate=200.0, heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = busy(server)
+        opened_at = time.time()
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            frames = await FrameReader(resp).messages(4)
+    indices = [server.world.parse_message_id(f["id"]) for f in frames]
+    assert [i[0] for i in indices if i] == [conv] * 4
+    numbers = [i[1] for i in indices if i]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))
+    # Live means: nothing from before the stream opened.
+    assert server.world.time_of(conv, numbers[0]) > opened_at - 1.0
+
+
+async def test_heartbeats_when_nothing_else_is_sent() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = server.world.conversation_ids()[0]
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            reader = FrameReader(resp)
+            frames = [await reader.frame(), await reader.frame()]
+    assert all(f == {"event": "heartbeat", "data": f'{{"ts":{int(NOW)}}}'} for f in frames)
+    assert reader.raw[0] == f'event: heartbeat\ndata: {{"ts":{int(NOW)}}}\n\n'.encode()
+    assert server.stats["heartbeats"] >= 2
+
+
+async def test_a_manual_clock_and_wake_deliver_new_messages() -> None:
+    now = [NOW]
+    async with (
+        DemoServer(clock=lambda: now[0], heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = busy(server)
+        latest = server.world.latest_index(conv)
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            reader = FrameReader(resp)
+            await wait_until(server, lambda: server.active_streams == 1)
+            now[0] = server.world.time_of(conv, latest + 2)
+            server.wake()
+            frames = await reader.messages(2)
+    assert [f["id"] for f in frames] == [
+        server.world.message_id(conv, latest + 1),
+        server.world.message_id(conv, latest + 2),
+    ]
+
+
+async def test_a_large_replay_is_batched(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = busy(server)
+    latest = server.world.latest_index(conv)
+    count = 5000
+    after = server.world.message_id(conv, latest - count)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(count)
+    assert frames[-1]["id"] == server.world.message_id(conv, latest)
+    assert len({f["id"] for f in frames}) == count
+    assert server.stats["frames"] == count
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+async def test_ticket_429_fault(api: httpx.AsyncClient, server: DemoServer) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    server.faults.inject("ticket_429")
+    limited = await api.post(conv_path(agent_id, conv) + "/stream-ticket")
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited"
+    assert limited.headers["retry-after"] == "1"
+    assert limited.headers["x-ratelimit-limit"] == "60"
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert int(limited.headers["x-ratelimit-reset"]) > 0
+    assert server.faults.injected == {"ticket_429": 1}
+    assert (await api.post(conv_path(agent_id, conv) + "/stream-ticket")).status_code == 201
+
+
+async def test_ticket_503_fault(api: httpx.AsyncClient, server: DemoServer) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    server.faults.inject("ticket_503", 2)
+    for _ in range(2):
+        failed = await api.post(conv_path(agent_id, conv) + "/stream-ticket")
+        assert failed.status_code == 503
+        assert failed.json()["code"] == "internal_error"
+    assert server.faults.injected["ticket_503"] == 2
+    assert (await api.post(conv_path(agent_id, conv) + "/stream-ticket")).status_code == 201
+
+
+async def test_stream_401_fault_consumes_a_valid_ticket(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    server.faults.inject("stream_401")
+    ticket = await new_ticket(api, agent_id, conv)
+    status, body = await stream_status(bare, agent_id, conv, {"ticket": ticket})
+    assert (status, body["code"]) == (401, "unauthorized")
+    assert server.faults.injected["stream_401"] == 1
+    assert (await stream_status(bare, agent_id, conv, {"ticket": ticket}))[0] == 401
+    fresh = await new_ticket(api, agent_id, conv)
+    assert (await stream_status(bare, agent_id, conv, {"ticket": fresh}))[0] == 200
+
+
+async def test_after_410_fault_only_hits_id_cursors(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    known = server.world.message_id(conv, server.world.latest_index(conv) - 1)
+    stamp = str(server.world.message(conv, 5).to_api()["created_at"])
+    server.faults.inject("after_410")
+    by_time = {"ticket": await new_ticket(api, agent_id, conv), "after": stamp}
+    assert (await stream_status(bare, agent_id, conv, by_time))[0] == 200
+    assert server.faults.pending == ["after_410"]
+    by_id = {"ticket": await new_ticket(api, agent_id, conv), "after": known}
+    status, body = await stream_status(bare, agent_id, conv, by_id)
+    assert status == 410
+    assert body == {
+        "message": f"after: unknown message id {known!r}",
+        "code": "not_found",
+        "request_id": body["request_id"],
+    }
+    assert server.faults.injected == {"after_410": 1}
+
+
+async def test_drop_fault_aborts_between_frames(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    server.faults.inject("drop", after_messages=2)
+    after = server.world.message_id(conv, latest - 10)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(2)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await reader.frame()
+    assert [f["id"] for f in frames] == [
+        server.world.message_id(conv, latest - 9),
+        server.world.message_id(conv, latest - 8),
+    ]
+    assert reader.buffer == b""
+    assert server.faults.injected == {"drop": 1}
+
+
+async def test_cut_fault_leaves_an_incomplete_frame(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    server.faults.inject("cut", after_messages=1)
+    after = server.world.message_id(conv, latest - 10)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(1)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await reader.frame()
+    assert frames[0]["id"] == server.world.message_id(conv, latest - 9)
+    whole = expected_frame(server, conv, latest - 8)
+    assert reader.buffer
+    assert whole.startswith(reader.buffer)
+    assert len(reader.buffer) < len(whole)
+    assert b"\n\n" not in reader.buffer
+    assert server.faults.injected == {"cut": 1}
+
+
+async def test_silent_fault_stops_everything_but_keeps_the_connection() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = server.world.conversation_ids()[0]
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            reader = FrameReader(resp)
+            assert (await reader.frame())["event"] == "heartbeat"
+            server.faults.inject("silent", after_messages=0)
+            await wait_until(server, lambda: server.faults.injected["silent"] == 1)
+            heartbeats = server.stats["heartbeats"]
+            # Asserting an absence: several heartbeat intervals pass with nothing sent.
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(reader._next(), 0.4)
+            assert server.stats["heartbeats"] == heartbeats
+            assert server.active_streams == 1
+        # The client left: the silent handler notices and goes away quietly.
+        await wait_until(server, lambda: server.active_streams == 0)
+
+
+async def test_close_fault_ends_the_stream_cleanly(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    server.faults.inject("close", after_messages=3)
+    after = server.world.message_id(conv, latest - 10)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(3)
+        with pytest.raises(StopAsyncIteration):
+            await reader.frame()
+    assert len(frames) == 3
+    assert reader.buffer == b""
+    assert server.faults.injected == {"close": 1}
+
+
+async def test_queued_stream_faults_fire_in_order_across_connections(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    after = server.world.message_id(conv, server.world.latest_index(conv) - 20)
+    server.faults.inject("close", 2, after_messages=1)
+    for _ in range(2):
+        async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+            reader = FrameReader(resp)
+            assert len(await reader.messages(1)) == 1
+            with pytest.raises(StopAsyncIteration):
+                await reader.frame()
+    assert server.faults.injected == {"close": 2}
+    assert server.faults.pending == []
+
+
+async def test_chaos_applies_mid_stream_faults(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    # A very high rate makes a mid-stream fault due almost at once on an idle stream.
+    server.faults = FaultPlan(kinds=["close"], rate=200.0, seed=1)
+    agent_id, conv = server.world.conversation_ids()[0]
+    async with open_stream(api, bare, agent_id, conv) as resp:
+        with pytest.raises(StopAsyncIteration):
+            await FrameReader(resp).frame()
+    assert server.faults.injected["close"] == 1
+
+
+async def test_disconnects_are_quiet(
+    api: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    server: DemoServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    agent_id, conv = busy(server)
+    after = server.world.message_id(conv, server.world.latest_index(conv) - 50_000)
+    with caplog.at_level(logging.DEBUG):
+        async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+            await FrameReader(resp).messages(10)
+        await wait_until(server, lambda: server.active_streams == 0)
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            await wait_until(server, lambda: server.active_streams == 1)
+        await wait_until(server, lambda: server.active_streams == 0)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert noisy == []
+
+
+async def test_stop_closes_open_streams_promptly() -> None:
+    server = DemoServer(clock=lambda: NOW, heartbeat_interval=30.0)
+    await server.start()
+    async with (
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = server.world.conversation_ids()[0]
+        async with contextlib.AsyncExitStack() as stack:
+            readers = []
+            for _ in range(3):
+                resp = await stack.enter_async_context(open_stream(api, bare, agent_id, conv))
+                readers.append(FrameReader(resp))
+            await wait_until(server, lambda: server.active_streams == 3)
+            server.faults.inject("silent", after_messages=0)
+            await wait_until(server, lambda: server.faults.injected["silent"] == 1)
+            await asyncio.wait_for(server.stop(), WAIT)
+            assert server.active_streams == 0
+            assert not server.running
+            for reader in readers:
+                with pytest.raises((StopAsyncIteration, httpx.TransportError)):
+                    await reader.frame()
+    await server.stop()  # idempotent
+
+
+async def test_restart_shows_the_same_world() -> None:
+    async with DemoServer(clock=lambda: NOW) as first:
+        port = first.port
+        async with httpx.AsyncClient(base_url=first.base_url + API_PREFIX, headers=AUTH) as c:
+            before = (await c.get("/agents")).json()["data"]
+    async with (
+        DemoServer(clock=lambda: NOW, port=port) as second,
+        httpx.AsyncClient(base_url=second.base_url + API_PREFIX, headers=AUTH) as c,
+    ):
+        after = (await c.get("/agents")).json()["data"]
+    assert before == after
+
+
+# --- fault plan --------------------------------------------------------------------------
+
+
+def test_parse_fault_spec() -> None:
+    plan = parse_fault_spec("drop, cut,silent", rate=0.5, seed=3)
+    assert plan.kinds == {"drop", "cut", "silent"}
+    assert (plan.rate, plan.seed) == (0.5, 3)
+    assert parse_fault_spec("all", rate=0.1, seed=0).kinds == set(FAULT_KINDS)
+    assert parse_fault_spec("", rate=0.1, seed=0).kinds == set()
+    with pytest.raises(ValueError, match="bogus"):
+        parse_fault_spec("drop,bogus", rate=0.1, seed=0)
+    with pytest.raises(ValueError, match="nope"):
+        parse_fault_spec("all,nope", rate=0.1, seed=0)
+
+
+def test_fault_plan_is_off_by_default_and_seeded() -> None:
+    off = FaultPlan()
+    assert not off.chaos_enabled
+    assert off.take_ticket_fault() is None
+    assert off.next_chaos_delay() is None
+
+    def draws(plan: FaultPlan) -> list[object]:
+        out: list[object] = []
+        for _ in range(200):
+            out.append(plan.take_ticket_fault())
+            out.append(plan.take_stream_request_fault(after_is_id=True))
+            out.append(plan.next_chaos_delay())
+        return out
+
+    a, b = FaultPlan.chaos(rate=0.1, seed=5), FaultPlan.chaos(rate=0.1, seed=5)
+    assert draws(a) == draws(b)
+    assert a.injected == b.injected
+    # About min(0.25, 2 * rate) = 20% of requests fail.
+    assert 40 < sum(a.injected[k] for k in ("ticket_429", "ticket_503")) < 120
+    with pytest.raises(ValueError, match="unknown fault"):
+        a.inject("explode")
+
+
+def test_queued_faults_respect_after_messages() -> None:
+    plan = FaultPlan()
+    plan.inject("drop", after_messages=3)
+    plan.inject("stream_401")
+    assert plan.queued_stream_threshold() == 3
+    assert plan.take_queued_stream_fault(2) is None
+    assert plan.take_queued_stream_fault(3) == "drop"
+    assert plan.take_stream_request_fault(after_is_id=False) == "stream_401"
+    assert plan.injected == {"drop": 1, "stream_401": 1}
+
+
+# --- standalone --------------------------------------------------------------------------
+
+
+async def test_run_standalone_prints_one_line_and_exits_cleanly_on_sigint() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    code = "from bimpe_tui.demo import run_standalone; raise SystemExit(run_standalone())"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert line.startswith("BimpeAI demo server on http://127.0.0.1:")
+        assert line.endswith(f"  (api key: {DEMO_API_KEY})\n")
+        base = line.split()[4]
+        async with httpx.AsyncClient(base_url=base + API_PREFIX, headers=AUTH) as client:
+            assert (await client.get("/agents")).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert out == b""
+    assert b"Traceback" not in err

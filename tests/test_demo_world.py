@@ -1,0 +1,296 @@
+"""Tests for the demo world: determinism, timing arithmetic, ids and the conversation mix."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bimpe_tui.demo.world import ANCHOR, DemoWorld, format_iso, parse_iso_ms
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+SDK_ROLES = {"user", "assistant", "restaurant_user", "customer"}
+
+
+def fixed(now: float = NOW) -> DemoWorld:
+    return DemoWorld(seed=7, clock=lambda: now)
+
+
+def test_anchor_is_new_year_2026() -> None:
+    assert format_iso(ANCHOR) == "2026-01-01T00:00:00.000Z"
+
+
+def test_same_seed_and_clock_give_the_same_world() -> None:
+    a, b = fixed(), fixed()
+    assert a.agents() == b.agents()
+    assert a.conversation_ids() == b.conversation_ids()
+    for agent in a.agents():
+        agent_id = str(agent["id"])
+        assert a.conversations(agent_id) == b.conversations(agent_id)
+    for _, conv in a.conversation_ids():
+        latest = a.latest_index(conv)
+        assert latest == b.latest_index(conv)
+        for index in (0, 1, 2, latest // 2, latest):
+            assert a.message(conv, index) == b.message(conv, index)
+
+
+def test_a_fixed_clock_makes_repeated_reads_identical() -> None:
+    world = fixed()
+    agent_id, conv = world.conversation_ids()[0]
+    first = (world.conversations(agent_id), world.conversation_detail(agent_id, conv))
+    second = (world.conversations(agent_id), world.conversation_detail(agent_id, conv))
+    assert first == second
+
+
+def test_different_seeds_give_different_worlds() -> None:
+    a = DemoWorld(seed=7, clock=lambda: NOW)
+    b = DemoWorld(seed=8, clock=lambda: NOW)
+    assert [x["id"] for x in a.agents()] != [x["id"] for x in b.agents()]
+    conv_a = a.conversation_ids()[0][1]
+    conv_b = b.conversation_ids()[0][1]
+    times_a = [a.time_of(conv_a, n) - ANCHOR for n in range(50)]
+    times_b = [b.time_of(conv_b, n) - ANCHOR for n in range(50)]
+    assert times_a != times_b
+    texts_a = [a.message(conv_a, n).message for n in range(50)]
+    texts_b = [b.message(conv_b, n).message for n in range(50)]
+    assert texts_a != texts_b
+
+
+@pytest.mark.parametrize("rate", [1.0, 37.0, 5000.0])
+def test_times_strictly_increase_and_respect_the_jitter_bound(rate: float) -> None:
+    world = DemoWorld(seed=3, rate=rate, clock=lambda: NOW)
+    for _, conv in world.conversation_ids():
+        times = [world.time_of(conv, n) for n in range(400)]
+        assert all(t1 < t2 for t1, t2 in itertools.pairwise(times))
+        assert times[0] >= ANCHOR
+        # Whole milliseconds, so the ISO form is exact.
+        assert all(round(t * 1000) / 1000 == t for t in times)
+
+
+def test_rate_multiplies_the_pace() -> None:
+    slow = DemoWorld(rate=1.0, clock=lambda: NOW)
+    fast = DemoWorld(rate=10.0, clock=lambda: NOW)
+    conv = slow.conversation_ids()[0][1]
+    ratio = (fast.latest_index(conv) + 1) / (slow.latest_index(conv) + 1)
+    assert 9.9 < ratio < 10.1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    conv_slot=st.integers(min_value=0, max_value=14),
+    offset=st.floats(min_value=-1000.0, max_value=40_000_000.0, allow_nan=False),
+    rate=st.sampled_from([1.0, 3.5, 200.0]),
+)
+def test_latest_index_and_first_index_after_agree_with_time_of(
+    conv_slot: int, offset: float, rate: float
+) -> None:
+    world = DemoWorld(seed=11, rate=rate, clock=lambda: NOW)
+    conv = world.conversation_ids()[conv_slot][1]
+    now = ANCHOR + offset
+    latest = world.latest_index(conv, now)
+    if latest >= 0:
+        assert world.time_of(conv, latest) <= now
+    else:
+        assert world.time_of(conv, 0) > now
+    assert world.time_of(conv, latest + 1) > now
+    assert world.first_index_after(conv, now) == latest + 1
+
+
+def test_first_index_after_a_message_time_is_the_next_message() -> None:
+    world = fixed()
+    conv = world.conversation_ids()[3][1]
+    for index in (0, 5, 1234):
+        assert world.first_index_after(conv, world.time_of(conv, index)) == index + 1
+        assert world.latest_index(conv, world.time_of(conv, index)) == index
+
+
+def test_nothing_exists_before_the_anchor() -> None:
+    world = DemoWorld(clock=lambda: ANCHOR - 3600)
+    agent_id, conv = world.conversation_ids()[0]
+    assert world.latest_index(conv) == -1
+    shape = world.conversations(agent_id)[0]
+    assert shape["last_message_at"] is None
+    assert shape["last_message_preview"] is None
+
+
+def test_message_ids_round_trip() -> None:
+    world = fixed()
+    for _, conv in world.conversation_ids():
+        for index in (0, 1, 35, 36, 1295, 1296, 46_655, 46_656, 9_876_543):
+            message = world.message(conv, index)
+            assert message.id == world.message_id(conv, index)
+            assert re.fullmatch(r"m_[0-9a-z]+_[0-9a-z]+", message.id)
+            assert world.parse_message_id(message.id) == (conv, index)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "m_", "m_x_1", "x_abc_1", "m_nosuchconv_1", "2026-01-01T00:00:00Z", "m_{}_", "m_{}_01",
+     "m_{}_A", "m_{}_-1", "m_{}_1_2"],
+)  # fmt: skip
+def test_malformed_message_ids_are_rejected(bad: str) -> None:
+    world = fixed()
+    suffix = world.conversation_ids()[0][1].removeprefix("c_")
+    assert world.parse_message_id(bad.format(suffix)) is None
+
+
+def test_ids_have_the_documented_prefixes_and_are_unique() -> None:
+    world = fixed()
+    agent_ids = [str(a["id"]) for a in world.agents()]
+    conv_ids = [c for _, c in world.conversation_ids()]
+    assert all(a.startswith("ag_") for a in agent_ids)
+    assert all(c.startswith("c_") for c in conv_ids)
+    assert len(set(agent_ids)) == 3
+    assert len(set(conv_ids)) == len(conv_ids)
+
+
+def test_the_conversation_mix() -> None:
+    world = fixed()
+    agents = world.agents()
+    assert len(agents) == 3
+    for agent in agents:
+        assert {"id", "name", "description", "created_at", "updated_at"} <= agent.keys()
+        assert agent["status"] in {"development", "live", "paused"}
+    conversations = [c for a in agents for c in world.conversations(str(a["id"]))]
+    assert 12 <= len(conversations) <= 18
+    assert len(conversations) == len(world.conversation_ids())
+    channels = Counter(str(c["channel_type"]).removeprefix("test_") for c in conversations)
+    assert set(channels) == {"whatsapp", "webchat", "telephony"}
+    for conv in conversations:
+        assert conv["is_test_channel"] == str(conv["channel_type"]).startswith("test_")
+        assert conv["channel_user_username"]
+        assert conv["channel_user_id"]
+        assert ISO_MS.match(str(conv["last_message_at"]))
+        assert conv["updated_at"] == conv["last_message_at"]
+    assert any(c["is_test_channel"] for c in conversations)
+    assert 2 <= sum(bool(c["needs_attention"]) for c in conversations) <= 4
+    assert sum(bool(c["is_ai_chat_paused"]) for c in conversations) == 1
+    # Every agent has some traffic.
+    assert {world.agent_of(c) for _, c in world.conversation_ids()} == {a["id"] for a in agents}
+
+
+def test_periods_mix_busy_and_quiet_conversations() -> None:
+    world = fixed()
+    periods = [
+        world.time_of(conv, 1000) - world.time_of(conv, 0) for _, conv in world.conversation_ids()
+    ]
+    per_message = [p / 1000 for p in periods]
+    assert min(per_message) < 6
+    assert max(per_message) > 60
+    assert all(3 < p < 100 for p in per_message)
+
+
+def test_conversation_summary_reflects_the_latest_message() -> None:
+    world = fixed()
+    agent_id, conv = world.conversation_ids()[5]
+    latest = world.message(conv, world.latest_index(conv))
+    shape = next(c for c in world.conversations(agent_id) if c["id"] == conv)
+    assert shape["last_message_at"] == latest.to_api()["created_at"]
+    assert latest.message.startswith(str(shape["last_message_preview"]))
+    detail = world.conversation_detail(agent_id, conv)
+    assert detail is not None
+    assert {"full_name", "email", "phone_number", "profile_picture"} <= detail.keys()
+    assert world.conversation_detail(agent_id, "c_unknown") is None
+    other_agent = next(a for a, _ in world.conversation_ids() if a != agent_id)
+    assert world.conversation_detail(other_agent, conv) is None
+
+
+def test_message_shapes() -> None:
+    world = fixed()
+    _, conv = world.conversation_ids()[0]
+    message = world.message(conv, 10)
+    api = message.to_api()
+    assert set(api) <= {"id", "role", "message", "message_type", "created_at", "attachments"}
+    assert ISO_MS.match(str(api["created_at"]))
+    assert parse_iso_ms(str(api["created_at"])) == round(message.created_at * 1000)
+    stream = message.to_stream()
+    assert list(stream) == [
+        "id",
+        "conversation_id",
+        "role",
+        "message",
+        "message_type",
+        "created_at",
+    ]
+    assert stream["conversation_id"] == conv
+    assert stream["created_at"] == api["created_at"]
+
+
+def test_content_is_varied_and_realistic() -> None:
+    world = fixed()
+    messages = [world.message(conv, n) for _, conv in world.conversation_ids() for n in range(400)]
+    roles = Counter(m.role for m in messages)
+    assert set(roles) <= SDK_ROLES
+    assert roles["customer"] > 0
+    assert roles["assistant"] > 0
+    assert all(m.role == "customer" for m in messages if m.index % 2 == 0)
+    assert any(len(m.message) > 300 for m in messages)
+    texts = " ".join(m.message for m in messages)
+    assert re.search(r"[éèàç]", texts)  # accents
+    assert re.search(r"[\u4e00-\u9fff]", texts)  # CJK
+    assert re.search(r"[\u0600-\u06ff]", texts)  # right-to-left (Arabic)
+    assert re.search(r"[\U0001F300-\U0001FAFF]", texts)  # emoji
+    with_files = [m for m in messages if m.attachments]
+    assert {m.message_type for m in with_files} == {"image", "document"}
+    for m in with_files:
+        for kind, url in m.attachments:
+            assert kind == m.message_type
+            assert url.startswith("https://example.com/")
+        assert m.to_api()["attachments"] == [{"type": k, "url": u} for k, u in m.attachments]
+    assert all(m.message_type == "text" for m in messages if not m.attachments)
+    assert "attachments" not in next(m for m in messages if not m.attachments).to_api()
+
+
+def test_stream_payloads_match_to_stream() -> None:
+    world = fixed()
+    for _, conv in world.conversation_ids():
+        for start, stop in ((0, 60), (1290, 1300), (46_650, 46_660), (2_000_000, 2_000_010)):
+            expected = [
+                (
+                    world.message(conv, i).id,
+                    json.dumps(
+                        world.message(conv, i).to_stream(),
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    ),
+                )
+                for i in range(start, stop)
+            ]
+            assert list(world.stream_payloads(conv, start, stop)) == expected
+
+
+def test_messages_between() -> None:
+    world = fixed()
+    _, conv = world.conversation_ids()[2]
+    until = world.time_of(conv, 20)
+    got = world.messages_between(conv, 14, until)
+    assert [m.index for m in got] == list(range(15, 21))
+    assert world.messages_between(conv, 20, until) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23T10:00:00.123Z", 1_795_428_000_123),
+        ("2026-11-23T11:00:00.123+01:00", 1_795_428_000_123),
+        ("2026-11-23T10:00:00", 1_795_428_000_000),
+        ("2026-11-23T10:00:00.123999Z", 1_795_428_000_123),
+        ("not a time", None),
+        ("m_abc_1", None),
+        ("2026-13-01T00:00:00Z", None),
+    ],
+)
+def test_parse_iso_ms(text: str, expected: int | None) -> None:
+    assert parse_iso_ms(text) == expected
+
+
+def test_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        DemoWorld(rate=0)

@@ -1,0 +1,176 @@
+"""The state file: round trips, corrupt and newer files, atomic and debounced writes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bimpe_tui.state import Cursor, StateStore, write_atomically
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "state.toml"
+    store = StateStore(path)
+    server = store.server("https://api.bimpe.ai")
+    server.cursors["c_1"] = Cursor("ag_1", received="m_9", received_at="2026-01-01T00:00:00Z")
+    server.cursors["c_2"] = Cursor("ag_1", seen="m_3")
+    server.watched = ["c_1", "c_2"]
+    server.selected = "c_2"
+    store.server("demo:7").cursors["c_1"] = Cursor("ag_x", received="d_1")
+    store.save_now()
+    again = StateStore(path)
+    assert again.load() == []
+    assert again.servers == store.servers
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_missing_file_is_a_fresh_start(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "nope" / "state.toml")
+    assert store.load() == []
+    assert store.servers == {}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"version = 1\n[servers\n", b"", b"\xff\xfe garbage", b"servers = 3\n", b'version = "x"\n'],
+    ids=["truncated", "empty", "binary", "no-version", "bad-version"],
+)
+def test_corrupt_file_is_moved_aside_with_a_warning(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "state.toml"
+    path.write_bytes(content)
+    store = StateStore(path)
+    warnings = store.load()
+    assert len(warnings) == 1
+    assert "starting fresh" in warnings[0]
+    assert not path.exists()
+    aside = list(tmp_path.glob("state.toml.corrupt-*"))
+    assert [p.read_bytes() for p in aside] == [content]
+    assert not store.read_only
+    store.save_now()
+    assert tomllib.loads(path.read_text())["version"] == 1
+
+
+def test_newer_version_is_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "state.toml"
+    content = b'version = 99\nfuture = true\n[servers."x".conversations.c]\nagent_id = "a"\n'
+    path.write_bytes(content)
+    store = StateStore(path)
+    warnings = store.load()
+    assert store.read_only
+    assert "newer" in warnings[0]
+    assert store.server("x").cursors["c"].agent_id == "a"
+    store.server("x").cursors["c"].seen = "m_1"
+    store.save_now()
+    assert path.read_bytes() == content
+
+
+def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "state.toml"
+    path.write_text(
+        "version = 1\nshiny = 1\n"
+        '[servers."s"]\nwatched = ["c_1", 5, "c_unknown"]\nselected = 3\n'
+        '[servers."s".conversations.c_1]\nagent_id = "ag"\nreceived = 7\nseen = "m_2"\n'
+        '[servers."s".conversations.c_2]\nreceived = "m_1"\n'
+    )
+    store = StateStore(path)
+    assert store.load() == []
+    server = store.server("s")
+    assert server.cursors == {"c_1": Cursor("ag", seen="m_2")}
+    assert server.watched == ["c_1"]
+    assert server.selected is None
+
+
+def test_a_directory_in_place_of_the_file_warns(tmp_path: Path) -> None:
+    path = tmp_path / "state.toml"
+    path.mkdir()
+    store = StateStore(path)
+    assert "cannot read" in store.load()[0]
+    assert store.read_only
+
+
+async def test_changes_are_debounced_into_one_write(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.toml", debounce=0.05)
+    server = store.server("s")
+    for i in range(100):
+        server.cursors["c"] = Cursor("ag", received=f"m_{i}")
+        store.changed()
+    await asyncio.wait_for(store.wait_for_save(), 5)
+    assert store.saves == 1
+    assert await store.flush()
+    assert store.saves == 1  # nothing changed since
+    loaded = StateStore(store.path)
+    loaded.load()
+    assert loaded.server("s").cursors["c"].received == "m_99"
+
+
+async def test_flush_writes_pending_changes_at_once(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.toml", debounce=60)
+    store.server("s").cursors["c"] = Cursor("ag", seen="m_1")
+    store.changed()
+    assert await store.flush()
+    assert store.saves == 1
+    assert store.path.exists()
+
+
+async def test_a_failed_write_is_reported_and_kept_for_later(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = StateStore(blocker / "state.toml", debounce=60)
+    store.server("s").watched = []
+    store.changed()
+    assert not await store.flush()
+    assert store.error is not None
+    assert "cannot save" in store.error
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from bimpe_tui.state import Cursor, StateStore
+store = StateStore(Path(sys.argv[1]))
+server = store.server("s")
+for i in range(1_000_000):
+    server.cursors["c"] = Cursor("ag", received=f"m_{i}", seen="x" * (i % 5000))
+    store.save_now()
+    print(i, flush=True)
+"""
+
+
+async def test_a_writer_killed_mid_write_leaves_old_or_new_never_broken(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.toml"
+    rng = random.Random(5)
+    last_seen = -1
+    for _ in range(10):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _WRITER, str(path), stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        for _ in range(rng.randint(1, 40)):
+            await asyncio.wait_for(proc.stdout.readline(), 20)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        data = tomllib.loads(path.read_text())
+        received = data["servers"]["s"]["conversations"]["c"]["received"]
+        assert received.startswith("m_")
+        # Each run starts over at m_0, so only the shape can be checked
+        # across runs; within the file, the record is whole.
+        index = int(received[2:])
+        assert len(data["servers"]["s"]["conversations"]["c"]["seen"]) == index % 5000
+        last_seen = index
+    assert last_seen >= 0
+
+
+def test_write_atomically_replaces_whole(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "f"
+    write_atomically(path, b"one")
+    write_atomically(path, b"two")
+    assert path.read_bytes() == b"two"
+    assert [p.name for p in path.parent.iterdir()] == ["f"]

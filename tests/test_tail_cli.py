@@ -1,0 +1,167 @@
+"""`bimpe-tui tail` and `bimpe-tui demo-server` end to end, as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bimpe_tui.demo.server import DEMO_API_KEY
+from bimpe_tui.demo.world import DemoWorld
+
+CLI = [sys.executable, "-m", "bimpe_tui"]
+
+
+def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIMPEAI_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+async def demo_process(tmp_path: Path) -> AsyncIterator[str]:
+    """`bimpe-tui demo-server` as a separate process; yields its base URL."""
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "demo-server",
+        "--rate",
+        "40",
+        "--heartbeat",
+        "0.2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+    assert match, line
+    assert DEMO_API_KEY in line
+    try:
+        yield match.group(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 20)
+        assert proc.stderr is not None
+        err = (await proc.stderr.read()).decode()
+        assert code == 0, err
+        assert "Traceback" not in err
+
+
+def busiest(world: DemoWorld) -> tuple[str, str]:
+    return max(world.conversation_ids(), key=lambda ids: world.latest_index(ids[1]))
+
+
+async def start_tail(
+    tmp_path: Path, *args: str, key: str = DEMO_API_KEY
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path, BIMPEAI_API_KEY=key),
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_tail_prints_json_lines_and_exits_0_on_signal(
+    demo_process: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    world = DemoWorld(seed=7, rate=40.0)
+    agent_id, conversation_id = busiest(world)
+    start = world.latest_index(conversation_id) - 10
+    after = world.message(conversation_id, start).id
+    proc = await start_tail(
+        tmp_path, agent_id, conversation_id, "--after", after, "--base-url", demo_process
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    lines = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 20)) for _ in range(15)]
+    assert [m["id"] for m in lines] == [
+        world.message(conversation_id, start + 1 + i).id for i in range(15)
+    ]
+    assert set(lines[0]) >= {"id", "conversation_id", "role", "created_at"}
+    proc.send_signal(sig)
+    rest, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0
+    assert "Traceback" not in err.decode()
+    assert "live" in err.decode()
+    assert DEMO_API_KEY not in err.decode() + rest.decode()
+
+
+async def test_tail_without_a_key_exits_2_naming_the_ways(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        "ag",
+        "c",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 2
+    assert "BIMPEAI_API_KEY" in err.decode()
+    assert "config.toml" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert out == b""
+
+
+async def test_tail_with_a_refused_key_exits_1_with_one_line(
+    demo_process: str, tmp_path: Path
+) -> None:
+    world = DemoWorld(seed=7)
+    agent_id, conversation_id = busiest(world)
+    key = "sk_refused_key_987654321"
+    proc = await start_tail(
+        tmp_path, agent_id, conversation_id, "--base-url", demo_process, key=key
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 1
+    text = err.decode()
+    assert "gave up: the API key was refused" in text
+    assert key not in text
+    assert "Traceback" not in text
+
+
+async def test_tail_refuses_plain_http_to_another_host(tmp_path: Path) -> None:
+    proc = await start_tail(tmp_path, "ag", "c", "--base-url", "http://example.com")
+    _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 2
+    assert "plain http" in err.decode()
+
+
+async def test_version_is_fast_path_without_heavy_imports() -> None:
+    code = (
+        "import sys\n"
+        "from bimpe_tui.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('textual', 'httpx', 'aiohttp') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    lines = out.decode().splitlines()
+    assert lines[0].startswith("bimpe-tui ")
+    assert lines[-1] == "[]"
+
+
+async def test_stream_engine_does_not_import_textual() -> None:
+    code = "import sys, bimpe_tui.api.stream; print('textual' in sys.modules)"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    assert out.decode().strip() == "False"

@@ -61,6 +61,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bimpe-tui {__version__}")
     _add_connection_options(parser)
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the embedded demo server and connect to it (no key needed)",
+    )
+    parser.add_argument(
+        "--chaos",
+        action="store_true",
+        help="with --demo: inject every kind of fault, about one per stream per 20 s",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="with --demo: the demo world's seed (default 7)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=1.0,
+        help="with --demo: message speed multiplier (default 1.0)",
+    )
+    parser.add_argument(
+        "--state-file",
+        metavar="PATH",
+        type=Path,
+        help="where to remember what you watched and saw (default: state.toml in the "
+        "user state dir)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     tail = sub.add_parser(
@@ -143,8 +169,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo_server(args)
     if args.command == "tail":
         return _tail(args)
-    print("bimpe-tui: the interactive app is not built yet; try `bimpe-tui tail`", file=sys.stderr)
-    return EXIT_USAGE
+    return _app(args)
+
+
+def _app(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
+
+    api_key: str | None = None
+    try:
+        settings = load_settings(base_url=args.base_url, config_path=args.config)
+        if not args.demo:
+            api_key = settings.require_key()
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from .app import AppConfig, BimpeApp
+    from .state import StateStore, default_state_path
+
+    demo = None
+    if args.demo:
+        from .demo.faults import FaultPlan
+        from .demo.server import DemoServer
+
+        faults = FaultPlan.chaos(rate=0.05, seed=args.seed) if args.chaos else None
+        demo = DemoServer(seed=args.seed, rate=args.rate, faults=faults)
+    store = StateStore(args.state_file or default_state_path())
+    app = BimpeApp(
+        AppConfig(
+            state=store,
+            api_key=api_key,
+            base_url=settings.base_url,
+            demo=demo,
+            warnings=settings.warnings,
+        )
+    )
+    code = app.run()
+    # Whatever way the app ended (a crash included), save what it knew.
+    store.save_if_changed()
+    return code if code is not None else EXIT_OK
 
 
 def _demo_server(args: argparse.Namespace) -> int:

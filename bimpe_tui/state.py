@@ -198,6 +198,15 @@ class StateStore:
         write_atomically(self.path, self.render())
         self.saves += 1
 
+    def save_if_changed(self) -> None:
+        """Write the file (blocking) if anything changed since the last write."""
+        if self._dirty and not self.read_only:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._dirty = False
+            self.save_now()
+
     def changed(self) -> None:
         """Note a change; the file is written within `debounce` seconds."""
         self._dirty = True

@@ -217,3 +217,20 @@ async def test_long_chaos_run_delivers_exactly_the_servers_messages() -> None:
         got = [m.id for m in messages(events)]
         assert got == expected_ids(server, conversation_id, start, 250)
     assert injected >= 100, server.faults.injected
+
+
+async def test_a_refused_first_resume_point_is_found_in_history(
+    demo: DemoServer, client: ConsoleClient
+) -> None:
+    # Only the id is known (as with `tail --after ID`): the engine looks its
+    # time up in the history and resumes from there, so nothing is lost.
+    agent_id, conversation_id = busiest(demo)[0]
+    start = start_point(demo, conversation_id)
+    demo.faults.inject("after_410")
+    stream = ResumableStream(
+        client, agent_id, conversation_id, after=demo.world.message(conversation_id, start).id
+    )
+    events = await collect(stream, count_messages(25))
+    assert [m.id for m in messages(events)] == expected_ids(demo, conversation_id, start, 25)
+    gap = next(s for s in statuses(events) if s.state == "gap_possible")
+    assert "resuming from its time" in (gap.cause or "")

@@ -53,6 +53,8 @@ StreamState = Literal[
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_READ_TIMEOUT = 45.0
 DEFAULT_DEDUPE_WINDOW = 2048
+#: How many pages of 100 messages to search for a rejected resume point's time.
+FALLBACK_LOOKUP_PAGES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,19 +236,39 @@ class ResumableStream:
     def _redact(self, text: str, ticket: str | None) -> str:
         return redact(text, self.client.api_key, ticket)
 
-    def _fall_back(self, rejected: str) -> StreamStatus:
-        """The server no longer knows the id we resume after: use a timestamp."""
-        usable = self.last_created_at and self.last_created_at != rejected
-        if usable and not is_timestamp(rejected) and parse_timestamp(self.last_created_at or ""):
-            self.cursor = self.last_created_at
+    async def _fall_back(self, rejected: str) -> StreamStatus:
+        """The server no longer knows the point we resume after: use a time instead."""
+        when: str | None = None
+        if not is_timestamp(rejected):
+            when = self.last_created_at if self.last_id == rejected else None
+            if when is None or parse_timestamp(when) is None:
+                when = await self._find_time(rejected)
+        if when is not None and when != rejected and parse_timestamp(when) is not None:
+            self.cursor = when
             cause = (
                 f"the server could not resume after message {rejected}; "
-                f"resuming from its time {self.last_created_at}"
+                f"resuming from its time {when}"
             )
         else:
             self.cursor = None
             cause = f"the server could not resume after {rejected}; continuing live"
         return self._status("gap_possible", cause=cause, after=rejected)
+
+    async def _find_time(self, message_id: str) -> str | None:
+        """Look a message's creation time up in the recent history, if it is there."""
+        for page_no in range(1, FALLBACK_LOOKUP_PAGES + 1):
+            try:
+                page = await self.client.list_messages(
+                    self.agent_id, self.conversation_id, page=page_no, limit=100
+                )
+            except (APIError, APIConnectionError, MalformedResponseError):
+                return None
+            for message in page.items:
+                if message.id == message_id:
+                    return message.created_at or None
+            if not page.has_next_page:
+                return None
+        return None
 
     async def _run(self) -> AsyncGenerator[StreamEvent, None]:
         client = self.client
@@ -303,7 +325,7 @@ class ResumableStream:
                 if rejected is not None and (
                     isinstance(exc, GoneError) or "after" in exc.message.lower()
                 ):
-                    yield self._fall_back(rejected)
+                    yield await self._fall_back(rejected)
                     continue
                 if isinstance(exc, NotFoundError):
                     yield self._status("gave_up", cause="conversation not found")

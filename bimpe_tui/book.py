@@ -1,0 +1,273 @@
+"""What the app knows about every conversation, without any Textual.
+
+The `Book` holds one `Entry` per conversation the picker lists: the API's
+`Conversation`, and for watched ones the timeline, unread count and stream
+status. It decides the picker's order and what the filter matches, so both
+can be tested without a terminal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .api.models import Agent, Conversation, Message
+from .api.stream import StreamStatus, parse_timestamp
+
+#: Messages kept per conversation; older ones can be fetched from history.
+MAX_TIMELINE = 5_000
+
+MarkerKind = Literal["new_since", "resumed", "gap", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A divider in a timeline: "new since you left", "reconnected", "gap possible"."""
+
+    kind: MarkerKind
+    label: str
+
+
+TimelineItem = Message | Marker
+
+
+class Timeline:
+    """One conversation's messages and markers in order, bounded, without duplicates."""
+
+    def __init__(self, limit: int = MAX_TIMELINE) -> None:
+        self.items: deque[TimelineItem] = deque()
+        self.limit = limit
+        self._ids: set[str] = set()
+        self.last_message: Message | None = None
+        #: Set while a "new since you left" marker waits for its first message.
+        self.pending_marker: Marker | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._ids
+
+    def _push(self, item: TimelineItem) -> None:
+        if len(self.items) >= self.limit:
+            dropped = self.items.popleft()
+            if isinstance(dropped, Message):
+                self._ids.discard(dropped.id)
+        self.items.append(item)
+
+    def add(self, messages: Iterable[Message]) -> list[TimelineItem]:
+        """Append messages not seen before; returns what was appended (markers included)."""
+        added: list[TimelineItem] = []
+        for message in messages:
+            if message.id in self._ids:
+                continue
+            if self.pending_marker is not None:
+                self._push(self.pending_marker)
+                added.append(self.pending_marker)
+                self.pending_marker = None
+            self._ids.add(message.id)
+            self._push(message)
+            added.append(message)
+            self.last_message = message
+        return added
+
+    def mark(self, marker: Marker) -> Marker:
+        """Append a divider."""
+        self._push(marker)
+        return marker
+
+    def index_of(self, message_id: str) -> int | None:
+        """Position of a message, or None."""
+        if message_id not in self._ids:
+            return None
+        for i, item in enumerate(self.items):
+            if isinstance(item, Message) and item.id == message_id:
+                return i
+        return None
+
+    def count_after(self, message_id: str | None) -> int:
+        """How many messages follow `message_id` (all of them if it is unknown)."""
+        count = 0
+        for item in reversed(self.items):
+            if isinstance(item, Message):
+                if item.id == message_id:
+                    return count
+                count += 1
+        return count
+
+
+@dataclass
+class Entry:
+    """One conversation as the app sees it."""
+
+    agent: Agent
+    conversation: Conversation
+    timeline: Timeline = field(default_factory=Timeline)
+    unread: int = 0
+    #: The stream's latest status; None while not watched.
+    status: StreamStatus | None = None
+    watched: bool = False
+    history_loaded: bool = False
+    #: Connections the current stream has made (the first is not a "reconnect").
+    connections: int = 0
+    #: When the user last had it open (time.monotonic()), for least-recently-viewed.
+    last_viewed: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """The conversation id."""
+        return self.conversation.id
+
+    @property
+    def last_activity(self) -> str | None:
+        """The newest of the list's `last_message_at` and the last message received."""
+        listed = self.conversation.last_message_at
+        last = self.timeline.last_message
+        if last is None:
+            return listed
+        if listed is None:
+            return last.created_at
+        a, b = parse_timestamp(listed), parse_timestamp(last.created_at)
+        if a is None or b is None:
+            return last.created_at if b is not None else listed
+        return listed if a > b else last.created_at
+
+    @property
+    def preview(self) -> str:
+        """The newest message text, else the list's preview."""
+        last = self.timeline.last_message
+        if last is not None and last.message:
+            return last.message
+        return self.conversation.last_message_preview or ""
+
+    def matches(self, needle: str) -> bool:
+        """Whether the filter text matches its name, ids, channel or preview."""
+        if not needle:
+            return True
+        needle = needle.casefold()
+        c = self.conversation
+        haystack = (
+            c.channel_user_username,
+            c.channel_user_id,
+            c.id,
+            c.channel_type,
+            self.agent.name,
+            self.preview[:500],
+        )
+        return any(needle in value.casefold() for value in haystack if value)
+
+
+def _activity_key(entry: Entry) -> float:
+    parsed = parse_timestamp(entry.last_activity) if entry.last_activity else None
+    return parsed.timestamp() if parsed is not None else 0.0
+
+
+def attention_order(entries: Iterable[Entry]) -> list[Entry]:
+    """Needing attention first, then unread, then latest activity."""
+    return sorted(
+        entries,
+        key=lambda e: (not e.conversation.needs_attention, e.unread == 0, -_activity_key(e)),
+    )
+
+
+class Book:
+    """Every listed conversation, grouped by agent."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, Agent] = {}
+        self.entries: dict[str, Entry] = {}
+        #: Agents whose conversation list has more pages to load.
+        self.more_pages: dict[str, int] = {}
+
+    def add_agent(self, agent: Agent) -> None:
+        """Record an agent (kept in the order added)."""
+        self.agents.setdefault(agent.id, agent)
+
+    def add_conversations(self, agent: Agent, conversations: Iterable[Conversation]) -> None:
+        """Add or refresh conversations; refreshing keeps the timeline and status."""
+        self.add_agent(agent)
+        for conversation in conversations:
+            entry = self.entries.get(conversation.id)
+            if entry is None:
+                self.entries[conversation.id] = Entry(agent, conversation)
+            else:
+                entry.conversation = conversation
+
+    def get(self, conversation_id: str) -> Entry | None:
+        """The entry of a conversation id."""
+        return self.entries.get(conversation_id)
+
+    def ordered(self, needle: str = "") -> Iterator[tuple[Agent, list[Entry]]]:
+        """Agents with their matching conversations in attention order."""
+        for agent_id, agent in self.agents.items():
+            entries = [
+                e for e in self.entries.values() if e.agent.id == agent_id and e.matches(needle)
+            ]
+            if entries or not needle:
+                yield agent, attention_order(entries)
+
+    def flat(self, needle: str = "") -> list[Entry]:
+        """All matching conversations in picker order."""
+        return [entry for _, entries in self.ordered(needle) for entry in entries]
+
+    def watched(self) -> list[Entry]:
+        """The conversations being streamed."""
+        return [e for e in self.entries.values() if e.watched]
+
+    def summary(self) -> dict[str, int]:
+        """Watched streams counted by what they are doing."""
+        counts = {"live": 0, "reconnecting": 0, "gave up": 0}
+        for entry in self.watched():
+            state = entry.status.state if entry.status else "connecting"
+            if state == "gave_up":
+                counts["gave up"] += 1
+            elif state in ("connecting", "reconnecting", "stalled"):
+                counts["reconnecting"] += 1
+            elif state != "closed":
+                counts["live"] += 1
+        return counts
+
+
+def place_history(
+    timeline: Timeline,
+    history_newest_first: list[Message],
+    *,
+    received: str | None,
+    received_at: str | None,
+    seen: str | None,
+) -> int:
+    """Put a first page of history into a fresh timeline, ready for the stream's replay.
+
+    History newer than the received cursor is left out: the stream replays
+    it after `received`, under the "new since you left" marker, so it shows
+    once. Returns the unread count the history itself carries (messages
+    after the seen cursor).
+    """
+    history = list(reversed(history_newest_first))
+    if received is not None:
+        limit = parse_timestamp(received_at) if received_at else None
+        ids = [m.id for m in history]
+        if received in ids:
+            history = history[: ids.index(received) + 1]
+        elif limit is not None:
+            history = [
+                m
+                for m in history
+                if (t := parse_timestamp(m.created_at)) is not None and t <= limit
+            ]
+        else:
+            history = []
+    timeline.add(history)
+    if received is None:
+        # First open of this conversation: nothing to mark.
+        return 0
+    marker = Marker("new_since", "new since you left")
+    unread = timeline.count_after(seen) if seen is not None and seen in timeline else 0
+    position = timeline.index_of(seen) if seen is not None else None
+    if position is not None and unread:
+        timeline.items.insert(position + 1, marker)
+    else:
+        timeline.pending_marker = marker
+    return unread

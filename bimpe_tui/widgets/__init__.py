@@ -1,0 +1,1 @@
+"""The app's widgets: conversation picker, message log, status footer, help screen."""

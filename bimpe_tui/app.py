@@ -19,7 +19,7 @@ from textual.widgets import Footer, Header
 
 from .api.client import ConsoleClient
 from .api.errors import APIConnectionError, APIError, AuthenticationError, BimpeError
-from .api.models import Agent, Conversation
+from .api.models import Agent, Conversation, Message
 from .book import Book, Entry, Marker, place_history
 from .state import Cursor, StateStore
 from .ui_messages import MessagesArrived, StreamStatusChanged
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 #: Conversations per page when listing, and messages of history on first open.
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
+#: Pages of history searched for the last received message after a restart.
+HISTORY_PAGES = 4
 #: How often the picker and footer are redrawn at most (seconds).
 REDRAW_INTERVAL = 0.25
 
@@ -111,6 +113,8 @@ class BimpeApp(App[int]):
         self._dirty_picker = False
         self._owns_demo = False
         self._last_filter = ""
+        #: Set whenever a stream event has been applied (tests and tools wait on it).
+        self.updated = asyncio.Event()
 
     # -- layout ---------------------------------------------------------------
 
@@ -185,6 +189,7 @@ class BimpeApp(App[int]):
             return
         self.ready = True
         self._restore()
+        self.updated.set()
 
     async def _load_state(self) -> list[str]:
         return await asyncio.to_thread(self.state.load)
@@ -323,18 +328,18 @@ class BimpeApp(App[int]):
         received_at = cursor.received_at if cursor else None
         if not entry.history_loaded:
             try:
-                page = await self.client.list_messages(entry.agent.id, entry.id, limit=HISTORY_SIZE)
+                history = await self._history_until(entry, received)
             except BimpeError as exc:
                 entry.timeline.mark(Marker("info", f"history unavailable: {exc}"))
-                page = None
-            if page is not None:
-                entry.unread += place_history(
-                    entry.timeline,
-                    page.items,
-                    received=received,
-                    received_at=received_at,
-                    seen=cursor.seen if cursor else None,
-                )
+                history = []
+            entry.unread += place_history(
+                entry.timeline,
+                history,
+                received=received,
+                received_at=received_at,
+                seen=cursor.seen if cursor else None,
+                keep=HISTORY_SIZE,
+            )
             entry.history_loaded = True
             if received is None and entry.timeline.last_message is not None:
                 last = entry.timeline.last_message
@@ -350,6 +355,26 @@ class BimpeApp(App[int]):
             self.watcher.start(
                 entry.agent.id, entry.id, after=received, after_created_at=received_at
             )
+        self.updated.set()
+
+    async def _history_until(self, entry: Entry, received: str | None) -> list[Message]:
+        """The newest history, newest first, reaching back to `received` when there is one.
+
+        After a long absence the newest page is all news; going back a few
+        pages finds the last message received, so the "new since you left"
+        divider has the conversation's context above it.
+        """
+        assert self.client is not None
+        history: list[Message] = []
+        for page_no in range(1, HISTORY_PAGES + 1):
+            page = await self.client.list_messages(
+                entry.agent.id, entry.id, page=page_no, limit=HISTORY_SIZE
+            )
+            history.extend(page.items)
+            found = received is not None and any(m.id == received for m in page.items)
+            if received is None or found or not page.has_next_page or not page.items:
+                break
+        return history
 
     # -- stream events ------------------------------------------------------------
 
@@ -372,6 +397,7 @@ class BimpeApp(App[int]):
         else:
             entry.unread += fresh
         self._dirty_picker = True
+        self.updated.set()
 
     def _record_received(self, entry: Entry, message_id: str, created_at: str) -> None:
         cursor = self.state.server(self.server_key).cursors.setdefault(
@@ -400,6 +426,7 @@ class BimpeApp(App[int]):
         if entry.id == self.current:
             self._update_footer()
         self._dirty_picker = True
+        self.updated.set()
 
     # -- seen cursor --------------------------------------------------------------
 
@@ -602,9 +629,11 @@ class BimpeApp(App[int]):
             self.notify("the stream has not given up")
 
     async def action_quit(self) -> None:
-        """Save where you are and leave."""
-        await self.shut_down()
+        """Leave; where you are is saved on the way out."""
         self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.shut_down()
 
     async def shut_down(self) -> None:
         """Stop the streams, save the state file, stop an embedded demo server."""

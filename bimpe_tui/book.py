@@ -237,6 +237,7 @@ def place_history(
     received: str | None,
     received_at: str | None,
     seen: str | None,
+    keep: int = 50,
 ) -> int:
     """Put a first page of history into a fresh timeline, ready for the stream's replay.
 
@@ -259,7 +260,7 @@ def place_history(
             ]
         else:
             history = []
-    timeline.add(history)
+    timeline.add(history[-keep:])
     if received is None:
         # First open of this conversation: nothing to mark.
         return 0

@@ -189,7 +189,7 @@ async def test_closing_the_iterator_closes_the_connection(
 
 
 async def test_long_chaos_run_delivers_exactly_the_servers_messages() -> None:
-    faults = FaultPlan.chaos(rate=4.0, seed=11)
+    faults = FaultPlan.chaos(rate=6.0, seed=11)
     async with DemoServer(seed=3, rate=100.0, heartbeat_interval=0.2, faults=faults) as server:
         async with ConsoleClient(server.api_key, server.base_url, max_retries=0) as api:
             targets = busiest(server, 4)
@@ -210,12 +210,12 @@ async def test_long_chaos_run_delivers_exactly_the_servers_messages() -> None:
                 )
                 runs.append((conversation_id, start, stream))
             results = await asyncio.gather(
-                *(collect(s, count_messages(250), limit=120) for _, _, s in runs)
+                *(collect(s, count_messages(300), limit=120) for _, _, s in runs)
             )
         injected = sum(server.faults.injected.values())
     for (conversation_id, start, _), events in zip(runs, results, strict=True):
         got = [m.id for m in messages(events)]
-        assert got == expected_ids(server, conversation_id, start, 250)
+        assert got == expected_ids(server, conversation_id, start, 300)
     assert injected >= 100, server.faults.injected
 
 

@@ -1,0 +1,85 @@
+"""Helpers to drive the real app against a demo server with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
+
+#: 2026-11-20 09:00:00 UTC: a fixed start for the demo world's clock.
+START = 1_795_165_200.0
+
+
+class FakeClock:
+    """Wall-clock time that moves only when the test says so."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float, server: DemoServer | None = None) -> None:
+        self.now += seconds
+        if server is not None:
+            server.wake()
+
+
+def make_app(
+    server: DemoServer,
+    state_path: Path,
+    clock: Callable[[], float],
+    **stream_options: Any,
+) -> BimpeApp:
+    options: dict[str, Any] = {"base_delay": 0.05, "read_timeout": 10.0}
+    options.update(stream_options)
+    return BimpeApp(
+        AppConfig(
+            state=StateStore(state_path, debounce=0.05),
+            demo=server,
+            stream_options=options,
+            tz=UTC,
+            clock=clock,
+        )
+    )
+
+
+async def until(pilot: Pilot[Any], predicate: Callable[[], bool], limit: float = 15.0) -> None:
+    """Wait until `predicate()` holds, re-checking after each update of the app."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    async with asyncio.timeout(limit):
+        while True:
+            await pilot.pause()
+            if predicate():
+                return
+            app.updated.clear()
+            # The picker and footer redraw on a timer, so re-check at least
+            # that often even when no stream event comes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(app.updated.wait(), 0.25)
+
+
+def ready(app: BimpeApp) -> Callable[[], bool]:
+    """The app listed the conversations and its open one is live."""
+
+    def check() -> bool:
+        entry = app.book.get(app.current) if app.current else None
+        return (
+            app.ready
+            and entry is not None
+            and entry.history_loaded
+            and entry.status is not None
+            and entry.status.state in ("live", "resumed")
+        )
+
+    return check

@@ -1,0 +1,309 @@
+"""The real app, driven by Textual's pilot against the demo server (clock moved by the test)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from textual import events
+
+from bimpe_tui.api.models import Message
+from bimpe_tui.app import BimpeApp
+from bimpe_tui.book import Marker
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
+from tests.apptools import FakeClock, make_app, ready, until
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def server(clock: FakeClock) -> AsyncIterator[DemoServer]:
+    demo = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=1.0)
+    await demo.start()
+    try:
+        yield demo
+    finally:
+        await demo.stop()
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "state.toml"
+
+
+def message_ids(app: BimpeApp, conversation_id: str) -> list[str]:
+    entry = app.book.entries[conversation_id]
+    return [item.id for item in entry.timeline.items if isinstance(item, Message)]
+
+
+def world_ids(server: DemoServer, conversation_id: str, first: int, last: int) -> list[str]:
+    return [server.world.message(conversation_id, n).id for n in range(first, last + 1)]
+
+
+async def test_opens_with_every_conversation_and_the_top_one_live(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        assert len(app.book.entries) == len(server.world.conversation_ids())
+        assert len(app.order) == len(app.book.entries)
+        assert app.current == app.order[0]
+        # The top of the list needs attention: attention comes first.
+        assert app.book.entries[app.order[0]].conversation.needs_attention
+        current = app.current
+        assert current is not None
+        latest = server.world.latest_index(current)
+        # First open: the latest page of history, no gap at the seam.
+        assert message_ids(app, current) == world_ids(server, current, latest - 49, latest)
+        clock.advance(120, server)
+        newest = server.world.latest_index(current)
+        assert newest > latest
+        await until(
+            pilot,
+            lambda: message_ids(app, current)[-1:] == world_ids(server, current, newest, newest),
+        )
+        assert message_ids(app, current) == world_ids(server, current, latest - 49, newest)
+        assert "live" in app.status_footer.state_words
+
+
+async def test_switching_by_every_key(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        order = list(app.order)
+        await pilot.press("right_square_bracket")
+        assert app.current == order[1]
+        await pilot.press("left_square_bracket")
+        assert app.current == order[0]
+        await pilot.press("left_square_bracket")
+        assert app.current == order[-1]
+        await pilot.press("alt+3")
+        assert app.current == order[2]
+        # In the list: j/k and arrows move, enter opens.
+        app.picker.options.focus()
+        app.picker.highlight(order[0])
+        await pilot.press("j", "j", "down", "k", "enter")
+        await pilot.pause()
+        assert app.current == order[2]
+        assert app.focused is app.log_view.lines
+        for entry_id in (order[0], order[1], order[2]):
+            assert app.book.entries[entry_id].watched
+
+
+async def test_unread_counts_attention_order_and_alt_a(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        calm = [e for e in app.book.flat() if not e.conversation.needs_attention]
+        background = calm[-1]  # the least recently active conversation
+        app.open_conversation(background.id)
+        await until(pilot, ready(app))
+        first = app.order[0]
+        app.open_conversation(first)
+        await until(pilot, ready(app))
+        before = server.world.latest_index(background.id)
+        clock.advance(600, server)
+        after = server.world.latest_index(background.id)
+        assert after > before
+        await until(pilot, lambda: background.unread == after - before)
+
+        # Unread moves it ahead of every calm conversation of its agent.
+        def group() -> list[str]:
+            return [e.id for e in app.book.flat() if e.agent.id == background.agent.id]
+
+        flagged = [
+            e
+            for e in app.book.flat()
+            if e.agent.id == background.agent.id and e.conversation.needs_attention
+        ]
+        await until(pilot, lambda: group().index(background.id) == len(flagged))
+        assert app.book.entries[first].unread == 0
+        # alt+a goes to the next conversation with unread or attention.
+        visited = []
+        for _ in range(len(app.order)):
+            await pilot.press("alt+a")
+            visited.append(app.current)
+            if app.current == background.id:
+                break
+        assert background.id in visited
+        await until(pilot, lambda: background.unread == 0)
+
+
+async def test_filter_narrows_the_list(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        target = next(e for e in app.book.flat() if e.conversation.channel_user_username)
+        name = target.conversation.channel_user_username or ""
+        await pilot.press("slash")
+        assert app.focused is not None
+        assert app.focused.id == "filter"
+        await pilot.press(*name)
+        await until(pilot, lambda: app.order == [target.id])
+        # q in the filter box types a q, it does not quit.
+        await pilot.press("enter")
+        await pilot.press("escape")
+        await until(pilot, lambda: len(app.order) == len(app.book.entries))
+        assert app.is_running
+
+
+async def test_gave_up_then_r_reconnects(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock, max_retries=1)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        current = app.current
+        assert current is not None
+        server.faults.inject("drop", after_messages=0)
+        server.faults.inject("ticket_503", count=2)
+        clock.advance(60, server)
+        entry = app.book.entries[current]
+        await until(pilot, lambda: entry.status is not None and entry.status.state == "gave_up")
+        words = app.status_footer.state_words
+        assert words.startswith("gave up: ")
+        assert words.endswith("press r to retry")
+        await pilot.press("r")
+        await until(pilot, ready(app))
+        latest = server.world.latest_index(current)
+        await until(
+            pilot, lambda: message_ids(app, current)[-1] == server.world.message(current, latest).id
+        )
+        ids = message_ids(app, current)
+        assert len(ids) == len(set(ids))
+
+
+async def test_scrolled_up_shows_n_new_and_end_jumps_back(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        log = app.log_view
+        log.lines.focus()
+        await pilot.press("home")
+        await until(pilot, lambda: not log.following)
+        current = app.current
+        assert current is not None
+        before = server.world.latest_index(current)
+        clock.advance(300, server)
+        added = server.world.latest_index(current) - before
+        assert added > 0
+        await until(pilot, lambda: log.new_count == added)
+        marker = log.query_one("#new-marker")
+        assert marker.display
+        assert f"{added} new" in str(marker.render())
+        # Not seen while scrolled up: it counts as unread.
+        assert app.book.entries[current].unread == added
+        await pilot.press("end")
+        await until(pilot, lambda: log.following and log.new_count == 0)
+        assert not marker.display
+        assert app.book.entries[current].unread == 0
+
+
+async def test_seen_cursor_waits_while_the_terminal_is_blurred(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        current = app.current
+        assert current is not None
+        cursor = app.state.server(app.server_key).cursors[current]
+        seen = cursor.seen
+        assert seen == message_ids(app, current)[-1]
+        app.post_message(events.AppBlur())
+        await until(pilot, lambda: not app.app_focus)
+        clock.advance(300, server)
+        latest = server.world.latest_index(current)
+        await until(
+            pilot, lambda: message_ids(app, current)[-1] == server.world.message(current, latest).id
+        )
+        assert cursor.seen == seen
+        assert cursor.received == server.world.message(current, latest).id
+        assert app.book.entries[current].unread > 0
+        app.post_message(events.AppFocus())
+        await until(pilot, lambda: cursor.seen == server.world.message(current, latest).id)
+        assert app.book.entries[current].unread == 0
+
+
+async def test_help_screen_lists_every_binding(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        described = {d for _, rows in app.binding_sections() for _, d in rows}
+        for binding in app.BINDINGS:
+            assert binding.description in described
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "HelpScreen"
+
+
+async def test_quit_saves_and_restart_resumes_with_nothing_missed(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # First run: open two conversations, read the first.
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        first = app.current
+        assert first is not None
+        second = app.order[1]
+        app.open_conversation(second)
+        await until(pilot, ready(app))
+        app.open_conversation(first)
+        await until(pilot, ready(app))
+        left_at = server.world.latest_index(first)
+        await pilot.press("q")
+    assert not app.is_running
+    saved = StateStore(state_path)
+    assert saved.load() == []
+    remembered = saved.server(app.server_key)
+    assert remembered.selected == first
+    assert set(remembered.watched) == {first, second}
+    assert remembered.cursors[first].received == server.world.message(first, left_at).id
+    assert remembered.cursors[first].seen == server.world.message(first, left_at).id
+
+    # The world moves on while the app is closed.
+    clock.advance(900, server)
+    arrived = server.world.latest_index(first)
+    assert arrived - left_at >= 5
+
+    again = make_app(server, state_path, clock)
+    async with again.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(again))
+        assert again.current == first
+        assert again.book.entries[second].watched
+        await until(
+            pilot,
+            lambda: message_ids(again, first)[-1:] == [server.world.message(first, arrived).id],
+        )
+        entry = again.book.entries[first]
+        items = list(entry.timeline.items)
+        markers = [i for i, item in enumerate(items) if isinstance(item, Marker)]
+        assert len(markers) == 1
+        assert items[markers[0]].label == "new since you left"
+        before = [m.id for m in items[: markers[0]] if isinstance(m, Message)]
+        after = [m.id for m in items[markers[0] + 1 :] if isinstance(m, Message)]
+        assert before[-1] == server.world.message(first, left_at).id
+        # Every message sent while away, once, in order, under the marker.
+        assert after == world_ids(server, first, left_at + 1, arrived)
+        ids = message_ids(again, first)
+        assert len(ids) == len(set(ids))

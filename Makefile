@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest fmt clean
+.PHONY: demo test lint typecheck pytest fmt clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ fmt: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# Regenerate screenshots/ (SVG, and PNG through cairosvg) with a fixed seed and clock.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py

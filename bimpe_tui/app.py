@@ -487,6 +487,11 @@ class BimpeApp(App[int]):
             self.notify(f"cannot load more conversations: {exc}", severity="error")
         self._dirty_picker = True
 
+    @property
+    def redraw_pending(self) -> bool:
+        """Whether the picker shows stale rows until the next redraw tick."""
+        return self._dirty_picker
+
     def _redraw(self) -> None:
         picker = self.picker
         if picker.filter_text != self._last_filter:

@@ -20,8 +20,9 @@ ENV_BASE_URL = "BIMPEAI_BASE_URL"
 CONFIG_KEYS: dict[str, type] = {"api_key": str, "base_url": str}
 
 NO_KEY_MESSAGE = (
-    'no API key: set BIMPEAI_API_KEY, put api_key = "sk_..." in {config}, '
-    "or run `bimpe-tui --demo` to try the demo server"
+    "no API key. Give one in any of three ways: set BIMPEAI_API_KEY; "
+    'put api_key = "sk_..." in {config}; or point --config at a file that has it. '
+    "To try bimpe-tui without a key: bimpe-tui --demo"
 )
 
 

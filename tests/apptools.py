@@ -76,6 +76,7 @@ def ready(app: BimpeApp) -> Callable[[], bool]:
         entry = app.book.get(app.current) if app.current else None
         return (
             app.ready
+            and not app.redraw_pending
             and entry is not None
             and entry.history_loaded
             and entry.status is not None

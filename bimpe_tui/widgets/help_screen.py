@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -16,14 +17,16 @@ from ..render import visible
 
 def bindings_table(sections: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> Table:
     """A two-column table of (key, what it does), by section."""
-    table = Table(show_header=False, box=None, padding=(0, 2), expand=True)
+    table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column("key", style="bold cyan", no_wrap=True)
     table.add_column("does")
     for title, rows in sections:
-        table.add_row(f"[{title}]", "", style="bold underline")
+        # Text cells, never strings: a string cell is parsed as markup, and
+        # keys such as "[" would vanish.
+        table.add_row(Text(title.capitalize(), "bold underline"), Text(""))
         for key, description in rows:
-            table.add_row(visible(key), visible(description))
-        table.add_row("", "")
+            table.add_row(Text(visible(key)), Text(visible(description)))
+        table.add_row(Text(""), Text(""))
     return table
 
 

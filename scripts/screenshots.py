@@ -1,0 +1,159 @@
+"""Regenerate screenshots/: the real app against the demo server, fixed seed and clock.
+
+SVG from Textual's `App.save_screenshot`; PNG too when cairosvg is installed
+(it is in the dev extra). Run with `make screenshots`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (130, 36)
+#: 2026-11-20 09:00:00 UTC.
+START = 1_795_165_200.0
+
+
+class Clock:
+    """A wall clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def settle(pilot: Pilot[Any], app: BimpeApp, check: Callable[[], bool]) -> None:
+    """Wait (bounded) until `check()` holds and the picker is redrawn."""
+    async with asyncio.timeout(20):
+        while True:
+            await pilot.pause()
+            if check() and not app.redraw_pending:
+                return
+            app.updated.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(app.updated.wait(), 0.25)
+
+
+def live(app: BimpeApp) -> Callable[[], bool]:
+    def check() -> bool:
+        entry = app.book.get(app.current) if app.current else None
+        return bool(
+            app.ready
+            and entry is not None
+            and entry.history_loaded
+            and entry.status is not None
+            and entry.status.state in ("live", "resumed")
+        )
+
+    return check
+
+
+def new_app(server: DemoServer, state: Path, clock: Clock, **options: Any) -> BimpeApp:
+    return BimpeApp(
+        AppConfig(
+            state=StateStore(state, debounce=0.05),
+            demo=server,
+            stream_options=options,
+            tz=UTC,
+            clock=clock,
+        )
+    )
+
+
+async def shoot(app: BimpeApp, name: str, script: Callable[[Pilot[Any]], Any]) -> Path:
+    async with app.run_test(size=SIZE) as pilot:
+        await script(pilot)
+        await pilot.pause()
+        path = OUT / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(OUT))
+        await pilot.press("q")
+    return path
+
+
+async def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bimpe-shots-"))
+    clock = Clock()
+    server = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=15.0)
+    await server.start()
+    shots: list[Path] = []
+    try:
+        app = new_app(server, work / "a.toml", clock)
+        shots.append(await shoot(app, "main", lambda p: settle(p, app, live(app))))
+
+        app = new_app(server, work / "b.toml", clock)
+
+        async def helping(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            await pilot.press("question_mark")
+
+        shots.append(await shoot(app, "help", helping))
+
+        app = new_app(server, work / "c.toml", clock)
+
+        async def filtering(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            await pilot.press("slash", *"whatsapp")
+            await settle(pilot, app, lambda: app.picker.filter_text == "whatsapp")
+
+        shots.append(await shoot(app, "filter", filtering))
+
+        # Back after a while away: the divider and what came in meanwhile.
+        app = new_app(server, work / "d.toml", clock)
+        await shoot(app, "_first_run", lambda p: settle(p, app, live(app)))
+        (OUT / "_first_run.svg").unlink()
+        clock.now += 45
+        app = new_app(server, work / "d.toml", clock)
+
+        async def resumed(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            entry = app.book.entries[app.current or ""]
+            await settle(pilot, app, lambda: entry.timeline.pending_marker is None)
+
+        shots.append(await shoot(app, "new-since-you-left", resumed))
+
+        server.faults.inject("ticket_503")
+        app = new_app(
+            server, work / "e.toml", clock, base_delay=20.0, max_delay=20.0, rng=random.Random(3)
+        )
+
+        async def reconnecting(pilot: Pilot[Any]) -> None:
+            await settle(
+                pilot,
+                app,
+                lambda: app.status_footer.state_words.startswith("reconnecting in"),
+            )
+
+        shots.append(await shoot(app, "reconnecting", reconnecting))
+    finally:
+        await server.stop()
+    try:
+        import cairosvg  # type: ignore[import-untyped]
+    except ImportError:
+        print("cairosvg not installed: SVG only", file=sys.stderr)
+        return 0
+    for svg in shots:
+        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")), scale=1.0)
+    for path in sorted(OUT.iterdir()):
+        print(path.relative_to(OUT.parent))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

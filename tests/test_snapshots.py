@@ -1,0 +1,65 @@
+"""Screenshots of the main screen, the help screen and a reconnecting footer.
+
+Deterministic: the demo world's clock stands still, times are shown in UTC,
+the reconnect delay comes from a seeded random generator, and nothing on
+screen blinks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
+from tests.apptools import START, ready, until
+
+SIZE = (130, 36)
+SnapCompare = Callable[..., bool]
+
+
+def still_app(tmp_path: Path, **stream_options: Any) -> tuple[BimpeApp, DemoServer]:
+    """The app with its own demo server (started in the app's loop), clock standing still."""
+    server = DemoServer(seed=7, rate=1.0, clock=lambda: START)
+    app = BimpeApp(
+        AppConfig(
+            state=StateStore(tmp_path / "state.toml"),
+            demo=server,
+            stream_options=stream_options,
+            tz=UTC,
+            clock=lambda: START,
+        )
+    )
+    return app, server
+
+
+async def _until_ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await until(pilot, ready(app))
+
+
+def test_main_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_until_ready)
+
+
+def test_help_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+    assert snap_compare(app, press=["question_mark"], terminal_size=SIZE, run_before=_until_ready)
+
+
+def test_footer_while_reconnecting(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, server = still_app(tmp_path, base_delay=20.0, max_delay=20.0, rng=random.Random(3))
+    server.faults.inject("ticket_503")
+
+    async def reconnecting(pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: app.status_footer.state_words.startswith("reconnecting in"))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=reconnecting)

@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/bimpe-tui --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bimpe_tui tests
-	$(BIN)/ruff format --check bimpe_tui tests
+	$(BIN)/ruff check bimpe_tui tests scripts
+	$(BIN)/ruff format --check bimpe_tui tests scripts
 	$(BIN)/mypy
 
 typecheck: $(STAMP)
@@ -30,8 +30,8 @@ pytest: $(STAMP)
 test: lint pytest
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix bimpe_tui tests
-	$(BIN)/ruff format bimpe_tui tests
+	$(BIN)/ruff check --fix bimpe_tui tests scripts
+	$(BIN)/ruff format bimpe_tui tests scripts
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

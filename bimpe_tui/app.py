@@ -79,7 +79,7 @@ def server_key(base_url: str, demo: DemoServer | None) -> str:
     return base_url
 
 
-class BimpeApp(App[int]):
+class BimpeApp(App[None]):
     """Watch conversations of all agents live; resume where you left off."""
 
     CSS_PATH = "app.tcss"
@@ -164,7 +164,7 @@ class BimpeApp(App[int]):
         api_key = demo.api_key if demo is not None else config.api_key
         base_url = demo.base_url if demo is not None else config.base_url
         if not api_key:
-            self.exit(2, message="bimpe-tui: no API key")
+            self.exit(return_code=2, message="bimpe-tui: no API key")
             return
         self.server_key = server_key(base_url, demo)
         self.sub_title = "demo server" if demo is not None else urlsplit(base_url).netloc
@@ -178,7 +178,7 @@ class BimpeApp(App[int]):
             await self._load_conversations()
         except AuthenticationError as exc:
             self.exit(
-                2,
+                return_code=2,
                 message=f"bimpe-tui: the API key was refused ({exc.status} {exc.code or ''}). "
                 "Set BIMPEAI_API_KEY or api_key in the config file.",
             )
@@ -635,7 +635,7 @@ class BimpeApp(App[int]):
 
     async def action_quit(self) -> None:
         """Leave; where you are is saved on the way out."""
-        self.exit(0)
+        self.exit()
 
     async def on_unmount(self) -> None:
         await self.shut_down()

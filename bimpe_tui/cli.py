@@ -204,10 +204,10 @@ def _app(args: argparse.Namespace) -> int:
             warnings=settings.warnings,
         )
     )
-    code = app.run()
+    app.run()
     # Whatever way the app ended (a crash included), save what it knew.
     store.save_if_changed()
-    return code if code is not None else EXIT_OK
+    return app.return_code or EXIT_OK
 
 
 def _demo_server(args: argparse.Namespace) -> int:

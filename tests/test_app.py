@@ -307,3 +307,57 @@ async def test_quit_saves_and_restart_resumes_with_nothing_missed(
         assert after == world_ids(server, first, left_at + 1, arrived)
         ids = message_ids(again, first)
         assert len(ids) == len(set(ids))
+
+
+async def test_beyond_the_watch_limit_the_least_recently_viewed_stops(
+    server: DemoServer, state_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bimpe_tui.app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_WATCHED", 3)
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        order = list(app.order)
+        for conversation_id in order[1:4]:
+            app.open_conversation(conversation_id)
+            await until(pilot, ready(app))
+        watched = {e.id for e in app.book.watched()}
+        assert watched == set(order[1:4])
+        assert not app.book.entries[order[0]].watched
+        assert order[0] not in app.state.server(app.server_key).watched
+        assert order[0] not in app.watcher.streams if app.watcher else False
+        assert any("3 streams at most" in n.message for n in app._notifications)
+
+
+async def test_a_corrupt_state_file_is_set_aside_with_a_visible_warning(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    state_path.write_text("version = 1\n[servers\n")
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        assert any("starting fresh" in n.message for n in app._notifications)
+    assert list(state_path.parent.glob("state.toml.corrupt-*"))
+    assert StateStore(state_path).load() == []
+
+
+async def test_a_refused_key_ends_the_app_with_a_message(
+    server: DemoServer, state_path: Path, clock: FakeClock, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from bimpe_tui.app import AppConfig, BimpeApp
+
+    app = BimpeApp(
+        AppConfig(
+            state=StateStore(state_path),
+            api_key="sk_refused_0000000000",
+            base_url=server.base_url,
+            clock=clock,
+        )
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: not app.is_running, limit=15)
+    assert app.return_code == 2
+    err = capfd.readouterr().err
+    assert "API key was refused" in err
+    assert "sk_refused_0000000000" not in err

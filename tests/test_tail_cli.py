@@ -165,3 +165,52 @@ async def test_stream_engine_does_not_import_textual() -> None:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 20)
     assert out.decode().strip() == "False"
+
+
+async def test_app_without_a_key_exits_2_naming_the_three_ways(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    text = err.decode()
+    assert proc.returncode == 2
+    for way in ("BIMPEAI_API_KEY", "config.toml", "--config"):
+        assert way in text
+    assert "Traceback" not in text
+    assert out == b""
+
+
+async def test_help_documents_every_option() -> None:
+    proc = await asyncio.create_subprocess_exec(*CLI, "--help", stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    text = out.decode()
+    for option in ("--demo", "--chaos", "--state-file", "--config", "--base-url", "tail"):
+        assert option in text
+
+
+async def test_a_world_readable_config_file_with_a_key_warns(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('api_key = "sk_from_file_123456"\nbase_url = "http://127.0.0.1:9"\nx = 1\n')
+    config.chmod(0o644)
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        "ag",
+        "c",
+        "--config",
+        str(config),
+        "--max-retries",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 20)
+    text = err.decode()
+    assert "readable by others" in text
+    assert "unknown key 'x'" in text
+    assert "sk_from_file_123456" not in text
+    assert proc.returncode == 1

@@ -39,6 +39,9 @@ HISTORY_SIZE = 50
 HISTORY_PAGES = 4
 #: How often the picker and footer are redrawn at most (seconds).
 REDRAW_INTERVAL = 0.25
+#: Seconds without a byte after which a live stream is reported as quiet
+#: (heartbeats come every 15 s; the watchdog acts at the read timeout).
+QUIET_AFTER = 20.0
 
 STATE_STYLES = {
     "live": "green",
@@ -75,7 +78,7 @@ class AppConfig:
 def server_key(base_url: str, demo: DemoServer | None) -> str:
     """The state file's key for a server: its base URL, or one stable key per demo world."""
     if demo is not None:
-        return f"demo:seed={demo.world.seed}"
+        return f"demo:seed={demo.world.seed},rate={demo.world.rate:g}"
     return base_url
 
 
@@ -519,21 +522,27 @@ class BimpeApp(App[None]):
             footer.activity = ""
             return
         words = status.describe()
+        style = STATE_STYLES.get(status.state, "")
         if status.state in ("resumed", "gap_possible", "frame_skipped"):
             words = "live"
         if status.state == "gave_up":
             words = f"{words} — press r to retry"
+        age = self._activity_age(entry)
+        if words == "live" and age is not None and age >= QUIET_AFTER:
+            # Heartbeats should have come by now: say so before the watchdog acts.
+            words, style = f"live, but no data for {age:.0f} s", "yellow"
         footer.state_words = words
-        footer.state_style = STATE_STYLES.get(status.state, "")
-        footer.activity = self._activity_words(entry)
+        footer.state_style = style
+        footer.activity = self._activity_words(age)
 
-    def _activity_words(self, entry: Entry) -> str:
-        if self.watcher is None:
+    def _activity_age(self, entry: Entry) -> float | None:
+        last = self.watcher.last_activity(entry.id) if self.watcher is not None else None
+        return None if last is None else max(0.0, time.monotonic() - last)
+
+    @staticmethod
+    def _activity_words(age: float | None) -> str:
+        if age is None:
             return ""
-        last = self.watcher.last_activity(entry.id)
-        if last is None:
-            return ""
-        age = max(0.0, time.monotonic() - last)
         return "data just now" if age < 1 else f"last data {age:.0f} s ago"
 
     # -- actions --------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest fmt clean screenshots
+.PHONY: demo test lint typecheck pytest fmt clean screenshots soak bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/bimpe-tui --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bimpe_tui tests scripts
-	$(BIN)/ruff format --check bimpe_tui tests scripts
+	$(BIN)/ruff check bimpe_tui tests scripts soak
+	$(BIN)/ruff format --check bimpe_tui tests scripts soak
 	$(BIN)/mypy
 
 typecheck: $(STAMP)
@@ -30,8 +30,8 @@ pytest: $(STAMP)
 test: lint pytest
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix bimpe_tui tests scripts
-	$(BIN)/ruff format bimpe_tui tests scripts
+	$(BIN)/ruff check --fix bimpe_tui tests scripts soak
+	$(BIN)/ruff format bimpe_tui tests scripts soak
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
@@ -39,3 +39,12 @@ clean:
 # Regenerate screenshots/ (SVG, and PNG through cairosvg) with a fixed seed and clock.
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+# The chaos soak (10 minutes, 20 conversations, every fault) and 100 SIGKILL restarts.
+# Not part of `make test`, which runs a two-minute soak and 10 kills.
+soak: $(STAMP)
+	$(BIN)/python -m soak
+
+# Benchmarks against the official SDK and the targets; prints one table, writes JSON.
+bench: $(STAMP)
+	$(BIN)/python -m bench

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from textual import on, work
@@ -20,7 +21,7 @@ from textual.widgets import Footer, Header
 from .api.client import ConsoleClient
 from .api.errors import APIConnectionError, APIError, AuthenticationError, BimpeError
 from .api.models import Agent, Conversation, Message
-from .book import Book, Entry, Marker, place_history
+from .book import Book, Entry, Marker, TimelineItem, place_history
 from .state import Cursor, StateStore
 from .ui_messages import MessagesArrived, StreamStatusChanged
 from .watcher import MAX_WATCHED, Watcher
@@ -73,6 +74,8 @@ class AppConfig:
     clock: Callable[[], float] = time.time
     #: Warnings gathered before the app started (config file problems).
     warnings: list[str] = field(default_factory=list)
+    #: Where to write every message the app takes in, as JSON lines (tools, tests).
+    record: TextIO | None = None
 
 
 def server_key(base_url: str, demo: DemoServer | None) -> str:
@@ -343,6 +346,8 @@ class BimpeApp(App[None]):
                 seen=cursor.seen if cursor else None,
                 keep=HISTORY_SIZE,
             )
+            if self.config.record is not None:
+                self._write_record(entry.id, list(entry.timeline.items))
             entry.history_loaded = True
             if received is None and entry.timeline.last_message is not None:
                 last = entry.timeline.last_message
@@ -389,6 +394,8 @@ class BimpeApp(App[None]):
         added = entry.timeline.add(event.messages)
         if not added:
             return
+        if self.config.record is not None:
+            self._write_record(entry.id, added)
         last = entry.timeline.last_message
         if last is not None:
             self._record_received(entry, last.id, last.created_at)
@@ -401,6 +408,16 @@ class BimpeApp(App[None]):
             entry.unread += fresh
         self._dirty_picker = True
         self.updated.set()
+
+    def _write_record(self, conversation_id: str, items: list[TimelineItem]) -> None:
+        # Written before the state file can move the received cursor past
+        # these messages, so a crash never leaves the cursor ahead of the record.
+        record = self.config.record
+        assert record is not None
+        for item in items:
+            if isinstance(item, Message):
+                record.write(json.dumps({"c": conversation_id, "id": item.id}) + "\n")
+        record.flush()
 
     def _record_received(self, entry: Entry, message_id: str, created_at: str) -> None:
         cursor = self.state.server(self.server_key).cursors.setdefault(

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 
@@ -50,6 +51,11 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="config file (default: config.toml in the user config dir)",
     )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL to another machine (the key travels in clear)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="with --demo: message speed multiplier (default 1.0)",
     )
+    # For tests and tools: run without a terminal, and write every message
+    # shown to a file (or - for stdout) as JSON lines.
+    parser.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--record", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument(
         "--state-file",
         metavar="PATH",
@@ -159,6 +169,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="mid-stream faults per stream per second (default 0.05: one per 20 s)",
     )
     demo.add_argument("--chaos", action="store_true", help="same as --faults all")
+    bench = demo.add_argument_group("for benchmarks")
+    bench.add_argument(
+        "--bench-conversations",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="serve a uniform world instead: one agent, N conversations at one steady rate",
+    )
+    bench.add_argument(
+        "--bench-period",
+        type=_positive_float,
+        default=0.05,
+        metavar="S",
+        help="with --bench-conversations: seconds between messages of each (default 0.05)",
+    )
+    bench.add_argument(
+        "--control",
+        action="store_true",
+        help="serve /_demo/clock, /_demo/faults and /_demo/stats (with the API key) to move "
+        "the clock, queue faults and read counters",
+    )
+    bench.add_argument(
+        "--replay-cache",
+        type=_non_negative_int,
+        default=0,
+        metavar="MIB",
+        help="keep up to MIB MiB of encoded frames so long replays are served from memory",
+    )
     return parser
 
 
@@ -177,7 +215,9 @@ def _app(args: argparse.Namespace) -> int:
 
     api_key: str | None = None
     try:
-        settings = load_settings(base_url=args.base_url, config_path=args.config)
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
         if not args.demo:
             api_key = settings.require_key()
     except ConfigError as exc:
@@ -195,6 +235,9 @@ def _app(args: argparse.Namespace) -> int:
         faults = FaultPlan.chaos(rate=0.05, seed=args.seed) if args.chaos else None
         demo = DemoServer(seed=args.seed, rate=args.rate, faults=faults)
     store = StateStore(args.state_file or default_state_path())
+    record: TextIO | None = None
+    if args.record:
+        record = sys.stdout if args.record == "-" else open(args.record, "a")  # noqa: SIM115
     app = BimpeApp(
         AppConfig(
             state=store,
@@ -202,9 +245,10 @@ def _app(args: argparse.Namespace) -> int:
             base_url=settings.base_url,
             demo=demo,
             warnings=settings.warnings,
+            record=record,
         )
     )
-    app.run()
+    app.run(headless=args.headless)
     # Whatever way the app ended (a crash included), save what it knew.
     store.save_if_changed()
     return app.return_code or EXIT_OK
@@ -228,6 +272,10 @@ def _demo_server(args: argparse.Namespace) -> int:
         rate=args.rate,
         heartbeat_interval=args.heartbeat,
         faults=faults,
+        bench_conversations=args.bench_conversations,
+        bench_period=args.bench_period,
+        control=args.control,
+        replay_cache_bytes=args.replay_cache * 1024 * 1024,
     )
 
 
@@ -236,7 +284,9 @@ def _tail(args: argparse.Namespace) -> int:
     from .tail import run_tail
 
     try:
-        settings = load_settings(base_url=args.base_url, config_path=args.config)
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
         api_key = settings.require_key()
     except ConfigError as exc:
         print(f"bimpe-tui: {exc}", file=sys.stderr)

@@ -99,6 +99,7 @@ def load_settings(
     base_url: str | None = None,
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
+    insecure_http: bool = False,
 ) -> Settings:
     """Resolve the settings: flag, then environment, then config file, then default."""
     environ = os.environ if env is None else env
@@ -108,19 +109,21 @@ def load_settings(
     url = base_url or environ.get(ENV_BASE_URL) or config.get("base_url") or DEFAULT_BASE_URL
     return Settings(
         api_key=key or None,
-        base_url=check_base_url(url),
+        base_url=check_base_url(url, insecure_http=insecure_http),
         config_path=path,
         warnings=warnings,
     )
 
 
-def check_base_url(url: str) -> str:
-    """Validate a base URL; plain http is allowed only to this machine."""
+def check_base_url(url: str, *, insecure_http: bool = False) -> str:
+    """Validate a base URL; plain http only to this machine, unless `insecure_http`."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"base URL must look like https://host, got {url!r}")
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and not loopback and not insecure_http:
         raise ConfigError(
-            f"refusing plain http to {parts.hostname}: the API key would travel in clear"
+            f"refusing plain http to {parts.hostname}: the API key would travel in clear "
+            "(--insecure-http allows it)"
         )
     return url.strip().rstrip("/")

@@ -1,0 +1,1 @@
+"""Long-running reliability checks: the chaos soak and the crash-and-restart run."""

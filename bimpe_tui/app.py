@@ -268,6 +268,10 @@ class BimpeApp(App[None]):
         entry = self.book.get(conversation_id)
         if entry is None:
             return
+        if self.current != conversation_id and self.current is not None:
+            left = self.book.get(self.current)
+            if left is not None:
+                left.gap_possible = False
         self.current = conversation_id
         entry.last_viewed = time.monotonic()
         saved = self.state.server(self.server_key)
@@ -437,6 +441,7 @@ class BimpeApp(App[None]):
         if status.state == "live":
             entry.connections += 1
         elif status.state == "gap_possible":
+            entry.gap_possible = True
             self._add_marker(entry, Marker("gap", f"gap possible — {status.cause}"))
         elif status.state == "resumed" and status.replayed and entry.connections > 1:
             # Said once the replay is over, so the divider follows what came back.
@@ -545,7 +550,10 @@ class BimpeApp(App[None]):
         if status.state == "gave_up":
             words = f"{words} — press r to retry"
         age = self._activity_age(entry)
-        if words == "live" and age is not None and age >= QUIET_AFTER:
+        if words == "live" and entry.gap_possible:
+            # Said until the user has looked at the conversation again.
+            words, style = "live · gap possible: the server could not resume by id", "yellow"
+        if words.startswith("live") and age is not None and age >= QUIET_AFTER:
             # Heartbeats should have come by now: say so before the watchdog acts.
             words, style = f"live, but no data for {age:.0f} s", "yellow"
         footer.state_words = words

@@ -112,6 +112,8 @@ class Entry:
     history_loaded: bool = False
     #: Connections the current stream has made (the first is not a "reconnect").
     connections: int = 0
+    #: The server could not resume by id since the user last looked.
+    gap_possible: bool = False
     #: When the user last had it open (time.monotonic()), for least-recently-viewed.
     last_viewed: float = 0.0
 

@@ -26,11 +26,12 @@ class StreamStatusChanged(TextualMessage):
         super().__init__()
 
     def can_replace(self, message: TextualMessage) -> bool:
-        # A newer status of the same stream makes an unprocessed older one
-        # moot, except the final ones, which must not be lost.
+        # Textual asks the queued (older) message whether the next one may
+        # supersede it. A transient status (connecting, live, reconnecting) is
+        # moot once a newer status of the same stream is queued; the others
+        # say something the user must see (stalled, gap possible, gave up...).
         return (
             isinstance(message, StreamStatusChanged)
             and message.conversation_id == self.conversation_id
-            and not message.status.is_final
-            and message.status.state not in ("resumed", "gap_possible")
+            and self.status.state in ("connecting", "live", "reconnecting")
         )

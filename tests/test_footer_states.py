@@ -1,0 +1,143 @@
+"""The footer tells the truth: each stream state, driven by the demo server, in words."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bimpe_tui.app import BimpeApp
+from bimpe_tui.demo.server import DemoServer
+from tests.apptools import FakeClock, make_app, ready, until
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def server(clock: FakeClock) -> AsyncIterator[DemoServer]:
+    demo = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=0.5)
+    await demo.start()
+    try:
+        yield demo
+    finally:
+        await demo.stop()
+
+
+def footer_log(app: BimpeApp) -> list[str]:
+    """Every text the footer's state takes, in order."""
+    seen: list[str] = []
+
+    def note(words: str) -> None:
+        seen.append(words)
+
+    app.watch(app.status_footer, "state_words", note, init=True)
+    return seen
+
+
+def said(seen: list[str], start: str) -> bool:
+    return any(words.startswith(start) for words in seen)
+
+
+async def run_until(app: BimpeApp, seen: list[str], start: str, pilot: Any) -> None:
+    await until(pilot, lambda: said(seen, start))
+
+
+async def test_connecting_then_live(server: DemoServer, tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        await run_until(app, seen, "live", pilot)
+        assert said(seen, "connecting")
+        assert seen.index(next(w for w in seen if w.startswith("connecting"))) < seen.index("live")
+
+
+async def test_reconnecting_with_attempt_delay_and_cause(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        server.faults.inject("drop", after_messages=0)
+        server.faults.inject("ticket_429")
+        clock.advance(30, server)
+        await run_until(app, seen, "reconnecting in 1.0 s (attempt 2/5): rate limited (429)", pilot)
+        assert said(seen, "reconnecting in ")
+        await until(pilot, lambda: app.status_footer.state_words == "live")
+
+
+async def test_stalled_when_the_connection_goes_silent(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock, read_timeout=1.0)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        server.faults.inject("silent", after_messages=0)
+        clock.advance(30, server)
+        await run_until(app, seen, "stalled: no data for 1 s", pilot)
+        await until(pilot, lambda: app.status_footer.state_words == "live")
+
+
+async def test_gap_possible_when_the_server_cannot_resume_by_id(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        server.faults.inject("drop", after_messages=0)
+        server.faults.inject("after_410")
+        clock.advance(30, server)
+        await run_until(app, seen, "live · gap possible", pilot)
+        assert app.status_footer.state_style == "yellow"
+
+
+async def test_gave_up_says_press_r(server: DemoServer, tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock, max_retries=1)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        server.faults.inject("drop", after_messages=0)
+        server.faults.inject("ticket_503")
+        clock.advance(30, server)
+        await run_until(app, seen, "gave up: ", pilot)
+        words = app.status_footer.state_words
+        assert words.endswith("— press r to retry")
+        assert "503" in words
+        assert app.status_footer.state_style == "red"
+
+
+async def test_key_refused_while_running(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        server.api_key = "sk_rotated_away_0000"  # the key is revoked server-side
+        server.faults.inject("drop", after_messages=0)
+        clock.advance(30, server)
+        await run_until(app, seen, "gave up: the API key was refused", pilot)
+        assert server.api_key not in app.status_footer.state_words
+
+
+async def test_conversation_gone(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(server, tmp_path / "s.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        seen = footer_log(app)
+        await until(pilot, ready(app))
+        gone = app.current
+        original = server.world.agent_of
+        monkeypatch.setattr(server.world, "agent_of", lambda c: None if c == gone else original(c))
+        server.faults.inject("drop", after_messages=0)
+        clock.advance(30, server)
+        await run_until(app, seen, "gave up: conversation not found", pilot)

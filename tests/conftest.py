@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bimpe_tui.api.client import ConsoleClient
+from tests.apptools import FakeClock
 from tests.scripted_server import ScriptedServer
 
 if TYPE_CHECKING:
@@ -36,6 +37,25 @@ async def demo() -> AsyncIterator[DemoServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A wall clock that moves only when the test says so."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def server(clock: FakeClock) -> AsyncIterator[DemoServer]:
+    """A demo server on the test's clock: messages come when the test moves it."""
+    from bimpe_tui.demo.server import DemoServer
+
+    demo = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=0.5)
+    await demo.start()
+    try:
+        yield demo
+    finally:
+        await demo.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,6 @@ from bimpe_tui.book import Marker
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock, make_app, ready, until
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def server(clock: FakeClock) -> AsyncIterator[DemoServer]:
-    demo = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=1.0)
-    await demo.start()
-    try:
-        yield demo
-    finally:
-        await demo.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,6 @@ import pytest
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.demo.server import DemoServer
 from tests.apptools import FakeClock, make_app, ready, until
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def server(clock: FakeClock) -> AsyncIterator[DemoServer]:
-    demo = DemoServer(seed=7, rate=1.0, clock=clock, heartbeat_interval=0.5)
-    await demo.start()
-    try:
-        yield demo
-    finally:
-        await demo.stop()
 
 
 def footer_log(app: BimpeApp) -> list[str]:

@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/bimpe-tui --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bimpe_tui tests scripts soak
-	$(BIN)/ruff format --check bimpe_tui tests scripts soak
+	$(BIN)/ruff check bimpe_tui tests scripts soak bench
+	$(BIN)/ruff format --check bimpe_tui tests scripts soak bench
 	$(BIN)/mypy
 
 typecheck: $(STAMP)
@@ -30,8 +30,8 @@ pytest: $(STAMP)
 test: lint pytest
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix bimpe_tui tests scripts soak
-	$(BIN)/ruff format bimpe_tui tests scripts soak
+	$(BIN)/ruff check --fix bimpe_tui tests scripts soak bench
+	$(BIN)/ruff format bimpe_tui tests scripts soak bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

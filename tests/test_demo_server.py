@@ -20,6 +20,7 @@ import pytest
 from bimpe_tui.demo import DEMO_API_KEY, DemoServer, FaultPlan, parse_fault_spec
 from bimpe_tui.demo.faults import FAULT_KINDS
 from bimpe_tui.demo.server import API_PREFIX
+from bimpe_tui.demo.world import AdjustableClock
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 WAIT = 5.0  # generous upper bound for anything we wait for; never a timing assertion
@@ -793,3 +794,166 @@ async def test_run_standalone_prints_one_line_and_exits_cleanly_on_sigint() -> N
     assert proc.returncode == 0
     assert out == b""
     assert b"Traceback" not in err
+
+
+# --- for benchmarks: bench world, control endpoints, replay cache -------------------------
+
+
+async def test_bench_world_is_served_across_pages() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, bench_conversations=150) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+    ):
+        agents = (await api.get("/agents")).json()["data"]
+        assert [a["name"] for a in agents] == ["Bench Shop"]
+        path = f"/agents/{agents[0]['id']}/conversations"
+        first = (await api.get(path, params={"limit": 100})).json()
+        second = (await api.get(path, params={"limit": 100, "page": 2})).json()
+        ids = [c["id"] for c in first["data"] + second["data"]]
+        assert first["meta"]["total_count"] == 150
+        assert sorted(ids) == sorted(c for _, c in server.world.conversation_ids())
+
+
+async def test_control_endpoints_are_off_by_default(api: httpx.AsyncClient) -> None:
+    async with httpx.AsyncClient(base_url=api.base_url.join("/"), headers=AUTH) as root:
+        response = await root.post("/_demo/faults", json={"kind": "drop"})
+    assert response.status_code == 404
+
+
+async def test_control_clock_moves_the_world_and_wakes_streams() -> None:
+    clock = AdjustableClock(start=NOW, speed=0)
+    async with (
+        DemoServer(clock=clock, control=True, heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=AUTH) as root,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = server.world.conversation_ids()[0]
+        latest = server.world.latest_index(conv)
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            reader = FrameReader(resp)
+            due = server.world.time_of(conv, latest + 3)
+            moved = await root.post("/_demo/clock", json={"now": due})
+            assert moved.status_code == 200
+            assert moved.json()["data"] == {"now": due, "speed": 0.0}
+            frames = await reader.messages(3)
+        assert [f["id"] for f in frames] == [
+            server.world.message_id(conv, latest + n) for n in (1, 2, 3)
+        ]
+        advanced = (await root.post("/_demo/clock", json={"advance": 5})).json()["data"]
+        assert advanced["now"] == due + 5
+        fast = (await root.post("/_demo/clock", json={"speed": 2.5})).json()["data"]
+        assert fast["speed"] == 2.5
+        bad = await root.post("/_demo/clock", json={"now": "soon", "speed": -1})
+        assert bad.status_code == 400
+        assert bad.json()["message"] == ["now: must be a number", "speed: must not be negative"]
+        assert (await root.post("/_demo/clock", content=b"[1]")).status_code == 400
+        assert (await root.post("/_demo/clock", content=b"{")).status_code == 400
+
+
+async def test_control_clock_needs_an_adjustable_clock() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, control=True) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=AUTH) as root,
+    ):
+        response = await root.post("/_demo/clock", json={"advance": 1})
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+
+
+async def test_control_faults_and_stats() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, control=True, heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url) as anonymous,
+        httpx.AsyncClient(base_url=server.base_url, headers=AUTH) as root,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        refused = await anonymous.post("/_demo/faults", json={"kind": "drop"})
+        assert refused.status_code == 401
+        assert (await anonymous.get("/_demo/stats")).status_code == 401
+        bad = await root.post("/_demo/faults", json={"kind": "boom", "count": -1})
+        assert bad.status_code == 400
+        assert len(bad.json()["message"]) == 2
+        queued = await root.post("/_demo/faults", json={"kind": "drop", "after_messages": 0})
+        assert queued.json()["data"] == {"pending": ["drop"]}
+        agent_id, conv = server.world.conversation_ids()[0]
+        async with open_stream(api, bare, agent_id, conv) as resp:
+            reader = FrameReader(resp)
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                await reader.frame()
+        stats = (await root.get("/_demo/stats")).json()["data"]
+        assert stats["injected"] == {"drop": 1}
+        assert stats["streams"] == 1
+        assert stats["tickets"] == 1
+        assert "replay_cache_bytes" not in stats
+
+
+async def test_replay_cache_serves_the_same_bytes() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, replay_cache_bytes=64 * 1024 * 1024) as cached,
+        httpx.AsyncClient(base_url=cached.base_url + API_PREFIX, headers=AUTH) as capi,
+        httpx.AsyncClient(base_url=cached.base_url + API_PREFIX) as cbare,
+    ):
+        agent_id, conv = busy(cached)
+        latest = cached.world.latest_index(conv)
+        count = 9000  # crosses block boundaries
+        after = cached.world.message_id(conv, latest - count)
+        for _ in range(2):  # cold, then from the cache
+            async with open_stream(capi, cbare, agent_id, conv, after=after) as resp:
+                reader = FrameReader(resp)
+                frames = await reader.messages(count)
+            assert [f["id"] for f in frames] == [
+                cached.world.message_id(conv, n) for n in range(latest - count + 1, latest + 1)
+            ]
+            for n in (0, 1, 4095, 4096, count - 1):
+                assert reader.raw[n] == expected_frame(cached, conv, latest - count + 1 + n)
+        assert cached.stats["frames"] == 2 * count
+        assert cached._frame_cache is not None
+        assert 0 < cached._frame_cache.size <= 64 * 1024 * 1024
+
+
+async def test_replay_cache_stops_exactly_at_a_queued_fault() -> None:
+    async with (
+        DemoServer(clock=lambda: NOW, replay_cache_bytes=1) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        agent_id, conv = busy(server)
+        latest = server.world.latest_index(conv)
+        server.faults.inject("drop", after_messages=2500)
+        after = server.world.message_id(conv, latest - 5000)
+        async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+            reader = FrameReader(resp)
+            frames = await reader.messages(2500)
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                await reader.frame()
+        assert frames[-1]["id"] == server.world.message_id(conv, latest - 2500)
+        # A cache smaller than one block still keeps the block in use.
+        assert server._frame_cache is not None
+        assert len(server._frame_cache._blocks) == 1
+
+
+def test_demo_server_cli_bench_flags() -> None:
+    from bimpe_tui.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "demo-server",
+            "--bench-conversations",
+            "200",
+            "--bench-period",
+            "0.05",
+            "--control",
+            "--replay-cache",
+            "256",
+        ]
+    )
+    assert (args.bench_conversations, args.bench_period, args.control, args.replay_cache) == (
+        200,
+        0.05,
+        True,
+        256,
+    )
+    plain = build_parser().parse_args(["demo-server"])
+    assert (plain.bench_conversations, plain.control, plain.replay_cache) == (0, False, 0)

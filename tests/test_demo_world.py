@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bimpe_tui.demo.world import ANCHOR, DemoWorld, format_iso, parse_iso_ms
+from bimpe_tui.demo.world import ANCHOR, AdjustableClock, DemoWorld, format_iso, parse_iso_ms
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -294,3 +294,88 @@ def test_parse_iso_ms(text: str, expected: int | None) -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="rate"):
         DemoWorld(rate=0)
+
+
+# --- the bench world and the adjustable clock --------------------------------------------
+
+
+def bench(count: int = 8, period: float = 0.05, now: float = NOW) -> DemoWorld:
+    return DemoWorld(seed=7, clock=lambda: now, bench_conversations=count, bench_period=period)
+
+
+def test_bench_world_is_one_agent_with_uniform_conversations() -> None:
+    world = bench(count=200)
+    assert [a["name"] for a in world.agents()] == ["Bench Shop"]
+    pairs = world.conversation_ids()
+    assert len(pairs) == 200
+    assert len({conv for _, conv in pairs}) == 200
+    # Its ids never alias the default world's.
+    assert not {c for _, c in pairs} & {c for _, c in fixed().conversation_ids()}
+    for _, conv in pairs[:5]:
+        gaps = {
+            round((world.time_of(conv, n + 1) - world.time_of(conv, n)) * 1000)
+            for n in range(1000, 1100)
+        }
+        assert gaps == {50}
+        assert all(m.role in SDK_ROLES for m in world.messages_between(conv, -1, ANCHOR + 1))
+
+
+def test_bench_world_spreads_phases_over_one_period() -> None:
+    world = bench(count=10, period=0.1)
+    firsts = [world.time_of(conv, 0) - ANCHOR for _, conv in world.conversation_ids()]
+    assert [round(t * 1000) for t in firsts] == list(range(0, 100, 10))
+    # Over any whole period, every conversation creates exactly one message.
+    start = NOW
+    for _, conv in world.conversation_ids():
+        assert world.latest_index(conv, start + 0.1) - world.latest_index(conv, start) == 1
+
+
+def test_bench_world_latest_index_and_payloads_agree() -> None:
+    world = bench(count=4, period=0.05)
+    for _, conv in world.conversation_ids():
+        latest = world.latest_index(conv)
+        assert world.time_of(conv, latest) <= NOW < world.time_of(conv, latest + 1)
+        assert world.latest_index(conv, world.time_of(conv, 0) - 0.001) == -1
+        expected = [
+            (
+                world.message(conv, i).id,
+                json.dumps(
+                    world.message(conv, i).to_stream(), ensure_ascii=False, separators=(",", ":")
+                ),
+            )
+            for i in range(latest - 5, latest + 1)
+        ]
+        assert list(world.stream_payloads(conv, latest - 5, latest + 1)) == expected
+
+
+def test_bench_world_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="bench_conversations"):
+        DemoWorld(bench_conversations=-1)
+    with pytest.raises(ValueError, match="bench_period"):
+        DemoWorld(bench_conversations=1, bench_period=0)
+
+
+def test_default_world_is_unchanged_by_the_bench_options() -> None:
+    plain = fixed()
+    explicit = DemoWorld(seed=7, clock=lambda: NOW, bench_conversations=0, bench_period=1.0)
+    assert plain.conversation_ids() == explicit.conversation_ids()
+    _, conv = plain.conversation_ids()[0]
+    assert [plain.time_of(conv, n) for n in range(50)] == [
+        explicit.time_of(conv, n) for n in range(50)
+    ]
+
+
+def test_adjustable_clock_moves_pauses_and_speeds_up() -> None:
+    clock = AdjustableClock(start=NOW, speed=0)
+    assert clock() == NOW
+    assert clock.set(advance=10) == NOW + 10
+    assert clock() == NOW + 10
+    clock.set(now=NOW, speed=0)
+    assert clock() == NOW
+    clock.set(speed=1000)
+    assert clock.speed == 1000
+    assert clock() >= NOW
+    with pytest.raises(ValueError, match="speed"):
+        clock.set(speed=-1)
+    with pytest.raises(ValueError, match="speed"):
+        AdjustableClock(speed=-1)

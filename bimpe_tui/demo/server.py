@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import asyncio
+import bisect
 import collections
 import contextlib
 import contextvars
@@ -20,11 +22,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bimpe_tui.demo.faults import FaultPlan, parse_fault_spec
-from bimpe_tui.demo.world import DemoWorld, parse_iso_ms
+from bimpe_tui.demo.faults import FAULT_KINDS, FaultPlan, parse_fault_spec
+from bimpe_tui.demo.world import AdjustableClock, DemoWorld, parse_iso_ms
 
 __all__ = [
     "API_PREFIX",
+    "CONTROL_PREFIX",
     "DEMO_API_KEY",
     "DemoServer",
     "StreamRequestRecord",
@@ -36,8 +39,16 @@ DEMO_API_KEY = "sk_demo_bimpe_tui_0000000000000000"
 """The API key the demo server accepts unless told otherwise."""
 API_PREFIX = "/api/v1/console"
 """Every endpoint lives under this path."""
+CONTROL_PREFIX = "/_demo"
+"""The control endpoints (clock, faults, stats), served only with ``control=True``."""
 
 _BATCH_BYTES = 64 * 1024
+# Replays served from the frame cache: blocks of this many messages, written in batches
+# this big (fewer, larger writes are what lets the server outrun any client).
+_REPLAY_BLOCK = 4096
+_REPLAY_BATCH_BYTES = 256 * 1024
+# A backlog at least this long is worth encoding whole blocks for.
+_REPLAY_MIN_BACKLOG = 1024
 # Idle streams re-check the world at least this often, so a clock that jumps (a test's
 # manual clock) is noticed even without wake().
 _MAX_IDLE_WAIT = 1.0
@@ -101,6 +112,65 @@ class _ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+# A cached block: its frames back to back, and where each starts (plus the total length).
+_Block = tuple[bytes, "array.array[int]"]
+
+
+class _FrameCache:
+    """Encoded message frames of whole blocks of messages, least recently used first out.
+
+    Frames are a pure function of the world, so a cached block never goes stale. Replaying
+    a backlog from the cache costs a slice per batch instead of formatting every frame,
+    which keeps the server faster than any client it is measured against.
+    """
+
+    def __init__(self, encode: Callable[[str, int, int], list[bytes]], max_bytes: int) -> None:
+        self._encode = encode
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._blocks: collections.OrderedDict[tuple[str, int], _Block] = collections.OrderedDict()
+
+    def has(self, conversation_id: str, index: int) -> bool:
+        """Whether the block holding message ``index`` is cached."""
+        return (conversation_id, index // _REPLAY_BLOCK) in self._blocks
+
+    def _block(self, conversation_id: str, block_no: int) -> _Block:
+        key = (conversation_id, block_no)
+        block = self._blocks.get(key)
+        if block is not None:
+            self._blocks.move_to_end(key)
+            return block
+        start = block_no * _REPLAY_BLOCK
+        frames = self._encode(conversation_id, start, start + _REPLAY_BLOCK)
+        offsets = array.array("Q", [0])
+        total = 0
+        for frame in frames:
+            total += len(frame)
+            offsets.append(total)
+        block = (b"".join(frames), offsets)
+        self._blocks[key] = block
+        self.size += total
+        while self.size > self.max_bytes and len(self._blocks) > 1:
+            _, (old, _) = self._blocks.popitem(last=False)
+            self.size -= len(old)
+        return block
+
+    def take(
+        self, conversation_id: str, start: int, stop: int, max_bytes: int
+    ) -> tuple[bytes, int]:
+        """Frames for ``start <= index < stop`` up to about ``max_bytes`` (at least one).
+
+        Never crosses a block boundary; returns the bytes and how many frames they hold.
+        """
+        block_no, first = divmod(start, _REPLAY_BLOCK)
+        data, offsets = self._block(conversation_id, block_no)
+        last = min(stop - block_no * _REPLAY_BLOCK, _REPLAY_BLOCK)
+        begin = offsets[first]
+        end = bisect.bisect_right(offsets, begin + max_bytes, first + 1, last + 1) - 1
+        end = max(end, first + 1)
+        return data[begin : offsets[end]], end - first
+
+
 @dataclass(slots=True)
 class _StreamState:
     conversation_id: str
@@ -116,6 +186,12 @@ class DemoServer:
 
     Use ``async with DemoServer(...) as server:`` or call :meth:`start` and :meth:`stop`.
     ``base_url`` is valid once started.
+
+    For benchmarks: ``bench_conversations`` / ``bench_period`` serve the uniform bench
+    world (see :class:`DemoWorld`); ``control`` serves the control endpoints under
+    ``/_demo`` (moving the clock needs ``clock`` to be an :class:`AdjustableClock`);
+    ``replay_cache_bytes`` keeps up to that many bytes of encoded frames so that long
+    replays are served from memory. The defaults leave all of these off.
     """
 
     def __init__(
@@ -130,10 +206,26 @@ class DemoServer:
         api_key: str = DEMO_API_KEY,
         host: str = "127.0.0.1",
         port: int = 0,
+        bench_conversations: int = 0,
+        bench_period: float = 0.05,
+        control: bool = False,
+        replay_cache_bytes: int = 0,
     ) -> None:
         if heartbeat_interval <= 0 or ticket_ttl <= 0:
             raise ValueError("heartbeat_interval and ticket_ttl must be positive")
-        self.world = DemoWorld(seed=seed, rate=rate, clock=clock)
+        if replay_cache_bytes < 0:
+            raise ValueError("replay_cache_bytes must not be negative")
+        self.world = DemoWorld(
+            seed=seed,
+            rate=rate,
+            clock=clock,
+            bench_conversations=bench_conversations,
+            bench_period=bench_period,
+        )
+        self.control = control
+        self._frame_cache = (
+            _FrameCache(self._encode_frames, replay_cache_bytes) if replay_cache_bytes else None
+        )
         self._faults = faults if faults is not None else FaultPlan()
         self.api_key = api_key
         self.heartbeat_interval = heartbeat_interval
@@ -324,6 +416,10 @@ class DemoServer:
         app.router.add_post(f"{conv}/stream-ticket", self._stream_ticket)
         # No HEAD: it would spend a single-use ticket without opening a stream.
         app.router.add_get(f"{conv}/stream", self._stream, allow_head=False)
+        if self.control:
+            app.router.add_post(f"{CONTROL_PREFIX}/clock", self._control_clock)
+            app.router.add_post(f"{CONTROL_PREFIX}/faults", self._control_faults)
+            app.router.add_get(f"{CONTROL_PREFIX}/stats", self._control_stats)
         return app
 
     def _error_response(self, error: _ApiError, request_id: str) -> web.Response:
@@ -474,6 +570,72 @@ class DemoServer:
         expires_in = max(1, round(self.ticket_ttl))
         return self._ok({"ticket": ticket, "expires_in": expires_in}, status=201)
 
+    # --- control -----------------------------------------------------------------------
+
+    async def _control_body(self, request: web.Request) -> dict[str, Any]:
+        self._authorize(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _ApiError(400, "bad_request", "body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise _ApiError(400, "bad_request", "body must be a JSON object")
+        return body
+
+    async def _control_clock(self, request: web.Request) -> web.Response:
+        """``{"now"?: epoch s, "advance"?: s, "speed"?: x}``: move or re-pace the clock."""
+        body = await self._control_body(request)
+        clock = self.world.clock
+        if not isinstance(clock, AdjustableClock):
+            raise _ApiError(409, "conflict", "this server's clock cannot be moved")
+        values: dict[str, float | None] = {}
+        errors: list[str] = []
+        for name in ("now", "advance", "speed"):
+            value = body.get(name)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                errors.append(f"{name}: must be a number")
+                value = None
+            values[name] = None if value is None else float(value)
+        speed = values["speed"]
+        if speed is not None and speed < 0:
+            errors.append("speed: must not be negative")
+        if errors:
+            raise _ApiError(400, "validation_error", errors)
+        now = clock.set(now=values["now"], advance=values["advance"] or 0.0, speed=speed)
+        self.wake()
+        return self._ok({"now": now, "speed": clock.speed})
+
+    async def _control_faults(self, request: web.Request) -> web.Response:
+        """``{"kind": str, "count"?: n, "after_messages"?: n}``: queue one-shot faults."""
+        body = await self._control_body(request)
+        kind = body.get("kind")
+        count = body.get("count", 1)
+        after = body.get("after_messages", 1)
+        errors: list[str] = []
+        if kind not in FAULT_KINDS:
+            errors.append(f"kind: must be one of {', '.join(FAULT_KINDS)}")
+        for name, value in (("count", count), ("after_messages", after)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                errors.append(f"{name}: must be a whole number, 0 or more")
+        if errors:
+            raise _ApiError(400, "validation_error", errors)
+        self.faults.inject(str(kind), count, after_messages=after)
+        return self._ok({"pending": self.faults.pending})
+
+    async def _control_stats(self, request: web.Request) -> web.Response:
+        """Counters of what the server did, and how many streams are open."""
+        self._authorize(request)
+        stats: dict[str, object] = dict(self.stats)
+        stats["active_streams"] = self.active_streams
+        stats["injected"] = dict(self.faults.injected)
+        if self._frame_cache is not None:
+            stats["replay_cache_bytes"] = self._frame_cache.size
+        return self._ok(stats)
+
     # --- stream ----------------------------------------------------------------------
 
     def _consume_ticket(self, value: str | None, agent_id: str, conversation_id: str) -> bool:
@@ -588,7 +750,16 @@ class DemoServer:
                 if threshold is not None and threshold > state.written:
                     # Stop the batch exactly where a queued fault is due.
                     stop = min(stop, state.next_index + threshold - state.written)
-                chunk, count = self._encode(state.conversation_id, state.next_index, stop)
+                cache = self._frame_cache
+                if cache is not None and (
+                    stop - state.next_index >= _REPLAY_MIN_BACKLOG
+                    or cache.has(state.conversation_id, state.next_index)
+                ):
+                    chunk, count = cache.take(
+                        state.conversation_id, state.next_index, stop, _REPLAY_BATCH_BYTES
+                    )
+                else:
+                    chunk, count = self._encode(state.conversation_id, state.next_index, stop)
                 await response.write(chunk)
                 state.written += count
                 state.next_index += count
@@ -625,6 +796,13 @@ class DemoServer:
             if size >= _BATCH_BYTES:
                 break
         return "".join(parts).encode(), len(parts)
+
+    def _encode_frames(self, conversation_id: str, start: int, stop: int) -> list[bytes]:
+        """Each SSE message frame for ``start <= index < stop``, encoded on its own."""
+        return [
+            f"id: {message_id}\nevent: message\ndata: {payload}\n\n".encode()
+            for message_id, payload in self.world.stream_payloads(conversation_id, start, stop)
+        ]
 
     async def _idle(self, seconds: float) -> None:
         future = self._wake_future
@@ -760,15 +938,29 @@ def run_standalone(
     rate: float = 1.0,
     heartbeat_interval: float = 15.0,
     faults: FaultPlan | None = None,
+    bench_conversations: int = 0,
+    bench_period: float = 0.05,
+    control: bool = False,
+    replay_cache_bytes: int = 0,
 ) -> int:
     """Serve the demo API on 127.0.0.1 until SIGINT/SIGTERM; return the exit status.
 
-    Prints one line with the URL and API key once listening.
+    Prints one line with the URL and API key once listening. With ``control`` the clock
+    is an :class:`AdjustableClock` that the control endpoints can move.
     """
 
     async def serve() -> int:
         server = DemoServer(
-            seed=seed, rate=rate, heartbeat_interval=heartbeat_interval, faults=faults, port=port
+            seed=seed,
+            rate=rate,
+            heartbeat_interval=heartbeat_interval,
+            faults=faults,
+            port=port,
+            clock=AdjustableClock() if control else time.time,
+            bench_conversations=bench_conversations,
+            bench_period=bench_period,
+            control=control,
+            replay_cache_bytes=replay_cache_bytes,
         )
         try:
             await server.start()

@@ -15,6 +15,7 @@ from bimpe_tui.demo.scripts import EXCHANGES, Exchange
 
 __all__ = [
     "ANCHOR",
+    "AdjustableClock",
     "DemoMessage",
     "DemoWorld",
     "format_iso",
@@ -94,6 +95,46 @@ def _ms_floor(now: float) -> int:
     while m / 1000 > now:
         m -= 1
     return m
+
+
+class AdjustableClock:
+    """Wall-clock time that can be paused, sped up or moved forward while it runs.
+
+    Starts at ``start`` (default: now) and runs at ``speed`` (1.0: real time, 0: frozen).
+    The demo server's control endpoint drives it, so a benchmark in another process can
+    make thousands of messages fall due at once or arrive at an exact rate.
+    """
+
+    def __init__(self, start: float | None = None, speed: float = 1.0) -> None:
+        if speed < 0:
+            raise ValueError("speed must not be negative")
+        self._base = time.time() if start is None else start
+        self._mono = time.monotonic()
+        self._speed = speed
+
+    def __call__(self) -> float:
+        return self._base + (time.monotonic() - self._mono) * self._speed
+
+    @property
+    def speed(self) -> float:
+        """How many clock seconds pass per real second."""
+        return self._speed
+
+    def set(
+        self, *, now: float | None = None, advance: float = 0.0, speed: float | None = None
+    ) -> float:
+        """Jump to ``now`` (default: the current reading), plus ``advance``; change speed.
+
+        Returns the new reading.
+        """
+        if speed is not None and speed < 0:
+            raise ValueError("speed must not be negative")
+        current = self() if now is None else now
+        self._base = current + advance
+        self._mono = time.monotonic()
+        if speed is not None:
+            self._speed = speed
+        return self._base
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +221,10 @@ class _Conv:
     first_name: str
     time_key: bytes
     exchange_key: bytes
+    # Message n is due at ANCHOR + phase_ms + n * period_ms + jitter, where jitter is
+    # floor(h * jitter_span / 2**64 / 10) for a hash h: 0 when jitter_span is 0.
+    phase_ms: int
+    jitter_span: int
 
 
 _AGENTS: tuple[_AgentSpec, ...] = (
@@ -253,6 +298,31 @@ _CONVERSATIONS: tuple[_ConvSpec, ...] = (
               "+2348120004455", 80.0),
 )  # fmt: skip
 
+# The uniform world for benchmarks: one agent whose conversations all run at one rate.
+_BENCH_AGENTS: tuple[_AgentSpec, ...] = (
+    _AgentSpec(
+        "bench",
+        "Bench Shop",
+        "shop",
+        "live",
+        "A uniform world for benchmarks: every conversation sends at the same steady rate.",
+        "Bench Shop Ltd",
+        "UTC",
+        "concise",
+        "2025-12-01T00:00:00.000Z",
+        "2025-12-01T00:00:00.000Z",
+    ),
+)
+
+
+def _bench_specs(count: int, period: float) -> tuple[_ConvSpec, ...]:
+    return tuple(
+        _ConvSpec(0, "webchat", f"bench-{n:04d}", f"wc_bench_{n:04d}", f"Bench {n}", None, None,
+                  period)
+        for n in range(count)
+    )  # fmt: skip
+
+
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -263,19 +333,38 @@ class DemoWorld:
     ``ANCHOR + (n + jitter(c, n)) * period(c) / rate`` (quantised to whole milliseconds),
     with ``jitter`` in ``[0, 0.9)``, so creation times strictly increase with ``n`` and
     the newest message at any instant is found in O(1).
+
+    With ``bench_conversations`` > 0 the world is instead one agent with that many
+    conversations, each creating a message every ``bench_period / rate`` seconds exactly
+    (whole milliseconds, no jitter), their phases spread evenly over one period so the
+    total load is uniform rather than in bursts.
     """
 
     def __init__(
-        self, *, seed: int = 7, rate: float = 1.0, clock: Callable[[], float] = time.time
+        self,
+        *,
+        seed: int = 7,
+        rate: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        bench_conversations: int = 0,
+        bench_period: float = 0.05,
     ) -> None:
         if not rate > 0:
             raise ValueError("rate must be positive")
+        if bench_conversations < 0:
+            raise ValueError("bench_conversations must not be negative")
+        if not bench_period > 0:
+            raise ValueError("bench_period must be positive")
         self.seed = seed
         self.rate = rate
         self.clock = clock
+        self.bench_conversations = bench_conversations
+        bench = bench_conversations > 0
+        agent_specs = _BENCH_AGENTS if bench else _AGENTS
+        conv_specs = _bench_specs(bench_conversations, bench_period) if bench else _CONVERSATIONS
         self._agents: list[dict[str, object]] = []
         self._agent_ids: list[str] = []
-        for spec in _AGENTS:
+        for spec in agent_specs:
             agent_id = self._make_id("ag_", 8, "agent", spec.slot)
             self._agent_ids.append(agent_id)
             self._agents.append(
@@ -294,24 +383,28 @@ class DemoWorld:
             )
         self._convs: dict[str, _Conv] = {}
         self._by_suffix: dict[str, _Conv] = {}
-        for slot, conv_spec in enumerate(_CONVERSATIONS):
-            suffix = self._make_id("", 10, "conversation", slot)
+        for slot, conv_spec in enumerate(conv_specs):
+            # Bench ids come from other hash inputs, so they never alias the demo world's.
+            suffix = self._make_id("", 10, "bench-conversation" if bench else "conversation", slot)
+            # Whole milliseconds keep timestamps exact in ISO form (see time_of).
+            period_ms = max(1, round(conv_spec.period * 1000 / rate))
             conv = _Conv(
                 id=f"c_{suffix}",
                 suffix=suffix,
                 agent_id=self._agent_ids[conv_spec.agent],
-                kind=_AGENTS[conv_spec.agent].kind,
+                kind=agent_specs[conv_spec.agent].kind,
                 spec=conv_spec,
                 channel_id=self._make_id("ch_", 8, "channel", conv_spec.agent, conv_spec.channel),
-                # Whole milliseconds keep timestamps exact in ISO form (see time_of).
-                period_ms=max(1, round(conv_spec.period * 1000 / rate)),
+                period_ms=period_ms,
                 first_name=conv_spec.full_name.split(" ")[0],
                 time_key=f"{seed}|c_{suffix}|".encode(),
                 exchange_key=f"{seed}|c_{suffix}|x|".encode(),
+                phase_ms=(slot * period_ms) // len(conv_specs) if bench else 0,
+                jitter_span=0 if bench else 9 * period_ms,
             )
             self._convs[conv.id] = conv
             self._by_suffix[suffix] = conv
-        if len(self._by_suffix) != len(_CONVERSATIONS):  # pragma: no cover - hash collision
+        if len(self._by_suffix) != len(conv_specs):  # pragma: no cover - hash collision
             raise RuntimeError("conversation id collision; pick another seed")
 
     def _make_id(self, prefix: str, length: int, *parts: object) -> str:
@@ -410,20 +503,24 @@ class DemoWorld:
             raise KeyError(f"unknown conversation {conversation_id!r}") from None
 
     def _time_ms(self, conv: _Conv, index: int) -> int:
+        base = _ANCHOR_MS + conv.phase_ms + index * conv.period_ms
+        if not conv.jitter_span:
+            return base
         # floor(jitter * period) with jitter in [0, 0.9) stays below period_ms, which is
         # what keeps times strictly increasing even at period_ms == 1.
         digest = hashlib.blake2b(conv.time_key + b"%d" % index, digest_size=8).digest()
         h = int.from_bytes(digest, "big")
-        return _ANCHOR_MS + index * conv.period_ms + (h * 9 * conv.period_ms) // (10 << 64)
+        return base + (h * conv.jitter_span) // (10 << 64)
 
     def time_of(self, conversation_id: str, index: int) -> float:
         """Creation time (epoch seconds, whole milliseconds) of message ``index``."""
         return self._time_ms(self._conv(conversation_id), index) / 1000
 
     def _latest_ms(self, conv: _Conv, now_ms: int) -> int:
-        if now_ms < _ANCHOR_MS:
+        first_ms = _ANCHOR_MS + conv.phase_ms
+        if now_ms < first_ms:
             return -1
-        n = (now_ms - _ANCHOR_MS) // conv.period_ms
+        n = (now_ms - first_ms) // conv.period_ms
         # Message n starts at or after n * period, so only n itself may still be pending.
         if self._time_ms(conv, n) > now_ms:
             n -= 1
@@ -527,7 +624,8 @@ class DemoWorld:
         conv_part = f'","conversation_id":"{conv.id}","role":"'
         time_key = conv.time_key
         period = conv.period_ms
-        jitter_scale = 9 * period
+        first_ms = _ANCHOR_MS + conv.phase_ms
+        jitter_span = conv.jitter_span
         blake2b = hashlib.blake2b
         cached_minute = -1
         minute_prefix = ""
@@ -560,12 +658,10 @@ class DemoWorld:
                 high_digits = _b36(high) if high else ""
             msg_id = id_head + (high_digits + _B36_PAIRS[low] if high else _b36(low))
             # Inlined _time_ms and _iso_from_ms: this loop is the replay hot path.
-            digest = blake2b(time_key + b"%d" % index, digest_size=8).digest()
-            created_ms = (
-                _ANCHOR_MS
-                + index * period
-                + (int.from_bytes(digest, "big") * jitter_scale) // (10 << 64)
-            )
+            created_ms = first_ms + index * period
+            if jitter_span:
+                digest = blake2b(time_key + b"%d" % index, digest_size=8).digest()
+                created_ms += (int.from_bytes(digest, "big") * jitter_span) // (10 << 64)
             minute, rem = divmod(created_ms, 60_000)
             if minute != cached_minute:
                 cached_minute = minute

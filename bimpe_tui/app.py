@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -22,6 +23,7 @@ from .api.client import ConsoleClient
 from .api.errors import APIConnectionError, APIError, AuthenticationError, BimpeError
 from .api.models import Agent, Conversation, Message
 from .book import Book, Entry, Marker, TimelineItem, place_history
+from .render import one_line
 from .state import Cursor, StateStore
 from .ui_messages import MessagesArrived, StreamStatusChanged
 from .watcher import MAX_WATCHED, Watcher
@@ -62,7 +64,8 @@ class AppConfig:
     """What the app connects to and where it keeps its state."""
 
     state: StateStore
-    api_key: str | None = None
+    #: Never in a repr: Textual's crash report prints local variables.
+    api_key: str | None = field(default=None, repr=False)
     base_url: str = ""
     #: A demo server to serve from (started by the app if it is not running).
     demo: DemoServer | None = None
@@ -162,7 +165,7 @@ class BimpeApp(App[None]):
         """Connect, read the state file, list conversations, reopen what was watched."""
         config = self.config
         for warning in config.warnings:
-            self.notify(warning, severity="warning", timeout=10)
+            self.notify(warning, severity="warning", timeout=10, markup=False)
         demo = config.demo
         if demo is not None and not demo.running:
             await demo.start()
@@ -178,7 +181,7 @@ class BimpeApp(App[None]):
             self.client = ConsoleClient(api_key, base_url)
             self.watcher = Watcher(self, self.client, config.stream_options)
         for warning in await self._load_state():
-            self.notify(warning, severity="warning", timeout=10)
+            self.notify(warning, severity="warning", timeout=10, markup=False)
         self.status_footer.state_words = "loading conversations"
         try:
             await self._load_conversations()
@@ -252,7 +255,7 @@ class BimpeApp(App[None]):
         try:
             detail = await self.client.get_conversation(agent_id, conversation_id)
         except BimpeError as exc:
-            self.notify(f"cannot reopen {conversation_id}: {exc}", severity="warning")
+            self.notify(f"cannot reopen {conversation_id}: {exc}", severity="warning", markup=False)
             return
         self.book.add_conversations(agent, [detail])
         self._dirty_picker = True
@@ -325,7 +328,7 @@ class BimpeApp(App[None]):
         if entry.id in saved.watched:
             saved.watched.remove(entry.id)
         self.state.changed()
-        self.notify(reason, severity="information")
+        self.notify(reason, severity="information", markup=False)
         self._dirty_picker = True
 
     @work(group="history", exit_on_error=False)
@@ -443,6 +446,9 @@ class BimpeApp(App[None]):
         elif status.state == "gap_possible":
             entry.gap_possible = True
             self._add_marker(entry, Marker("gap", f"gap possible — {status.cause}"))
+        elif status.state == "frame_skipped":
+            # Something the server sent could not be shown: say so where it was.
+            self._add_marker(entry, Marker("info", status.describe()))
         elif status.state == "resumed" and status.replayed and entry.connections > 1:
             # Said once the replay is over, so the divider follows what came back.
             self._add_marker(
@@ -484,6 +490,12 @@ class BimpeApp(App[None]):
         if entry.id == self.current:
             self.log_view.append([marker])
 
+    @on(MessageLog.NeedsRedraw)
+    def _redraw_log(self) -> None:
+        entry = self.book.get(self.current) if self.current else None
+        if entry is not None:
+            self.log_view.show(_title(entry), list(entry.timeline.items), now=self._now_datetime())
+
     @on(MessageLog.ReachedEnd)
     def _reached_end(self) -> None:
         self._mark_seen()
@@ -509,7 +521,7 @@ class BimpeApp(App[None]):
         try:
             await self._load_page(agent, page_no)
         except BimpeError as exc:
-            self.notify(f"cannot load more conversations: {exc}", severity="error")
+            self.notify(f"cannot load more conversations: {exc}", severity="error", markup=False)
         self._dirty_picker = True
 
     @property
@@ -641,7 +653,7 @@ class BimpeApp(App[None]):
             if candidate != self.current and (entry.unread or entry.conversation.needs_attention):
                 self.open_conversation(candidate)
                 return
-        self.notify("nothing unread")
+        self.notify("nothing unread", markup=False)
 
     def action_retry(self) -> None:
         """Reconnect the open conversation's stream if it gave up (or retry loading)."""
@@ -665,7 +677,7 @@ class BimpeApp(App[None]):
         elif not entry.watched:
             self.watch_conversation(entry.id)
         else:
-            self.notify("the stream has not given up")
+            self.notify("the stream has not given up", markup=False)
 
     async def action_quit(self) -> None:
         """Leave; where you are is saved on the way out."""
@@ -706,4 +718,5 @@ class BimpeApp(App[None]):
 def _title(entry: Entry) -> str:
     c: Conversation = entry.conversation
     channel = c.channel_type.removeprefix("test_")
-    return f"{c.who} · {channel} · {entry.agent.name}"
+    # A border title is parsed as markup: the names come from the server.
+    return escape(one_line(f"{c.who} · {channel} · {entry.agent.name}", 120))

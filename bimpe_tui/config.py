@@ -34,7 +34,7 @@ class ConfigError(Exception):
 class Settings:
     """Everything a command needs to reach the service."""
 
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     base_url: str
     config_path: Path
     warnings: list[str] = field(default_factory=list)
@@ -68,7 +68,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         return {}, [f"cannot read {path}: {exc.strerror or exc}"]
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         return {}, [f"ignoring {path}: not valid TOML ({exc})"]
     warnings.extend(_permission_warning(path))
     out: dict[str, Any] = {}

@@ -20,10 +20,16 @@ from .api.stream import StreamStatus, parse_timestamp
 #: Longest message text shown in full; the rest is summarised, so 1 MB of
 #: text costs one screenful of layout, not thousands.
 MAX_SHOWN_CHARS = 8_000
+#: Most lines of one message shown: 8,000 newlines would be 8,000 rows.
+MAX_SHOWN_LINES = 200
+#: Attachments listed per message, and the longest link shown.
+MAX_SHOWN_ATTACHMENTS = 20
+MAX_URL_CHARS = 500
 
-# C0 controls (but tab and newline), DEL, C1 controls, and the bidi
-# overrides and isolates that can make text display in another order.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls (but tab and newline), DEL, C1 controls, the bidi overrides and
+# isolates that can make text display in another order, and lone surrogates
+# (JSON can carry them; no terminal or file encoding can).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -67,7 +73,12 @@ def local_time(iso: str, tz: tzinfo | None, now: datetime | None = None) -> str:
     parsed = parse_timestamp(iso) if iso else None
     if parsed is None:
         return "--:--:--"
-    local = parsed.astimezone(tz)
+    try:
+        local = parsed.astimezone(tz)
+    except (OverflowError, ValueError, OSError):
+        # A time at the very edge of the calendar (year 1 or 9999 with an
+        # offset) has no local equivalent.
+        return "--:--:--"
     today = (now or datetime.now(UTC)).astimezone(tz).date()
     if local.date() == today:
         return local.strftime("%H:%M:%S")
@@ -86,22 +97,37 @@ def message_row(
         body.append(f" {one_line(message.message_type, 16)} ", "reverse")
         body.append(" ")
     text = message.message or ""
-    if len(text) > MAX_SHOWN_CHARS:
-        hidden = len(text) - MAX_SHOWN_CHARS
-        body.append(visible(text[:MAX_SHOWN_CHARS]))
+    shown = _shown_part(text)
+    body.append(visible(shown))
+    if len(shown) < len(text):
+        hidden = len(text) - len(shown)
         body.append(f" … ({hidden:,} more characters not shown)", "dim italic")
-    else:
-        body.append(visible(text))
-    for attachment in message.attachments:
-        url = visible(attachment.url)
+    attachments = message.attachments
+    for attachment in attachments[:MAX_SHOWN_ATTACHMENTS]:
+        url = one_line(attachment.url, MAX_URL_CHARS)
         if body:
             body.append("\n")
         body.append(f"📎 {one_line(attachment.type, 16)} ", "dim")
         # A link is a style attribute, never parsed markup; only http(s) links
-        # are made clickable.
-        link = url if url.startswith(("https://", "http://")) else None
+        # that needed no cleaning are made clickable.
+        clean = url == attachment.url
+        link = url if clean and url.startswith(("https://", "http://")) else None
         body.append(url, Style(underline=True, link=link))
+    if len(attachments) > MAX_SHOWN_ATTACHMENTS:
+        more = len(attachments) - MAX_SHOWN_ATTACHMENTS
+        body.append(f"\n… ({more:,} more attachments not shown)", "dim italic")
     return when, who, body
+
+
+def _shown_part(text: str) -> str:
+    """The head of a message text that is shown: capped in characters and in lines."""
+    shown = text[:MAX_SHOWN_CHARS]
+    end = -1
+    for _ in range(MAX_SHOWN_LINES):
+        end = shown.find("\n", end + 1)
+        if end == -1:
+            return shown
+    return shown[:end]
 
 
 def message_text(
@@ -114,7 +140,7 @@ def message_text(
 
 def marker_text(label: str) -> Text:
     """An in-timeline divider such as `── new since you left ──`."""
-    return Text(f"──── {visible(label)} ────", style="bold yellow", justify="center")
+    return Text(f"──── {one_line(label, 500)} ────", style="bold yellow", justify="center")
 
 
 GLYPHS: dict[str, tuple[str, str]] = {
@@ -142,7 +168,10 @@ def relative_time(iso: str | None, now: float) -> str:
     parsed = parse_timestamp(iso) if iso else None
     if parsed is None:
         return ""
-    seconds = max(0.0, now - parsed.timestamp())
+    try:
+        seconds = max(0.0, now - parsed.timestamp())
+    except (OverflowError, ValueError, OSError):
+        return ""
     if seconds < 5:
         return "now"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):

@@ -152,7 +152,7 @@ class StateStore:
             return self.warnings
         try:
             data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
             return self._set_aside("is not valid TOML")
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):

@@ -25,7 +25,9 @@ async def tail(
     """Copy a stream's messages to `out` and its status changes to `err`."""
     async for event in stream:
         if isinstance(event, Message):
-            out.write(json.dumps(dict(event.raw), ensure_ascii=False) + "\n")
+            # ASCII-only JSON: control characters and lone surrogates in a
+            # message become \u escapes instead of reaching the terminal.
+            out.write(json.dumps(dict(event.raw)) + "\n")
             out.flush()
             continue
         err.write(f"bimpe-tui: {event.describe()}\n")

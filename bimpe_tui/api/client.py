@@ -41,6 +41,8 @@ DEFAULT_MAX_RETRIES = 2
 #: Streams per httpx client: httpcore's pool does work that grows with the
 #: square of its connections, so many streams are spread over several clients.
 STREAMS_PER_CLIENT = 20
+#: The largest REST answer read: a bigger one is refused, never held in memory.
+MAX_REST_BODY = 16 * 2**20
 
 T = TypeVar("T")
 
@@ -194,18 +196,24 @@ class ConsoleClient:
             "X-Request-Id": request_id,
         }
         try:
-            response = await self._http.request(
+            async with self._http.stream(
                 method, self.url(path), params=_query(params), headers=headers
-            )
+            ) as response:
+                body = await _read_capped(response, MAX_REST_BODY + 1)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(f"{method} {path}: no answer in time") from exc
         except httpx.HTTPError as exc:
             raise APIConnectionError(f"{method} {path}: {describe_transport_error(exc)}") from exc
-        return self._unwrap(response, request_id)
+        if len(body) > MAX_REST_BODY:
+            raise MalformedResponseError(
+                f"answer larger than {MAX_REST_BODY // 2**20} MiB",
+                status=response.status_code,
+                body=body[:200],
+            )
+        return self._unwrap(response, body, request_id)
 
-    def _unwrap(self, response: httpx.Response, request_id: str) -> Envelope:
+    def _unwrap(self, response: httpx.Response, body: bytes, request_id: str) -> Envelope:
         status = response.status_code
-        body = response.content
         if 300 <= status < 400:
             target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
             raise APIError(
@@ -216,7 +224,7 @@ class ConsoleClient:
             raise error_from_response(status, body, response.headers)
         try:
             parsed = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedResponseError("answer is not JSON", status=status, body=body) from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("message"), str):
             raise MalformedResponseError(

@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
+
+from ..redact import redact
 
 #: How much of an unexpected body an error keeps, so a 1 MB HTML page never
 #: ends up in a log line or on the screen.
 BODY_PREVIEW_BYTES = 200
+#: Longest server-given message an error's text repeats.
+MESSAGE_PREVIEW_CHARS = 300
+
+# What a server may put in an error message that must not reach a terminal
+# as it is: C0 and C1 controls, DEL, bidi overrides and isolates, and lone
+# surrogates (which no encoder accepts).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if match.group() in "\t\n\r":
+        return " "
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
+    """Server-given text made safe for one line of a terminal or log.
+
+    Control characters are spelled out (`\\x1b`), the text is cut to `limit`
+    characters, and anything shaped like a key, a bearer token or a ticket
+    in a query string is masked: a server that echoes the request must not
+    make an error message carry the credentials.
+    """
+    # Masked before it is cut, so a cut cannot leave the head of a key.
+    text = redact(text[: limit * 4])
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return _UNPRINTABLE.sub(_escape, cut)
+
+
+def body_preview(body: bytes) -> str:
+    """The first bytes of a body as text, secrets masked (before the cut)."""
+    head = body[: BODY_PREVIEW_BYTES * 2].decode("utf-8", "replace")
+    return redact(head)[:BODY_PREVIEW_BYTES]
 
 
 class BimpeError(Exception):
@@ -32,8 +69,8 @@ class MalformedResponseError(BimpeError):
 
     def __init__(self, reason: str, *, status: int, body: bytes) -> None:
         self.status = status
-        self.body_preview = body[:BODY_PREVIEW_BYTES].decode("utf-8", "replace")
-        super().__init__(f"{reason} (HTTP {status}): {self.body_preview!r}")
+        self.body_preview = body_preview(body)
+        super().__init__(f"{printable(reason)} (HTTP {status}): {self.body_preview!r}")
 
 
 class APIError(BimpeError):
@@ -56,8 +93,8 @@ class APIError(BimpeError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        code = f" {self.code}" if self.code else ""
-        return f"HTTP {self.status}{code}: {self.message}"
+        code = f" {printable(self.code, 40)}" if self.code else ""
+        return f"HTTP {self.status}{code}: {printable(self.message)}"
 
 
 class BadRequestError(APIError):
@@ -137,13 +174,14 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
     if body:
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser's stack.
             parsed = None
     fields: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     raw_message = fields.get("message")
     message = _message_text(raw_message)
     if message is None:
-        preview = body[:BODY_PREVIEW_BYTES].decode("utf-8", "replace").strip()
+        preview = body_preview(body).strip()
         message = preview if preview and parsed is None and status >= 500 else f"HTTP {status}"
     code = fields.get("code") if isinstance(fields.get("code"), str) else None
     request_id = headers.get("x-request-id") or _str_or_none(fields.get("request_id"))

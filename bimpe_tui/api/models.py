@@ -24,19 +24,40 @@ def _obj(raw: Any, what: str) -> Mapping[str, Any]:
     return raw
 
 
+def _text(value: str) -> str:
+    """`value`, with any lone surrogate spelled out as `\\udXXX`.
+
+    JSON's `\\ud800` escapes decode to lone surrogates, which no encoder
+    accepts: one in an id would break the URL that resumes after it, the
+    state file and every line printed. Spelled out, the text stays distinct
+    and visible.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _req_str(raw: Mapping[str, Any], key: str, what: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str):
         problem = "missing" if value is None else f"not a string ({type(value).__name__})"
         raise ModelError(f"{what}.{key}: {problem}")
-    return value
+    if not value:
+        # An empty id or ticket would make an empty path segment or query
+        # value, and every empty id would be a duplicate of the first.
+        raise ModelError(f"{what}.{key}: empty")
+    return _text(value)
 
 
 def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     # A wrong type in an optional field is dropped, not fatal: the field is
     # optional, so the rest of the object is still worth showing.
-    return value if isinstance(value, str) else None
+    return _text(value) if isinstance(value, str) else None
 
 
 def _bool(raw: Mapping[str, Any], key: str) -> bool:
@@ -270,7 +291,12 @@ def _attachments(raw: Any) -> tuple[Attachment, ...]:
     for item in raw:
         if isinstance(item, Mapping) and isinstance(item.get("url"), str):
             kind = item.get("type")
-            out.append(Attachment(type=kind if isinstance(kind, str) else "file", url=item["url"]))
+            out.append(
+                Attachment(
+                    type=_text(kind) if isinstance(kind, str) else "file",
+                    url=_text(item["url"]),
+                )
+            )
     return tuple(out)
 
 

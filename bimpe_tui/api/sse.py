@@ -100,6 +100,7 @@ class SSEParser:
         lines = buffer.split(b"\n")
         tail = lines.pop()
         events: list[SSEEvent] = []
+        limit = self._max
         for line in lines:
             if self._discarding:
                 # The rest of an over-long line ends here; drop it.
@@ -109,9 +110,14 @@ class SSEParser:
                 event = self._dispatch()
                 if event is not None:
                     events.append(event)
+            elif len(line) > limit:
+                # The same rule as for a line still arriving (below), so that
+                # how the bytes were chunked never changes the events.
+                self._oversized = True
+                self._data = []
             else:
                 self._field(line)
-        if len(tail) > self._max:
+        if len(tail) > limit:
             self._discarding = True
             self._oversized = True
             tail = b""

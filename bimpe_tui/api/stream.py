@@ -33,6 +33,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    printable,
 )
 from .models import Message, ModelError
 from .retry import BASE_DELAY, MAX_DELAY, full_jitter_backoff, honour_retry_after, is_retryable
@@ -76,8 +77,13 @@ class StreamStatus:
         return self.state in ("gave_up", "closed")
 
     def describe(self) -> str:
-        """The status in plain words, e.g. `reconnecting in 2.3 s (attempt 2/5): ...`."""
-        cause = f": {self.cause}" if self.cause else ""
+        """The status in plain words, e.g. `reconnecting in 2.3 s (attempt 2/5): ...`.
+
+        Ids and causes can come from the server: they are made printable, so
+        no escape sequence reaches a terminal through a status line.
+        """
+        cause = f": {printable(self.cause)}" if self.cause else ""
+        after = printable(self.after or "", 120)
         if self.state == "connecting":
             return (
                 f"connecting (attempt {self.attempt}/{self.max_retries})"
@@ -91,7 +97,7 @@ class StreamStatus:
             )
         if self.state == "resumed":
             count = "" if self.replayed is None else f", {self.replayed} replayed"
-            return f"resumed after {self.after}{count}"
+            return f"resumed after {after}{count}"
         if self.state == "gave_up":
             return f"gave up{cause}"
         if self.state == "frame_skipped":
@@ -285,7 +291,7 @@ class ResumableStream:
                         )
                     ).ticket
                 except (AuthenticationError, PermissionDeniedError) as exc:
-                    raise _GiveUp(f"the API key was refused ({exc})") from None
+                    raise _GiveUp(self._redact(f"the API key was refused ({exc})", None)) from None
                 except NotFoundError:
                     raise _GiveUp("conversation not found") from None
                 after = self.cursor
@@ -379,8 +385,9 @@ class ResumableStream:
                         continue
                     try:
                         message = Message.from_api(json.loads(event.data))
-                    except (ValueError, ModelError) as exc:
-                        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors.
+                    except (ValueError, ModelError, RecursionError) as exc:
+                        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
+                        # absurdly deep nesting is a RecursionError.
                         yield self._status("frame_skipped", cause=f"malformed message frame: {exc}")
                         continue
                     if message.id in recent:

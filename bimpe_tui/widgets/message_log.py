@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
-from rich.console import RenderableType
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Label, RichLog
 
 from ..api.models import Message
@@ -22,16 +22,23 @@ from ..render import marker_text, message_row
 MAX_LOG_LINES = 20_000
 #: Timeline items rendered when a conversation is opened; the newest ones.
 SHOWN_ON_OPEN = 1_000
-#: Messages per grid, i.e. per write: a burst becomes a few big writes.
-BATCH = 200
+#: Most messages drawn from one burst: beyond this, the oldest of the burst are
+#: left in the timeline (reopen the conversation to draw them), so a flood
+#: never holds the UI loop for long.
+BURST_DRAWN = 200
+#: Arrivals are drawn at most this often (seconds): a flood costs a few draws.
+DRAW_INTERVAL = 0.05
+#: Width of the time and role columns: wrapped text lines up after them.
+INDENT = 18
+#: Width used before the widget has been laid out.
+FALLBACK_WIDTH = 100
 
 
-def _grid() -> Table:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column("time", no_wrap=True, style="dim")
-    grid.add_column("role", no_wrap=True, justify="right", min_width=8)
-    grid.add_column("text", ratio=1, overflow="fold")
-    return grid
+def marker_line(label: str, width: int) -> Text:
+    """A divider centred in `width` cells."""
+    text = marker_text(label)
+    text.pad_left(max(0, (width - text.cell_len) // 2))
+    return text
 
 
 class _Lines(RichLog):
@@ -55,6 +62,9 @@ class MessageLog(Vertical):
     class ReachedEnd(TextualMessage):
         """The newest message is on screen again (the user can be said to have seen it)."""
 
+    class NeedsRedraw(TextualMessage):
+        """The width changed: the text, wrapped for the old width, must be drawn again."""
+
     #: Messages that arrived while the user was scrolled up.
     new_count: reactive[int] = reactive(0)
 
@@ -62,6 +72,10 @@ class MessageLog(Vertical):
         super().__init__(id=id)
         self.tz = tz
         self._following = True
+        self._drawn_width = 0
+        self._pending: list[TimelineItem] = []
+        self._pending_now: datetime | None = None
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield _Lines(id="lines", wrap=True, markup=False, highlight=False, max_lines=MAX_LOG_LINES)
@@ -77,52 +91,81 @@ class MessageLog(Vertical):
         """Whether the view is at the newest message."""
         return self._following
 
-    def _renderables(
-        self, items: Iterable[TimelineItem], now: datetime | None
-    ) -> list[RenderableType]:
-        """Messages as rows of a grid (so long text wraps under itself), markers between."""
-        out: list[RenderableType] = []
-        grid: Table | None = None
+    def _width(self) -> int:
+        width = self.lines.scrollable_content_region.width
+        return width if width > INDENT + 10 else FALLBACK_WIDTH
+
+    def _message_text(self, message: Message, width: int, now: datetime | None) -> Text:
+        """One message, wrapped by us so its text lines up under itself."""
+        when, who, body = message_row(message, tz=self.tz, now=now)
+        head = Text.assemble(when, " ", (who.plain.rjust(8), who.style), " ")
+        room = max(10, width - head.cell_len)
+        if body.cell_len <= room and "\n" not in body.plain:
+            return head.append_text(body)
+        indent = Text("\n" + " " * head.cell_len)
+        wrapped = body.wrap(self.app.console, room, overflow="fold")
+        return head.append_text(indent.join(wrapped))
+
+    def _text(self, items: Iterable[TimelineItem], now: datetime | None) -> Text:
+        """Items as one pre-wrapped Text: one write, no layout work for the log."""
+        width = self._width()
+        parts: list[Text] = []
         for item in items:
             if isinstance(item, Message):
-                if grid is None or grid.row_count >= BATCH:
-                    grid = _grid()
-                    out.append(grid)
-                grid.add_row(*message_row(item, tz=self.tz, now=now))
+                parts.append(self._message_text(item, width, now))
             elif isinstance(item, Marker):
-                out.append(marker_text(item.label))
-                grid = None
-        return out
+                parts.append(marker_line(item.label, width))
+        return Text("\n", no_wrap=True, overflow="ignore").join(parts)
 
-    def _write(self, renderables: Sequence[RenderableType], follow: bool) -> None:
-        lines = self.lines
-        for renderable in renderables:
-            lines.write(renderable, scroll_end=follow)
+    def on_resize(self) -> None:
+        if self._drawn_width and self._width() != self._drawn_width:
+            self.post_message(self.NeedsRedraw())
+
+    def _write(self, text: Text, follow: bool) -> None:
+        self._drawn_width = self._width()
+        if text.plain:
+            # The text is wrapped already: giving the width skips RichLog's
+            # measuring pass, and no_wrap its wrapping pass.
+            self.lines.write(text, width=self._width(), scroll_end=follow)
 
     def show(
         self, title: str, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
         """Replace the content with a conversation's newest items and follow its tail."""
         self.border_title = title
+        self._pending = []
         self.lines.clear()
         self._following = True
         self.new_count = 0
         hidden = len(items) - SHOWN_ON_OPEN
-        shown = items[-SHOWN_ON_OPEN:] if hidden > 0 else items
-        rendered = self._renderables(shown, now)
+        shown = list(items[-SHOWN_ON_OPEN:] if hidden > 0 else items)
         if hidden > 0:
-            rendered.insert(0, marker_text(f"{hidden:,} older items not shown"))
-        self._write(rendered, follow=True)
+            shown.insert(0, Marker("info", f"{hidden:,} older items not shown"))
+        self._write(self._text(shown, now), follow=True)
         self.lines.scroll_end(animate=False, immediate=True)
 
     def append(self, items: Sequence[TimelineItem], *, now: datetime | None = None) -> None:
-        """Add items at the end; follow them only if the user is at the end."""
+        """Add items at the end; they are drawn on the next tick, all arrivals at once."""
         if not items:
             return
-        follow = self._following
-        self._write(self._renderables(items, now), follow=follow)
-        if not follow:
+        self._pending.extend(items)
+        self._pending_now = now
+        if not self._following:
             self.new_count += sum(1 for item in items if isinstance(item, Message))
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(DRAW_INTERVAL, self._draw_pending)
+
+    def _draw_pending(self) -> None:
+        self._flush_timer = None
+        items, self._pending = self._pending, []
+        shown: Sequence[TimelineItem] = items
+        skipped = sum(1 for item in items[:-BURST_DRAWN] if isinstance(item, Message))
+        if skipped:
+            shown = [
+                Marker("info", f"{skipped:,} more messages of this burst: reopen to see them"),
+                *items[-BURST_DRAWN:],
+            ]
+        self._write(self._text(shown, self._pending_now), follow=self._following)
 
     def scrolled(self) -> None:
         """Track whether the user left the end or came back to it."""
@@ -137,8 +180,12 @@ class MessageLog(Vertical):
 
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""
-        self.lines.scroll_end(animate=False, immediate=True)
         self._following = True
+        if self._flush_timer is not None:
+            # Draw what is waiting first, so the end we jump to is the real one.
+            self._flush_timer.stop()
+            self._draw_pending()
+        self.lines.scroll_end(animate=False, immediate=True)
         self.new_count = 0
         self.post_message(self.ReachedEnd())
 

@@ -43,6 +43,8 @@ DEFAULT_MAX_RETRIES = 2
 STREAMS_PER_CLIENT = 20
 #: The largest REST answer read: a bigger one is refused, never held in memory.
 MAX_REST_BODY = 16 * 2**20
+#: Ticket calls in flight at once (see ConsoleClient.__init__).
+TICKETS_AT_ONCE = 8
 
 T = TypeVar("T")
 
@@ -125,13 +127,22 @@ class ConsoleClient:
         self._user_agent = (
             f"bimpe-tui/{__version__} httpx/{httpx.__version__} Python/{platform.python_version()}"
         )
+        # One TLS context for every client: loading the CA bundle costs tens
+        # of milliseconds, too much to pay again for each group of streams.
+        # Verification stays on; there is no switch to turn it off.
+        self._tls = httpx.create_ssl_context()
         # Redirects are never followed: a 301 to another host must not take
         # the Authorization header with it.
         self._http = httpx.AsyncClient(
             timeout=self._timeout,
             follow_redirects=False,
             headers={"User-Agent": self._user_agent},
+            verify=self._tls,
         )
+        # Hundreds of streams starting at once would ask for their tickets
+        # together; httpcore's pool does work that grows with the square of
+        # the requests waiting on it, so a few at a time is faster in all.
+        self._ticket_gate = asyncio.Semaphore(TICKETS_AT_ONCE)
         self._streams = _StreamClients(self._new_stream_http)
 
     @property
@@ -144,6 +155,7 @@ class ConsoleClient:
             follow_redirects=False,
             headers={"User-Agent": self._user_agent},
             limits=httpx.Limits(max_connections=STREAMS_PER_CLIENT * 2),
+            verify=self._tls,
         )
 
     async def aclose(self) -> None:
@@ -325,7 +337,8 @@ class ConsoleClient:
     ) -> StreamTicket:
         """A fresh single-use ticket for one stream GET."""
         path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/stream-ticket"
-        envelope = await self.request("POST", path, max_retries=max_retries)
+        async with self._ticket_gate:
+            envelope = await self.request("POST", path, max_retries=max_retries)
         try:
             return StreamTicket.from_api(envelope.data)
         except ModelError as exc:

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from .api.client import ConsoleClient
-from .api.errors import APIConnectionError, APIError, AuthenticationError, BimpeError
+from .api.errors import AuthenticationError, BimpeError
 from .api.models import Agent, Conversation, Message
 from .book import Book, Entry, Marker, TimelineItem, place_history
 from .render import one_line
@@ -192,7 +192,7 @@ class BimpeApp(App[None]):
                 "Set BIMPEAI_API_KEY or api_key in the config file.",
             )
             return
-        except (APIError, APIConnectionError, BimpeError) as exc:
+        except BimpeError as exc:
             self.status_footer.state_style = "red"
             self.status_footer.state_words = f"cannot list conversations: {exc} — press r to retry"
             return

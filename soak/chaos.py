@@ -27,6 +27,9 @@ from bimpe_tui.state import StateStore
 
 #: Demo world speed: the busiest conversation sends one message every 0.4 s.
 RATE = 10.0
+#: In the uniform world used for more conversations than the demo world has:
+#: one message per conversation every 1.5 s.
+BENCH_PERIOD = 15.0
 
 
 @dataclass
@@ -100,6 +103,17 @@ async def run_soak(
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bimpe-soak-"))
     faults = FaultPlan.chaos(rate=fault_rate, seed=seed)
     server = DemoServer(seed=7, rate=RATE, heartbeat_interval=1.0, faults=faults)
+    if conversations > len(server.world.conversation_ids()):
+        # More than the demo world has: a uniform world of exactly that many,
+        # each conversation sending a message every BENCH_PERIOD / RATE seconds.
+        server = DemoServer(
+            seed=7,
+            rate=RATE,
+            heartbeat_interval=1.0,
+            faults=faults,
+            bench_conversations=conversations,
+            bench_period=BENCH_PERIOD,
+        )
     await server.start()
     options: dict[str, Any] = {"read_timeout": 5.0}
     app = BimpeApp(

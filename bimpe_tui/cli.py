@@ -134,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_connection_options(tail)
 
+    login = sub.add_parser(
+        "login",
+        help="save an API key in the config file (created with mode 600)",
+        description="Read an API key (prompted, or from stdin when piped) and save it as "
+        "api_key in the config file, created readable by you alone. The key is never "
+        "taken from the command line, where shell history and ps would keep it.",
+    )
+    login.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        help="config file (default: config.toml in the user config dir)",
+    )
+
     demo = sub.add_parser(
         "demo-server",
         help="run the demo Console API server on 127.0.0.1",
@@ -207,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo_server(args)
     if args.command == "tail":
         return _tail(args)
+    if args.command == "login":
+        return _login(args)
     return _app(args)
 
 
@@ -277,6 +293,25 @@ def _demo_server(args: argparse.Namespace) -> int:
         control=args.control,
         replay_cache_bytes=args.replay_cache * 1024 * 1024,
     )
+
+
+def _login(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .config import ConfigError, default_config_path, save_api_key
+
+    if sys.stdin.isatty():
+        key = getpass.getpass("BimpeAI API key (input hidden): ")
+    else:
+        key = sys.stdin.readline()
+    path = args.config or default_config_path()
+    try:
+        save_api_key(path, key.strip())
+    except ConfigError as exc:
+        print(f"bimpe-tui login: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"bimpe-tui: API key saved in {path} (readable by you alone)")
+    return EXIT_OK
 
 
 def _tail(args: argparse.Namespace) -> int:

@@ -83,6 +83,23 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     return out, warnings
 
 
+def save_api_key(path: Path, api_key: str) -> None:
+    """Write `api_key` into the config file, keeping its other settings; mode 600.
+
+    The file is replaced atomically and created readable by its owner alone,
+    so the key is never on disk where others can read it.
+    """
+    import tomli_w
+
+    from .state import write_atomically
+
+    if not api_key.startswith("sk_") or any(c.isspace() for c in api_key):
+        raise ConfigError("that does not look like an API key (they start with sk_)")
+    config, _ = read_config(path)
+    config["api_key"] = api_key
+    write_atomically(path, tomli_w.dumps(config).encode("utf-8"))
+
+
 def _permission_warning(path: Path) -> list[str]:
     # As ssh does for private keys: a key file others can read is a leak.
     try:

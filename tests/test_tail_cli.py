@@ -214,3 +214,44 @@ async def test_a_world_readable_config_file_with_a_key_warns(tmp_path: Path) -> 
     assert "unknown key 'x'" in text
     assert "sk_from_file_123456" not in text
     assert proc.returncode == 1
+
+
+async def test_login_saves_the_key_readable_by_the_owner_alone(tmp_path: Path) -> None:
+    config = tmp_path / "cfg" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('base_url = "https://example.org"\n')
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "login",
+        "--config",
+        str(config),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(b"sk_saved_key_123456\n"), 20)
+    assert proc.returncode == 0, err
+    assert config.stat().st_mode & 0o777 == 0o600
+    text = config.read_text()
+    assert 'api_key = "sk_saved_key_123456"' in text
+    assert 'base_url = "https://example.org"' in text
+    assert b"sk_saved_key_123456" not in out + err
+
+
+async def test_login_refuses_what_is_not_a_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "login",
+        "--config",
+        str(config),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    _, err = await asyncio.wait_for(proc.communicate(b"hunter2\n"), 20)
+    assert proc.returncode == 2
+    assert b"start with sk_" in err
+    assert not config.exists()

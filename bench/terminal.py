@@ -44,7 +44,7 @@ def measure(ctx: Context) -> list[Row]:
     hold = 1.0 if ctx.quick else 3.0
     total = 100_000 if ctx.quick else 1_000_000
     step = 10_000 if ctx.quick else 50_000
-    budget = 10.0 if ctx.quick else 45.0
+    budget = 10.0 if ctx.quick else 90.0
     keys: dict[str, list[float]] = {}
     rss: dict[str, list[float]] = {}
     with DemoServerProcess(["--seed", str(SEED), "--control"]) as server:

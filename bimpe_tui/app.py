@@ -164,8 +164,10 @@ class BimpeApp(App[None]):
     async def start_up(self) -> None:
         """Connect, read the state file, list conversations, reopen what was watched."""
         config = self.config
-        for warning in config.warnings:
-            self.notify(warning, severity="warning", timeout=10, markup=False)
+        first_attempt = self.client is None
+        if first_attempt:
+            for warning in config.warnings:
+                self.notify(warning, severity="warning", timeout=10, markup=False)
         demo = config.demo
         if demo is not None and not demo.running:
             await demo.start()
@@ -177,11 +179,13 @@ class BimpeApp(App[None]):
             return
         self.server_key = server_key(base_url, demo)
         self.sub_title = "demo server" if demo is not None else urlsplit(base_url).netloc
-        if self.client is None:
+        if first_attempt:
+            # Once only: a retry (r) after a failed listing must not reread the
+            # state file over what this run already changed, nor warn again.
             self.client = ConsoleClient(api_key, base_url)
             self.watcher = Watcher(self, self.client, config.stream_options)
-        for warning in await self._load_state():
-            self.notify(warning, severity="warning", timeout=10, markup=False)
+            for warning in await self._load_state():
+                self.notify(warning, severity="warning", timeout=10, markup=False)
         self.status_footer.state_words = "loading conversations"
         try:
             await self._load_conversations()

@@ -34,9 +34,6 @@ class Watcher:
         self.streams: dict[str, ResumableStream] = {}
         self.workers: dict[str, Worker[None]] = {}
 
-    def __contains__(self, conversation_id: object) -> bool:
-        return conversation_id in self.workers
-
     def start(
         self,
         agent_id: str,

@@ -145,7 +145,7 @@ class _Driver:
         self.app = app
         self.params = params
         self.world = DemoWorld(seed=params["seed"])
-        self.conv: str = app.current
+        self.conv: str = app.monitor.current
 
     async def clock(self, **body: float) -> float:
         """POST the server's clock control; returns the clock's new reading."""
@@ -161,7 +161,7 @@ class _Driver:
 
     def last_index(self) -> int:
         """Index of the newest message in the open conversation's timeline."""
-        last = self.app.book.get(self.conv).timeline.last_message
+        last = self.app.monitor.book.get(self.conv).timeline.last_message
         parsed = self.world.parse_message_id(last.id) if last is not None else None
         if parsed is None:
             raise RuntimeError("the open conversation has no demo message")
@@ -215,9 +215,9 @@ async def _with_app(kind: str, p: dict[str, Any]) -> dict[str, Any]:
 
 async def _ready(app: Any) -> None:
     def ready() -> bool:
-        entry = app.book.get(app.current) if app.current else None
+        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
         return bool(
-            app.ready
+            app.monitor.ready
             and entry is not None
             and entry.history_loaded
             and entry.status is not None

@@ -116,6 +116,14 @@ class Entry:
     gap_possible: bool = False
     #: When the user last had it open (time.monotonic()), for least-recently-viewed.
     last_viewed: float = 0.0
+    #: Appeared in a refresh of the list during this run, and not opened since.
+    new: bool = False
+    #: Not watched, and the list showed activity since the user last looked.
+    active: bool = False
+    #: Why it is watched: "you", or the auto-watch rule that asked for it.
+    watched_by: str = ""
+    #: Per message id, the spans of its text that matched a highlight rule.
+    highlights: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

@@ -7,6 +7,7 @@ Only the standard library is imported at module level, so `--version` and
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=1.0,
         help="with --demo: message speed multiplier (default 1.0)",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=_positive_float,
+        metavar="S",
+        help="seconds between refreshes of each agent's conversation list "
+        "(default: refresh_interval in the config file, or 15; at least 2)",
+    )
+    parser.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="no bells, notifications or highlights this run, whatever the config file says",
     )
     # For tests and tools: run without a terminal, and write every message
     # shown to a file (or - for stdout) as JSON lines.
@@ -232,7 +245,11 @@ def _app(args: argparse.Namespace) -> int:
     api_key: str | None = None
     try:
         settings = load_settings(
-            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+            base_url=args.base_url,
+            config_path=args.config,
+            insecure_http=args.insecure_http,
+            refresh_interval=args.refresh,
+            no_alerts=args.no_alerts,
         )
         if not args.demo:
             api_key = settings.require_key()
@@ -259,6 +276,10 @@ def _app(args: argparse.Namespace) -> int:
             state=store,
             api_key=api_key,
             base_url=settings.base_url,
+            refresh_interval=settings.refresh_interval,
+            auto_watch=settings.auto_watch,
+            alerts=settings.alerts,
+            tmux_passthrough=bool(os.environ.get("TMUX")),
             demo=demo,
             warnings=settings.warnings,
             record=record,

@@ -1,23 +1,65 @@
-"""Settings from flags, the environment and `config.toml`, in that order of precedence."""
+"""Settings from flags, the environment and `config.toml`, in that order of precedence.
+
+The file (every key optional; unknown keys and bad values are warned about
+and ignored, so a file written for a newer version still works):
+
+```toml
+api_key = "sk_..."
+base_url = "https://api.bimpe.ai"
+refresh_interval = 15        # seconds between conversation-list refreshes (2 at least)
+auto_watch = ["needs_attention", "agent:ag_1", "channel:whatsapp"]   # see rules.py
+read_only = false
+
+[alerts]
+notify = "bell"              # bell | osc9 | osc777 | none
+attention = true             # a conversation starts needing attention
+new_conversation = false     # a conversation appears
+words = ["refund"]           # whole words, any case
+regexes = ["order #?\\d{5}"] # Python regexes, any case
+roles = ["customer"]         # every message with one of these roles ...
+roles_when = "needs_attention"   # ... in conversations needing attention, or "always"
+min_interval = 5             # seconds between two bells/notifications at least
+```
+
+Every problem becomes a warning that names the file and the setting.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from .redact import redact
+from .rules import RULE_FORMS, parse_watch_rule, pattern_problem
 
 APP_NAME = "bimpe-tui"
 DEFAULT_BASE_URL = "https://api.bimpe.ai"
 ENV_API_KEY = "BIMPEAI_API_KEY"
 ENV_BASE_URL = "BIMPEAI_BASE_URL"
 
-#: Keys the config file may hold, with the type each must have.
-CONFIG_KEYS: dict[str, type] = {"api_key": str, "base_url": str}
+DEFAULT_REFRESH_INTERVAL = 15.0
+#: Below this a refresh per agent would spend the API's rate limit for little news.
+MIN_REFRESH_INTERVAL = 2.0
+#: A day: longer would mean "never"; huge values also overflow event-loop timers.
+MAX_REFRESH_INTERVAL = 86_400.0
+DEFAULT_MIN_INTERVAL = 5.0
+MAX_MIN_INTERVAL = 3_600.0
+#: Most highlight words, regexes, roles or auto-watch rules used (the rest are
+#: warned about): every one is tried on every message.
+MAX_LIST_ITEMS = 100
+
+NotifyMode = Literal["bell", "osc9", "osc777", "none"]
+NOTIFY_MODES: tuple[NotifyMode, ...] = ("bell", "osc9", "osc777", "none")
+RolesWhen = Literal["needs_attention", "always"]
+ROLES_WHEN: tuple[RolesWhen, ...] = ("needs_attention", "always")
 
 NO_KEY_MESSAGE = (
     "no API key. Give one in any of three ways: set BIMPEAI_API_KEY; "
@@ -31,13 +73,48 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """The `[alerts]` table: what rings, and how often at most.
+
+    `words` are matched as whole words ignoring case; `regexes` are Python
+    regexes, also ignoring case (both in `alerts.AlertRules`). `roles` are
+    compared in lower case.
+    """
+
+    notify: NotifyMode = "bell"
+    attention: bool = True
+    new_conversation: bool = False
+    words: tuple[str, ...] = ()
+    regexes: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    roles_when: RolesWhen = "needs_attention"
+    min_interval: float = DEFAULT_MIN_INTERVAL
+
+    def disabled(self) -> AlertSettings:
+        """These settings with every alert off (`--no-alerts`): nothing rings or matches."""
+        return replace(
+            self,
+            notify="none",
+            attention=False,
+            new_conversation=False,
+            words=(),
+            regexes=(),
+            roles=(),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to reach the service."""
+    """Everything a command needs: how to reach the service, and how to watch it."""
 
     api_key: str | None = field(repr=False)
     base_url: str
     config_path: Path
     warnings: list[str] = field(default_factory=list)
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    auto_watch: tuple[str, ...] = ()
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    read_only: bool = False
 
     def require_key(self) -> str:
         """The API key, or a ConfigError naming the ways to give one."""
@@ -54,40 +131,267 @@ def default_config_path() -> Path:
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Read the config file; problems become warnings, never a crash.
+    """Read and check the config file; problems become warnings, never a crash.
 
-    A missing file is an empty config. Unknown keys and wrong types are
-    reported and ignored, so a file written for a newer version still works.
+    A missing file is an empty config. The dict holds only the settings that
+    passed their checks, cleaned (lists without their bad items, numbers
+    clamped to their range); each problem is a warning naming the file and
+    the setting (`alerts.notify`, `auto_watch`, ...).
     """
-    warnings: list[str] = []
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return {}, warnings
+        return {}, []
     except OSError as exc:
         return {}, [f"cannot read {path}: {exc.strerror or exc}"]
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    # TOMLDecodeError and UnicodeDecodeError are ValueErrors, and so is what
+    # tomllib raises for an integer of more than 4,300 digits.
+    except (ValueError, RecursionError) as exc:
         return {}, [f"ignoring {path}: not valid TOML ({exc})"]
-    warnings.extend(_permission_warning(path))
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        expected = CONFIG_KEYS.get(key)
-        if expected is None:
-            warnings.append(f"{path}: unknown key {key!r} ignored")
-        elif not isinstance(value, expected):
-            warnings.append(f"{path}: {key} should be a {expected.__name__}; ignored")
-        else:
-            out[key] = value
-    return out, warnings
+    checker = _Checker(path)
+    checker.warnings.extend(_permission_warning(path))
+    config = checker.table("", data, _TOP_LEVEL)
+    return config, checker.warnings
+
+
+# -- checking the file's values ----------------------------------------------------------
+
+#: A check takes the checker, the setting's dotted name and its value, and
+#: returns the cleaned value, or None to ignore it (TOML has no null, so None
+#: is never a real value).
+_Check = Callable[["_Checker", str, Any], Any]
+
+
+class _Checker:
+    """Checks one file's values against the tables below, collecting warnings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(f"{self.path}: {text}")
+
+    def wrong_type(self, setting: str, expected: str, value: Any) -> None:
+        # Only the type is named, never the value: it may be a misplaced key.
+        self.warn(f"{setting} should be {expected}; got {_type_name(value)} (ignored)")
+
+    def bad_value(self, setting: str, expected: str, value: str) -> None:
+        self.warn(f"{setting} should be {expected}; got {_shown(value)} (ignored)")
+
+    def table(
+        self, prefix: str, data: Mapping[str, Any], checks: Mapping[str, _Check]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            setting = prefix + key
+            check = checks.get(key)
+            if check is None:
+                self.warn(f"unknown key {setting!r} ignored")
+                continue
+            cleaned = check(self, setting, value)
+            if cleaned is not None:
+                out[key] = cleaned
+        return out
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, date | time):  # datetime is a date
+        return "date/time"
+    return type(value).__name__
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A value quoted for a warning: escaped (repr), short, and never a key."""
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return redact(repr(cut))
+
+
+def _string(checker: _Checker, setting: str, value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    checker.wrong_type(setting, "a str", value)
+    return None
+
+
+def _boolean(checker: _Checker, setting: str, value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    checker.wrong_type(setting, "true or false", value)
+    return None
+
+
+def _seconds(
+    checker: _Checker, setting: str, value: Any, *, low: float, high: float, zero_ok: bool
+) -> float | None:
+    """A number of seconds, clamped to [low, high] with a warning when it was outside."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        checker.wrong_type(setting, "a number of seconds", value)
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float: "very long"
+        seconds = math.inf if value > 0 else -math.inf
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero_ok):
+        floor = "0 or more" if zero_ok else "above 0"
+        checker.bad_value(setting, f"a number of seconds {floor}", str(value))
+        return None
+    if seconds < low:
+        checker.warn(f"{setting} = {seconds:g} is below the minimum {low:g}; using {low:g}")
+        return low
+    if seconds > high:
+        checker.warn(f"{setting} = {seconds:g} is above the maximum {high:g}; using {high:g}")
+        return high
+    return seconds
+
+
+def _refresh_interval(checker: _Checker, setting: str, value: Any) -> float | None:
+    return _seconds(
+        checker,
+        setting,
+        value,
+        low=MIN_REFRESH_INTERVAL,
+        high=MAX_REFRESH_INTERVAL,
+        zero_ok=False,
+    )
+
+
+def _min_interval(checker: _Checker, setting: str, value: Any) -> float | None:
+    return _seconds(checker, setting, value, low=0.0, high=MAX_MIN_INTERVAL, zero_ok=True)
+
+
+def _choice(choices: tuple[str, ...]) -> _Check:
+    def check(checker: _Checker, setting: str, value: Any) -> str | None:
+        if not isinstance(value, str):
+            checker.wrong_type(setting, "a str", value)
+            return None
+        if value.strip().lower() in choices:
+            return value.strip().lower()
+        checker.bad_value(setting, "one of " + ", ".join(choices), value)
+        return None
+
+    return check
+
+
+def _string_list(item: Callable[[_Checker, str, str], str | None]) -> _Check:
+    """A list of strings, each cleaned by `item` (None drops it); duplicates dropped."""
+
+    def check(checker: _Checker, setting: str, value: Any) -> list[str] | None:
+        if not isinstance(value, list):
+            checker.wrong_type(setting, "a list of str", value)
+            return None
+        out: list[str] = []
+        for entry in value:
+            if not isinstance(entry, str):
+                checker.wrong_type(f"{setting} item", "a str", entry)
+                continue
+            cleaned = item(checker, setting, entry)
+            if cleaned is not None and cleaned not in out:
+                out.append(cleaned)
+        if len(out) > MAX_LIST_ITEMS:
+            checker.warn(
+                f"{setting} has {len(out)} items; only the first {MAX_LIST_ITEMS} are used"
+            )
+            del out[MAX_LIST_ITEMS:]
+        return out
+
+    return check
+
+
+def _watch_rule(checker: _Checker, setting: str, text: str) -> str | None:
+    rule = parse_watch_rule(text)
+    if rule is None:
+        checker.bad_value(setting, f"a list of rules ({RULE_FORMS})", text)
+        return None
+    return str(rule)
+
+
+def _word(checker: _Checker, setting: str, text: str) -> str | None:
+    word = " ".join(text.split())
+    if not word or not word.isprintable() or len(word) > 100:
+        checker.bad_value(setting, "a list of words (printable, 1 to 100 characters)", text)
+        return None
+    return word
+
+
+def _regex(checker: _Checker, setting: str, text: str) -> str | None:
+    problem = pattern_problem(text)
+    if problem is not None:
+        checker.warn(f"{setting}: pattern {_shown(text)} {problem} (ignored)")
+        return None
+    return text
+
+
+def _role(checker: _Checker, setting: str, text: str) -> str | None:
+    role = text.strip().lower()
+    if not role or not role.isprintable():
+        checker.bad_value(setting, "a list of message roles (like customer)", text)
+        return None
+    return role
+
+
+def _alerts(checker: _Checker, setting: str, value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        checker.wrong_type(setting, "a table", value)
+        return None
+    return checker.table(setting + ".", value, _ALERTS)
+
+
+_ALERTS: dict[str, _Check] = {
+    "notify": _choice(NOTIFY_MODES),
+    "attention": _boolean,
+    "new_conversation": _boolean,
+    "words": _string_list(_word),
+    "regexes": _string_list(_regex),
+    "roles": _string_list(_role),
+    "roles_when": _choice(ROLES_WHEN),
+    "min_interval": _min_interval,
+}
+
+_TOP_LEVEL: dict[str, _Check] = {
+    "api_key": _string,
+    "base_url": _string,
+    "refresh_interval": _refresh_interval,
+    "auto_watch": _string_list(_watch_rule),
+    "read_only": _boolean,
+    "alerts": _alerts,
+}
+
+#: Keys the config file may hold (`alerts` is a table of ALERT_KEYS).
+CONFIG_KEYS: tuple[str, ...] = tuple(_TOP_LEVEL)
+ALERT_KEYS: tuple[str, ...] = tuple(_ALERTS)
+
+
+def _alert_settings(table: Mapping[str, Any]) -> AlertSettings:
+    """AlertSettings from a checked `[alerts]` table (defaults for what it lacks)."""
+    default = AlertSettings()
+    return AlertSettings(
+        notify=table.get("notify", default.notify),
+        attention=table.get("attention", default.attention),
+        new_conversation=table.get("new_conversation", default.new_conversation),
+        words=tuple(table.get("words", default.words)),
+        regexes=tuple(table.get("regexes", default.regexes)),
+        roles=tuple(table.get("roles", default.roles)),
+        roles_when=table.get("roles_when", default.roles_when),
+        min_interval=table.get("min_interval", default.min_interval),
+    )
+
+
+# -- saving the key ----------------------------------------------------------------------
 
 
 def save_api_key(path: Path, api_key: str) -> None:
     """Write `api_key` into the config file, keeping its other settings; mode 600.
 
     The file is replaced atomically and created readable by its owner alone,
-    so the key is never on disk where others can read it.
+    so the key is never on disk where others can read it. Every other key is
+    kept as it is, unknown ones too (comments are not: TOML writers drop
+    them). A file that is not valid TOML is refused and left alone rather
+    than overwritten.
     """
     import tomli_w
 
@@ -95,9 +399,25 @@ def save_api_key(path: Path, api_key: str) -> None:
 
     if not api_key.startswith("sk_") or any(c.isspace() for c in api_key):
         raise ConfigError("that does not look like an API key (they start with sk_)")
-    config, _ = read_config(path)
+    config = _read_for_update(path)
     config["api_key"] = api_key
     write_atomically(path, tomli_w.dumps(config).encode("utf-8"))
+
+
+def _read_for_update(path: Path) -> dict[str, Any]:
+    """The file's settings exactly as written (unchecked), to rewrite them."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise ConfigError(
+            f"{path} is not valid TOML; fix or remove it, then log in again (it was left as it is)"
+        ) from None
 
 
 def _permission_warning(path: Path) -> list[str]:
@@ -111,25 +431,61 @@ def _permission_warning(path: Path) -> list[str]:
     return []
 
 
+# -- resolving ---------------------------------------------------------------------------
+
+
 def load_settings(
     *,
     base_url: str | None = None,
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     insecure_http: bool = False,
+    refresh_interval: float | None = None,
+    no_alerts: bool = False,
 ) -> Settings:
-    """Resolve the settings: flag, then environment, then config file, then default."""
+    """Resolve the settings: flag, then environment, then config file, then default.
+
+    `refresh_interval` is `--refresh S` (raised to MIN_REFRESH_INTERVAL with
+    a warning when below it); `no_alerts` is `--no-alerts`, which turns every
+    alert off for this run whatever the file says.
+    """
     environ = os.environ if env is None else env
     path = config_path or default_config_path()
     config, warnings = read_config(path)
     key = environ.get(ENV_API_KEY) or config.get("api_key")
     url = base_url or environ.get(ENV_BASE_URL) or config.get("base_url") or DEFAULT_BASE_URL
+    refresh = config.get("refresh_interval", DEFAULT_REFRESH_INTERVAL)
+    if refresh_interval is not None:
+        refresh = _refresh_flag(refresh_interval, warnings)
+    alerts = _alert_settings(config.get("alerts", {}))
     return Settings(
         api_key=key or None,
         base_url=check_base_url(url, insecure_http=insecure_http),
         config_path=path,
         warnings=warnings,
+        refresh_interval=refresh,
+        auto_watch=tuple(config.get("auto_watch", ())),
+        alerts=alerts.disabled() if no_alerts else alerts,
+        read_only=config.get("read_only", False),
     )
+
+
+def _refresh_flag(seconds: float, warnings: list[str]) -> float:
+    if math.isnan(seconds) or seconds <= 0:
+        raise ConfigError(f"--refresh must be a number of seconds above 0, got {seconds!r}")
+    if seconds < MIN_REFRESH_INTERVAL:
+        warnings.append(
+            f"--refresh {seconds:g} is below the minimum {MIN_REFRESH_INTERVAL:g}; "
+            f"using {MIN_REFRESH_INTERVAL:g}"
+        )
+        return MIN_REFRESH_INTERVAL
+    if seconds > MAX_REFRESH_INTERVAL:
+        warnings.append(
+            f"--refresh {seconds:g} is above the maximum {MAX_REFRESH_INTERVAL:g}; "
+            f"using {MAX_REFRESH_INTERVAL:g}"
+        )
+        return MAX_REFRESH_INTERVAL
+    return seconds
 
 
 def check_base_url(url: str, *, insecure_http: bool = False) -> str:

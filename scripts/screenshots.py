@@ -52,9 +52,9 @@ async def settle(pilot: Pilot[Any], app: BimpeApp, check: Callable[[], bool]) ->
 
 def live(app: BimpeApp) -> Callable[[], bool]:
     def check() -> bool:
-        entry = app.book.get(app.current) if app.current else None
+        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
         return bool(
-            app.ready
+            app.monitor.ready
             and entry is not None
             and entry.history_loaded
             and entry.status is not None
@@ -64,7 +64,13 @@ def live(app: BimpeApp) -> Callable[[], bool]:
     return check
 
 
-def new_app(server: DemoServer, state: Path, clock: Clock, **options: Any) -> BimpeApp:
+def new_app(
+    server: DemoServer,
+    state: Path,
+    clock: Clock,
+    monitor: dict[str, Any] | None = None,
+    **options: Any,
+) -> BimpeApp:
     return BimpeApp(
         AppConfig(
             state=StateStore(state, debounce=0.05),
@@ -72,12 +78,37 @@ def new_app(server: DemoServer, state: Path, clock: Clock, **options: Any) -> Bi
             stream_options=options,
             tz=UTC,
             clock=clock,
+            **(monitor or {}),
         )
     )
 
 
-async def shoot(app: BimpeApp, name: str, script: Callable[[Pilot[Any]], Any]) -> Path:
-    async with app.run_test(size=SIZE) as pilot:
+def attention_turns_on(server: DemoServer, clock: Clock) -> tuple[str, float]:
+    """A conversation and a moment just before its needs_attention turns on."""
+    start = clock.now
+    world = server.world
+    before: dict[str, bool] = {}
+    try:
+        for step in range(6 * 120):
+            clock.now = start + 30 * step
+            now = {
+                str(c["id"]): bool(c["needs_attention"])
+                for agent in world.agents()
+                for c in world.conversations(str(agent["id"]))
+            }
+            for cid, flag in now.items():
+                if flag and before.get(cid) is False:
+                    return cid, clock.now - 30
+            before = now
+    finally:
+        clock.now = start
+    raise RuntimeError("no attention in the demo world's next 6 hours")
+
+
+async def shoot(
+    app: BimpeApp, name: str, script: Callable[[Pilot[Any]], Any], *, toasts: bool = False
+) -> Path:
+    async with app.run_test(size=SIZE, notifications=toasts) as pilot:
         await script(pilot)
         await pilot.pause()
         path = OUT / f"{name}.svg"
@@ -110,7 +141,7 @@ async def main() -> int:
         async def filtering(pilot: Pilot[Any]) -> None:
             await settle(pilot, app, live(app))
             await pilot.press("slash", *"whatsapp")
-            await settle(pilot, app, lambda: app.picker.filter_text == "whatsapp")
+            await settle(pilot, app, lambda: app.main.picker.filter_text == "whatsapp")
 
         shots.append(await shoot(app, "filter", filtering))
 
@@ -123,7 +154,7 @@ async def main() -> int:
 
         async def resumed(pilot: Pilot[Any]) -> None:
             await settle(pilot, app, live(app))
-            entry = app.book.entries[app.current or ""]
+            entry = app.monitor.book.entries[app.monitor.current or ""]
             await settle(pilot, app, lambda: entry.timeline.pending_marker is None)
 
         shots.append(await shoot(app, "new-since-you-left", resumed))
@@ -137,10 +168,31 @@ async def main() -> int:
             await settle(
                 pilot,
                 app,
-                lambda: app.status_footer.state_words.startswith("reconnecting in"),
+                lambda: app.main.status_footer.state_words.startswith("reconnecting in"),
             )
 
         shots.append(await shoot(app, "reconnecting", reconnecting))
+
+        # An alert: a conversation starts needing attention and is auto-watched.
+        server.faults.clear()
+        cid, before = attention_turns_on(server, clock)
+        clock.now = before
+        app = new_app(
+            server,
+            work / "f.toml",
+            clock,
+            {"refresh_interval": 0.2, "auto_watch": ("needs_attention",)},
+        )
+
+        async def alerted(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            clock.now += 30
+            server.wake()
+            await settle(pilot, app, lambda: bool(app.screen.query("Toast")))
+            entry = app.monitor.book.entries[cid]
+            await settle(pilot, app, lambda: entry.watched and not app.redraw_pending)
+
+        shots.append(await shoot(app, "alert", alerted, toasts=True))
     finally:
         await server.stop()
     try:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
+import json
 import resource
 import tempfile
 import time
@@ -19,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bimpe_tui.api.models import Message
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.demo.faults import FaultPlan
 from bimpe_tui.demo.server import DemoServer
@@ -116,28 +117,36 @@ async def run_soak(
         )
     await server.start()
     options: dict[str, Any] = {"read_timeout": 5.0}
+    # Every message as it leaves history or a stream, before the timeline drops
+    # repeats: a duplicate counted here is one the engine really delivered twice.
+    record = io.StringIO()
     app = BimpeApp(
-        AppConfig(state=StateStore(workdir / "state.toml"), demo=server, stream_options=options)
+        AppConfig(
+            state=StateStore(workdir / "state.toml"),
+            demo=server,
+            stream_options=options,
+            record=record,
+        )
     )
     report = SoakReport()
     started = time.monotonic()
     try:
         async with app.run_test(size=(140, 40), headless=True) as pilot:
-            while not app.ready:
+            while not app.monitor.ready:
                 await _wait(app, 0.5)
-            chosen = [e.id for e in app.book.flat()][:conversations]
+            chosen = [e.id for e in app.monitor.book.flat()][:conversations]
             for conversation_id in chosen:
-                app.open_conversation(conversation_id)
+                app.monitor.open(conversation_id)
             deadline = started + seconds
             while time.monotonic() < deadline:
                 await _wait(app, 2.0)
                 # A user moving around, and pressing r where a stream gave up.
                 await pilot.press("right_square_bracket")
                 for conversation_id in chosen:
-                    entry = app.book.entries[conversation_id]
+                    entry = app.monitor.book.entries[conversation_id]
                     if entry.status is not None and entry.status.state == "gave_up":
                         report.gave_up += 1
-                        app.open_conversation(conversation_id)
+                        app.monitor.open(conversation_id)
                         await pilot.press("r")
             # Faults off; every stream must catch up with the server.
             report.faults = Counter(server.faults.injected)
@@ -146,7 +155,7 @@ async def run_soak(
 
             def caught_up() -> bool:
                 for conversation_id, target in targets.items():
-                    last = app.book.entries[conversation_id].timeline.last_message
+                    last = app.monitor.book.entries[conversation_id].timeline.last_message
                     parsed = server.world.parse_message_id(last.id) if last else None
                     if parsed is None or parsed[1] < target:
                         return False
@@ -156,19 +165,21 @@ async def run_soak(
                 async with asyncio.timeout(90):
                     while not caught_up():
                         for conversation_id in chosen:
-                            entry = app.book.entries[conversation_id]
+                            entry = app.monitor.book.entries[conversation_id]
                             if entry.status is not None and entry.status.state == "gave_up":
-                                app.open_conversation(conversation_id)
+                                app.monitor.open(conversation_id)
                                 await pilot.press("r")
                         await _wait(app, 1.0)
+            delivered: dict[str, list[int]] = {c: [] for c in chosen}
+            for line in record.getvalue().splitlines():
+                row = json.loads(line)
+                if row["c"] in delivered:
+                    parsed = server.world.parse_message_id(row["id"])
+                    assert parsed is not None
+                    delivered[row["c"]].append(parsed[1])
             for conversation_id in chosen:
-                entry = app.book.entries[conversation_id]
-                indexes = []
-                for item in entry.timeline.items:
-                    if isinstance(item, Message):
-                        parsed = server.world.parse_message_id(item.id)
-                        assert parsed is not None
-                        indexes.append(parsed[1])
+                entry = app.monitor.book.entries[conversation_id]
+                indexes = delivered[conversation_id]
                 got = set(indexes)
                 expected = (
                     set(range(min(indexes), targets[conversation_id] + 1)) if indexes else set()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -49,8 +51,18 @@ def make_app(
             stream_options=options,
             tz=UTC,
             clock=clock,
+            record=io.StringIO(),
         )
     )
+
+
+def delivered_ids(app: BimpeApp, conversation_id: str) -> list[str]:
+    """Ids of a conversation as they left history and the stream, before the timeline
+    drops repeats (from the app's record): where a duplicate would show."""
+    record = app.config.record
+    assert isinstance(record, io.StringIO)
+    rows = (json.loads(line) for line in record.getvalue().splitlines())
+    return [row["id"] for row in rows if row["c"] == conversation_id]
 
 
 async def until(pilot: Pilot[Any], predicate: Callable[[], bool], limit: float = 15.0) -> None:
@@ -73,9 +85,9 @@ def ready(app: BimpeApp) -> Callable[[], bool]:
     """The app listed the conversations and its open one is live."""
 
     def check() -> bool:
-        entry = app.book.get(app.current) if app.current else None
+        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
         return (
-            app.ready
+            app.monitor.ready
             and not app.redraw_pending
             and entry is not None
             and entry.history_loaded

@@ -8,6 +8,9 @@ import pytest
 
 from soak.restarts import run_restarts
 
+# Minutes long: `pytest -m 'not slow'` leaves them out; `make test` runs them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(600)
 async def test_ten_kills_lose_nothing(tmp_path: Path) -> None:

@@ -164,3 +164,30 @@ async def test_sync_sdk_lists_agents(server: DemoServer) -> None:
 
     names = await asyncio.wait_for(asyncio.to_thread(list_names), WAIT)
     assert names == sorted(str(a["name"]) for a in server.world.agents())
+
+
+async def test_sdk_lists_and_reads_a_newcomer() -> None:
+    now = [NOW]
+    async with (
+        DemoServer(clock=lambda: now[0], heartbeat_interval=30.0) as server,
+        bimpeai.AsyncBimpeAI(api_key=DEMO_API_KEY, base_url=server.base_url) as client,
+    ):
+        world = server.world
+        before = {c for _, c in world.conversation_ids()}
+        upcoming = [p for p in world.conversation_ids(NOW + 3600) if p[1] not in before]
+        agent_id, conv = min(upcoming, key=lambda p: world.time_of(p[1], 0))
+        listed = await client.conversations.list(agent_id, limit=100)
+        assert conv not in {c.id for c in listed.data}
+        now[0] = world.time_of(conv, 5)
+        newest = await client.conversations.list(agent_id, sort="-created_at", limit=1)
+        assert [c.id for c in newest.data] == [conv]
+        detail = await client.conversations.retrieve(agent_id, conv)
+        assert detail.last_message_at == world.message(conv, 5).to_api()["created_at"]
+        page = await client.conversations.messages.list(agent_id, conv, limit=10)
+        assert [m.id for m in page.data] == [world.message_id(conv, i) for i in range(5, -1, -1)]
+        server.faults.inject("list_429")
+        once = bimpeai.AsyncBimpeAI(api_key=DEMO_API_KEY, base_url=server.base_url, max_retries=0)
+        async with once:
+            with pytest.raises(bimpeai.RateLimitError) as limited:
+                await once.conversations.list(agent_id)
+        assert limited.value.retry_after == 1

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from bimpe_tui.demo import DEMO_API_KEY, DemoServer, FaultPlan, parse_fault_spec
 from bimpe_tui.demo.faults import FAULT_KINDS
+from bimpe_tui.demo.scripts import ESCALATION
 from bimpe_tui.demo.server import API_PREFIX
 from bimpe_tui.demo.world import AdjustableClock
 
@@ -197,7 +199,9 @@ async def test_conversations_filters_and_default_order(
     assert all(str(c["channel_type"]).startswith("test_") for c in tests)
     real = await filtered({"is_test_channel": "false"})
     assert len(tests) + len(real) == len(everything)
-    assert len(await filtered({"is_ai_chat_paused": "true"})) == 1
+    paused = await filtered({"is_ai_chat_paused": "true"})
+    assert {c["id"] for c in paused} == {c["id"] for c in everything if c["is_ai_chat_paused"]}
+    assert sum(not server.world.is_newcomer(str(c["id"])) for c in paused) == 1
     attention = await filtered({"needs_attention": "true"})
     assert {c["id"] for c in attention} == {c["id"] for c in everything if c["needs_attention"]}
     username = str(everything[0]["channel_user_username"])
@@ -909,8 +913,8 @@ async def test_replay_cache_serves_the_same_bytes() -> None:
             for n in (0, 1, 4095, 4096, count - 1):
                 assert reader.raw[n] == expected_frame(cached, conv, latest - count + 1 + n)
         assert cached.stats["frames"] == 2 * count
-        assert cached._frame_cache is not None
-        assert 0 < cached._frame_cache.size <= 64 * 1024 * 1024
+        assert cached.stream_hub.frame_cache is not None
+        assert 0 < cached.stream_hub.frame_cache.size <= 64 * 1024 * 1024
 
 
 async def test_replay_cache_stops_exactly_at_a_queued_fault() -> None:
@@ -930,8 +934,8 @@ async def test_replay_cache_stops_exactly_at_a_queued_fault() -> None:
                 await reader.frame()
         assert frames[-1]["id"] == server.world.message_id(conv, latest - 2500)
         # A cache smaller than one block still keeps the block in use.
-        assert server._frame_cache is not None
-        assert len(server._frame_cache._blocks) == 1
+        assert server.stream_hub.frame_cache is not None
+        assert len(server.stream_hub.frame_cache._blocks) == 1
 
 
 def test_demo_server_cli_bench_flags() -> None:
@@ -957,3 +961,176 @@ def test_demo_server_cli_bench_flags() -> None:
     )
     plain = build_parser().parse_args(["demo-server"])
     assert (plain.bench_conversations, plain.control, plain.replay_cache) == (0, False, 0)
+
+
+# --- newcomers and list faults -----------------------------------------------------------
+
+
+class Clock:
+    """A clock the test sets."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def listed_ids(api: httpx.AsyncClient, agent_id: str, **params: str) -> list[str]:
+    response = await api.get(f"/agents/{agent_id}/conversations", params={"limit": "100", **params})
+    assert response.status_code == 200, response.text
+    return [str(c["id"]) for c in response.json()["data"]]
+
+
+def first_escalation(server: DemoServer, after: float) -> tuple[str, str, int]:
+    """A newcomer whose customer asks for a person after ``after``: agent, id, message index."""
+    world = server.world
+    for step in range(48):
+        for agent_id, conv in world.conversation_ids(after + step * 1800):
+            if not world.is_newcomer(conv):
+                continue
+            final = world.final_index(conv)
+            assert final is not None
+            for index in range(0, final + 1, 2):
+                if world.message(conv, index).message == ESCALATION.customer:
+                    if world.time_of(conv, index) > after:
+                        return agent_id, conv, index
+                    break
+    raise AssertionError("no escalation in a day")
+
+
+async def test_newcomers_appear_in_the_list_as_the_clock_moves() -> None:
+    clock = Clock()
+    async with (
+        DemoServer(clock=clock, heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+    ):
+        world = server.world
+        before = {c for _, c in world.conversation_ids()}
+        upcoming = [p for p in world.conversation_ids(NOW + 3600) if p[1] not in before]
+        agent_id, conv = min(upcoming, key=lambda p: world.time_of(p[1], 0))
+        assert conv not in await listed_ids(api, agent_id)
+        assert (await api.get(conv_path(agent_id, conv))).status_code == 404
+        clock.now = world.time_of(conv, 0)
+        listed = await listed_ids(api, agent_id)
+        assert conv in listed
+        assert (await listed_ids(api, agent_id, sort="-created_at"))[0] == conv
+        detail = (await api.get(conv_path(agent_id, conv))).json()["data"]
+        assert detail["created_at"] == detail["last_message_at"]
+        messages = (await api.get(conv_path(agent_id, conv) + "/messages")).json()
+        assert messages["meta"]["total_count"] == 1
+        assert messages["data"] == [world.message(conv, 0).to_api()]
+        # Everything listed at a clock is what conversation_ids() says at that clock.
+        everything = []
+        for agent in world.agents():
+            everything += await listed_ids(api, str(agent["id"]))
+        assert sorted(everything) == sorted(c for _, c in world.conversation_ids())
+
+
+async def test_a_newcomer_needing_attention_sorts_and_filters() -> None:
+    clock = Clock()
+    async with (
+        DemoServer(clock=clock, heartbeat_interval=30.0) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+    ):
+        agent_id, conv, index = first_escalation(server, NOW)
+        clock.now = server.world.time_of(conv, index) - 0.001
+        assert conv not in await listed_ids(api, agent_id, needs_attention="true")
+        clock.now = server.world.time_of(conv, index)
+        assert conv in await listed_ids(api, agent_id, needs_attention="true")
+        assert conv not in await listed_ids(api, agent_id, needs_attention="false")
+        assert (await listed_ids(api, agent_id, sort="-updated_at"))[0] == conv
+        assert (await listed_ids(api, agent_id, sort="-last_message_at"))[0] == conv
+        # A staff member's answer clears it.
+        final = server.world.final_index(conv)
+        assert final is not None
+        answer = next(
+            i
+            for i in range(index + 1, final + 1, 2)
+            if server.world.message(conv, i).role == "restaurant_user"
+        )
+        clock.now = server.world.time_of(conv, answer)
+        assert conv not in await listed_ids(api, agent_id, needs_attention="true")
+
+
+async def test_a_newcomer_stream_ends_with_heartbeats() -> None:
+    clock = Clock()
+    async with (
+        DemoServer(clock=clock, heartbeat_interval=0.05) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        world = server.world
+        agent_id, conv = next(p for p in world.conversation_ids() if world.is_newcomer(p[1]))
+        final = world.final_index(conv)
+        assert final is not None
+        clock.now = world.time_of(conv, final) + 60
+        after = world.message_id(conv, final - 2)
+        async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+            reader = FrameReader(resp)
+            frames = [await reader.frame() for _ in range(4)]
+    assert [f.get("id") for f in frames[:2]] == [
+        world.message_id(conv, final - 1),
+        world.message_id(conv, final),
+    ]
+    assert [f["event"] for f in frames[2:]] == ["heartbeat", "heartbeat"]
+    assert reader.raw[:2] == [expected_frame(server, conv, i) for i in (final - 1, final)]
+
+
+async def test_list_faults_answer_429_and_503(api: httpx.AsyncClient, server: DemoServer) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    server.faults.inject("list_429")
+    limited = await api.get("/agents")
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "1"
+    assert limited.headers["x-ratelimit-remaining"] == "0"
+    assert limited.json()["code"] == "rate_limited"
+    assert limited.json()["request_id"] == limited.headers["x-request-id"]
+    server.faults.inject("list_503")
+    down = await api.get(f"/agents/{agent_id}/conversations")
+    assert down.status_code == 503
+    assert down.json()["code"] == "internal_error"
+    # Only list calls take them: tickets, details and messages go through.
+    server.faults.inject("list_429")
+    assert (await api.get(conv_path(agent_id, conv))).status_code == 200
+    assert (await api.get(conv_path(agent_id, conv) + "/messages")).status_code == 200
+    await new_ticket(api, agent_id, conv)
+    assert (await api.get(f"/agents/{agent_id}/conversations")).status_code == 429
+    assert (await api.get(f"/agents/{agent_id}/conversations")).status_code == 200
+    assert server.faults.injected == {"list_429": 2, "list_503": 1}
+
+
+async def test_chaos_list_faults_strike_some_list_calls() -> None:
+    plan = FaultPlan(kinds=["list_429", "list_503"], rate=0.2, seed=4)
+    async with (
+        DemoServer(clock=lambda: NOW, heartbeat_interval=30.0, faults=plan) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+    ):
+        agent_id, conv = server.world.conversation_ids()[0]
+        statuses = Counter()
+        for _ in range(60):
+            statuses[(await api.get("/agents")).status_code] += 1
+            statuses[(await api.get(f"/agents/{agent_id}/conversations")).status_code] += 1
+        assert (await api.get(conv_path(agent_id, conv))).status_code == 200
+    assert set(statuses) == {200, 429, 503}
+    # min(0.25, 2 * rate) of list calls fail.
+    assert 10 < statuses[429] + statuses[503] < 60
+    assert sum(plan.injected.values()) == statuses[429] + statuses[503]
+
+
+def test_list_faults_leave_the_stream_faults_of_a_seed_unchanged() -> None:
+    def draws(plan: FaultPlan, with_lists: bool) -> list[object]:
+        out: list[object] = []
+        for _ in range(100):
+            if with_lists:
+                plan.take_list_fault()
+            out.append(plan.take_ticket_fault())
+            out.append(plan.take_stream_request_fault(after_is_id=True))
+            out.append(plan.next_chaos_delay())
+            out.append(plan.take_chaos_stream_fault())
+        return out
+
+    quiet, busy_lists = FaultPlan.chaos(rate=0.1, seed=9), FaultPlan.chaos(rate=0.1, seed=9)
+    assert draws(quiet, False) == draws(busy_lists, True)
+    assert {"list_429", "list_503"} <= set(FAULT_KINDS)
+    assert {"list_429", "list_503"} & set(busy_lists.injected)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bimpe_tui.demo.scripts import ESCALATION
 from bimpe_tui.demo.world import ANCHOR, AdjustableClock, DemoWorld, format_iso, parse_iso_ms
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
@@ -158,9 +159,11 @@ def test_the_conversation_mix() -> None:
     for agent in agents:
         assert {"id", "name", "description", "created_at", "updated_at"} <= agent.keys()
         assert agent["status"] in {"development", "live", "paused"}
-    conversations = [c for a in agents for c in world.conversations(str(a["id"]))]
-    assert 12 <= len(conversations) <= 18
-    assert len(conversations) == len(world.conversation_ids())
+    listed = [c for a in agents for c in world.conversations(str(a["id"]))]
+    assert len(listed) == len(world.conversation_ids())
+    # The regulars; newcomers come and go (see the tests further down).
+    conversations = [c for c in listed if not world.is_newcomer(str(c["id"]))]
+    assert len(conversations) == 15
     channels = Counter(str(c["channel_type"]).removeprefix("test_") for c in conversations)
     assert set(channels) == {"whatsapp", "webchat", "telephony"}
     for conv in conversations:
@@ -173,7 +176,7 @@ def test_the_conversation_mix() -> None:
     assert 2 <= sum(bool(c["needs_attention"]) for c in conversations) <= 4
     assert sum(bool(c["is_ai_chat_paused"]) for c in conversations) == 1
     # Every agent has some traffic.
-    assert {world.agent_of(c) for _, c in world.conversation_ids()} == {a["id"] for a in agents}
+    assert {world.agent_of(str(c["id"])) for c in conversations} == {a["id"] for a in agents}
 
 
 def test_periods_mix_busy_and_quiet_conversations() -> None:
@@ -379,3 +382,292 @@ def test_adjustable_clock_moves_pauses_and_speeds_up() -> None:
         clock.set(speed=-1)
     with pytest.raises(ValueError, match="speed"):
         AdjustableClock(speed=-1)
+
+
+# --- newcomers ---------------------------------------------------------------------------
+
+DAY = 86_400.0
+STAFF = "restaurant_user"
+
+
+class Clock:
+    """A clock the test sets."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def newcomer_ids(world: DemoWorld, now: float | None = None) -> list[str]:
+    return [c for _, c in world.conversation_ids(now) if world.is_newcomer(c)]
+
+
+def newcomers_of_a_day(world: DemoWorld, start: float = NOW) -> list[str]:
+    """Every newcomer listed at some point of a day (each is listed for at least an hour)."""
+    seen: dict[str, None] = {}
+    for step in range(48):
+        for conv in newcomer_ids(world, start + step * 1800):
+            seen[conv] = None
+    return list(seen)
+
+
+def flags_through_life(world: DemoWorld, clock: Clock, conv: str) -> list[tuple[bool, bool]]:
+    """``(needs_attention, is_ai_chat_paused)`` as each message of the life lands."""
+    clock.now = world.time_of(conv, 0)
+    agent_id = world.agent_of(conv) or ""
+    out: list[tuple[bool, bool]] = []
+    final = world.final_index(conv)
+    assert final is not None
+    for index in range(final + 1):
+        clock.now = world.time_of(conv, index)
+        detail = world.conversation_detail(agent_id, conv)
+        assert detail is not None
+        assert detail["last_message_at"] == world.message(conv, index).created_at_iso
+        assert detail["updated_at"] == detail["last_message_at"]
+        out.append((bool(detail["needs_attention"]), bool(detail["is_ai_chat_paused"])))
+    return out
+
+
+def spans(values: list[bool]) -> list[tuple[int, int]]:
+    """``[first, stop)`` index ranges where ``values`` is True."""
+    out: list[tuple[int, int]] = []
+    for key, group in itertools.groupby(enumerate(values), key=lambda item: item[1]):
+        items = list(group)
+        if key:
+            out.append((items[0][0], items[-1][0] + 1))
+    return out
+
+
+def test_regulars_come_first_and_never_change() -> None:
+    world = fixed()
+    plain = DemoWorld(seed=7, clock=lambda: NOW, newcomers=False)
+    regulars = plain.conversation_ids()
+    assert len(regulars) == 15
+    for now in (NOW, NOW + 3600, NOW + DAY):
+        assert world.conversation_ids(now)[:15] == regulars
+    assert newcomer_ids(world)
+    assert not any(world.is_newcomer(c) for _, c in regulars)
+    assert all(world.final_index(c) is None for _, c in regulars)
+
+
+def test_a_newcomer_appears_when_the_clock_passes_its_start() -> None:
+    clock = Clock()
+    world = DemoWorld(seed=7, clock=clock)
+    listed = set(newcomer_ids(world))
+    upcoming = [c for c in newcomer_ids(world, NOW + 3600) if c not in listed]
+    conv = min(upcoming, key=lambda c: world.time_of(c, 0))
+    start = world.time_of(conv, 0)
+    assert start > NOW
+    clock.now = start - 0.001
+    assert conv not in newcomer_ids(world)
+    assert world.latest_index(conv) == -1
+    assert world.agent_of(conv) is None
+    clock.now = start
+    assert conv in newcomer_ids(world)
+    agent_id = world.agent_of(conv)
+    assert agent_id is not None
+    shape = next(c for c in world.conversations(agent_id) if c["id"] == conv)
+    assert shape["created_at"] == shape["last_message_at"] == format_iso(start)
+    assert world.latest_index(conv) == 0
+    assert world.message(conv, 0).role == "customer"
+
+
+def test_newcomer_flags_turn_on_and_off_at_derived_moments() -> None:
+    clock = Clock()
+    world = DemoWorld(seed=7, clock=clock)
+    asked = paused = calm = 0
+    for conv in newcomers_of_a_day(world):
+        flags = flags_through_life(world, clock, conv)
+        roles = [world.message(conv, i).role for i in range(len(flags))]
+        attention = spans([a for a, _ in flags])
+        pause = spans([p for _, p in flags])
+        assert len(attention) <= 1
+        assert len(pause) <= 1
+        # Every life ends calm, with the AI answering a closing exchange.
+        assert flags[-1] == (False, False)
+        assert roles[-1] == "assistant"
+        assert len(flags) % 2 == 0
+        if not attention:
+            assert not pause
+            calm += 1
+            continue
+        asked += 1
+        on, off = attention[0]
+        # The customer asks; a staff member's answer turns the flag off.
+        assert on % 2 == 0
+        assert roles[on] == "customer"
+        assert world.message(conv, on).message == ESCALATION.customer
+        assert roles[off] == STAFF
+        if pause:
+            paused += 1
+            first, stop = pause[0]
+            assert first == off
+            assert all(roles[i] == STAFF for i in range(first, stop, 2))
+            assert stop % 2 == 1
+    assert asked >= 10
+    assert paused >= 5
+    assert calm >= 10
+
+
+def test_newcomer_lives_are_tens_to_hundreds_of_messages_and_then_end() -> None:
+    world = fixed()
+    finals = [world.final_index(c) for c in newcomers_of_a_day(world)]
+    lengths = [f + 1 for f in finals if f is not None]
+    assert len(lengths) == len(finals)
+    assert min(lengths) >= 24
+    assert max(lengths) <= 240
+    assert max(lengths) - min(lengths) > 100
+
+
+def test_latest_index_stops_at_the_end_of_a_life() -> None:
+    world = fixed()
+    conv = newcomer_ids(world)[0]
+    final = world.final_index(conv)
+    assert final is not None
+    end = world.time_of(conv, final)
+    assert world.latest_index(conv, end - 0.001) == final - 1
+    for later in (end, end + 3600, end + 365 * DAY):
+        assert world.latest_index(conv, later) == final
+        assert world.first_index_after(conv, later) == final + 1
+    assert world.latest_index_ms(conv, round((end + DAY) * 1000)) == final
+    assert [m.index for m in world.messages_between(conv, final - 3, end + DAY)] == [
+        final - 2,
+        final - 1,
+        final,
+    ]
+
+
+def test_ended_newcomers_leave_the_list_after_the_retention_window() -> None:
+    clock = Clock()
+    world = DemoWorld(seed=7, clock=clock)
+    conv = newcomer_ids(world)[0]
+    final = world.final_index(conv)
+    assert final is not None
+    end = world.time_of(conv, final)
+    assert conv in newcomer_ids(world, end + 7200)
+    assert conv not in newcomer_ids(world, end + 7200.01)
+    # Gone from the list, it can still be fetched, paged and streamed by id.
+    clock.now = end + DAY
+    agent_id = world.agent_of(conv)
+    assert agent_id is not None
+    detail = world.conversation_detail(agent_id, conv)
+    assert detail is not None
+    assert detail["last_message_at"] == format_iso(end)
+
+
+def test_the_list_stays_bounded_over_a_simulated_day() -> None:
+    world = fixed()
+    counts = []
+    agents = {str(a["id"]) for a in world.agents()}
+    for step in range(24 * 12):
+        now = NOW + step * 300
+        pairs = [(a, c) for a, c in world.conversation_ids(now) if world.is_newcomer(c)]
+        counts.append(len(pairs))
+        for agent_id, conv in pairs:
+            assert agent_id in agents
+            latest = world.latest_index(conv, now)
+            assert latest >= 0
+            assert world.time_of(conv, latest) >= now - 7200
+    assert min(counts) >= 10
+    assert max(counts) <= 45
+
+
+@pytest.mark.parametrize("rate", [1.0, 7.5])
+def test_about_one_newcomer_every_six_minutes_scaled_by_rate(rate: float) -> None:
+    world = DemoWorld(seed=7, rate=rate, clock=lambda: NOW)
+    day = DAY / rate
+    seen: dict[str, str] = {}
+    for step in range(50):
+        pairs = world.conversation_ids(NOW + step * day / 48)
+        seen.update((c, a) for a, c in pairs if world.is_newcomer(c))
+    started = [c for c in seen if NOW < world.time_of(c, 0) <= NOW + day]
+    assert 220 <= len(started) <= 260
+    agents = Counter(seen[c] for c in started)
+    assert len(agents) == 3
+    assert min(agents.values()) > 40
+
+
+def test_newcomers_vary_in_channel_and_person() -> None:
+    clock = Clock()
+    world = DemoWorld(seed=7, clock=clock)
+    shapes = []
+    for conv in newcomers_of_a_day(world)[:80]:
+        clock.now = world.time_of(conv, 0)
+        agent_id = world.agent_of(conv)
+        assert agent_id is not None
+        detail = world.conversation_detail(agent_id, conv)
+        assert detail is not None
+        shapes.append(detail)
+    channels = Counter(str(s["channel_type"]) for s in shapes)
+    assert {"whatsapp", "webchat", "telephony"} <= set(channels)
+    assert any(s["is_test_channel"] for s in shapes)
+    assert len({s["channel_user_username"] for s in shapes}) > 20
+    for shape in shapes:
+        assert shape["is_test_channel"] == str(shape["channel_type"]).startswith("test_")
+        assert shape["full_name"]
+        assert shape["channel_user_id"]
+
+
+def test_newcomer_ids_parse_and_round_trip() -> None:
+    world = fixed()
+    for conv in newcomer_ids(world):
+        assert re.fullmatch(r"c_[0-9a-z]{12}", conv)
+        for index in (0, 1, 35, 36, world.final_index(conv)):
+            assert index is not None
+            message_id = world.message_id(conv, index)
+            assert world.message(conv, index).id == message_id
+            assert world.parse_message_id(message_id) == (conv, index)
+    suffix = newcomer_ids(world)[0].removeprefix("c_")
+    forged = ("0" if suffix[0] != "0" else "1") + suffix[1:]
+    assert world.parse_message_id(f"m_{forged}_1") is None
+    assert world.agent_of(f"c_{forged}") is None
+    assert not world.is_newcomer(f"c_{forged}")
+    # Another seed's newcomers are not this world's.
+    other = DemoWorld(seed=8, clock=lambda: NOW)
+    assert world.parse_message_id(f"m_{newcomer_ids(other)[0].removeprefix('c_')}_1") is None
+    assert not set(newcomer_ids(other)) & set(newcomer_ids(world))
+
+
+def test_newcomers_are_a_pure_function_of_seed_rate_and_clock() -> None:
+    a = DemoWorld(seed=7, rate=3.0, clock=lambda: NOW)
+    b = DemoWorld(seed=7, rate=3.0, clock=lambda: NOW)
+    assert newcomer_ids(a) == newcomer_ids(b)
+    for conv in newcomer_ids(a):
+        agent_id = a.agent_of(conv)
+        assert agent_id is not None
+        assert a.conversation_detail(agent_id, conv) == b.conversation_detail(agent_id, conv)
+        final = a.final_index(conv)
+        assert final is not None
+        assert list(a.stream_payloads(conv, 0, final + 1)) == list(
+            b.stream_payloads(conv, 0, final + 1)
+        )
+    assert newcomer_ids(a) != newcomer_ids(DemoWorld(seed=7, rate=1.0, clock=lambda: NOW))
+
+
+def test_newcomer_stream_payloads_match_to_stream() -> None:
+    world = fixed()
+    for conv in newcomer_ids(world)[:6]:
+        final = world.final_index(conv)
+        assert final is not None
+        expected = [
+            (
+                world.message(conv, i).id,
+                json.dumps(
+                    world.message(conv, i).to_stream(), ensure_ascii=False, separators=(",", ":")
+                ),
+            )
+            for i in range(final + 1)
+        ]
+        assert list(world.stream_payloads(conv, 0, final + 1)) == expected
+        assert all(
+            m.role in SDK_ROLES
+            for m in world.messages_between(conv, -1, world.time_of(conv, final))
+        )
+
+
+def test_bench_world_has_no_newcomers() -> None:
+    world = bench(count=5)
+    assert len(world.conversation_ids(NOW + DAY)) == 5
+    assert not world.newcomers

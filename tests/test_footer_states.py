@@ -19,7 +19,7 @@ def footer_log(app: BimpeApp) -> list[str]:
     def note(words: str) -> None:
         seen.append(words)
 
-    app.watch(app.status_footer, "state_words", note, init=True)
+    app.watch(app.main.status_footer, "state_words", note, init=True)
     return seen
 
 
@@ -53,7 +53,7 @@ async def test_reconnecting_with_attempt_delay_and_cause(
         clock.advance(30, server)
         await run_until(app, seen, "reconnecting in 1.0 s (attempt 2/5): rate limited (429)", pilot)
         assert said(seen, "reconnecting in ")
-        await until(pilot, lambda: app.status_footer.state_words == "live")
+        await until(pilot, lambda: app.main.status_footer.state_words == "live")
 
 
 async def test_stalled_when_the_connection_goes_silent(
@@ -66,7 +66,7 @@ async def test_stalled_when_the_connection_goes_silent(
         server.faults.inject("silent", after_messages=0)
         clock.advance(30, server)
         await run_until(app, seen, "stalled: no data for 1 s", pilot)
-        await until(pilot, lambda: app.status_footer.state_words == "live")
+        await until(pilot, lambda: app.main.status_footer.state_words == "live")
 
 
 async def test_gap_possible_when_the_server_cannot_resume_by_id(
@@ -80,7 +80,7 @@ async def test_gap_possible_when_the_server_cannot_resume_by_id(
         server.faults.inject("after_410")
         clock.advance(30, server)
         await run_until(app, seen, "live · gap possible", pilot)
-        assert app.status_footer.state_style == "yellow"
+        assert app.main.status_footer.has_class("-busy")
 
 
 async def test_gave_up_says_press_r(server: DemoServer, tmp_path: Path, clock: FakeClock) -> None:
@@ -92,10 +92,10 @@ async def test_gave_up_says_press_r(server: DemoServer, tmp_path: Path, clock: F
         server.faults.inject("ticket_503")
         clock.advance(30, server)
         await run_until(app, seen, "gave up: ", pilot)
-        words = app.status_footer.state_words
+        words = app.main.status_footer.state_words
         assert words.endswith("— press r to retry")
         assert "503" in words
-        assert app.status_footer.state_style == "red"
+        assert app.main.status_footer.has_class("-bad")
 
 
 async def test_key_refused_while_running(
@@ -109,7 +109,7 @@ async def test_key_refused_while_running(
         server.faults.inject("drop", after_messages=0)
         clock.advance(30, server)
         await run_until(app, seen, "gave up: the API key was refused", pilot)
-        assert server.api_key not in app.status_footer.state_words
+        assert server.api_key not in app.main.status_footer.state_words
 
 
 async def test_conversation_gone(
@@ -119,7 +119,7 @@ async def test_conversation_gone(
     async with app.run_test(size=(140, 40)) as pilot:
         seen = footer_log(app)
         await until(pilot, ready(app))
-        gone = app.current
+        gone = app.monitor.current
         original = server.world.agent_of
         monkeypatch.setattr(server.world, "agent_of", lambda c: None if c == gone else original(c))
         server.faults.inject("drop", after_messages=0)

@@ -197,9 +197,9 @@ async def test_the_app_leaves_a_newer_state_file_untouched(tmp_path: Path) -> No
         app = hostile_app(server, path)
         async with app.run_test(size=(140, 40)) as pilot:
             await until(pilot, ready(app))
-            assert app.state.read_only
+            assert app.monitor.state.read_only
             assert any("newer bimpe-tui" in n.message for n in app._notifications)
-            entry = app.book.entries["c_1"]
+            entry = app.monitor.book.entries["c_1"]
             await until(
                 pilot,
                 lambda: (
@@ -207,10 +207,10 @@ async def test_the_app_leaves_a_newer_state_file_untouched(tmp_path: Path) -> No
                     and entry.timeline.last_message.id == "m_2"
                 ),
             )
-            assert await app.state.flush()
+            assert await app.monitor.state.flush()
             await pilot.press("q")
             await until(pilot, lambda: not app.is_running)
-        app.state.save_if_changed()
+        app.monitor.state.save_if_changed()
     assert path.read_bytes() == content
     assert [p.name for p in tmp_path.iterdir()] == ["state.toml"]
 
@@ -224,7 +224,7 @@ async def test_the_app_starts_fresh_from_an_unreadable_state_file(tmp_path: Path
         async with app.run_test(size=(140, 40)) as pilot:
             await until(pilot, ready(app))
             assert any("cannot read the state file" in n.message for n in app._notifications)
-            assert app.current == "c_1"
+            assert app.monitor.current == "c_1"
         assert path.is_symlink()
 
 

@@ -17,8 +17,7 @@ from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.sse import DEFAULT_MAX_EVENT_BYTES, SSEParser
 from bimpe_tui.api.stream import ResumableStream, StreamStatus
-from tests.hostile_server import recursion_is_a_failure
-from tests.scripted_server import API_KEY, Reply, ScriptedServer, frame
+from tests.loopback import API_KEY, LoopbackServer, Reply, frame, recursion_is_a_failure
 from tests.streamkit import collect, messages, statuses
 
 MIB = 1024 * 1024
@@ -38,7 +37,7 @@ def until_good(events: list[Any]) -> bool:
     return any(isinstance(e, Message) and e.id == "m_good" for e in events)
 
 
-async def play(scripted: ScriptedServer, *chunks: bytes) -> list[Any]:
+async def play(scripted: LoopbackServer, *chunks: bytes) -> list[Any]:
     """m_first, the chunks, then m_good, on one connection; events until m_good arrives."""
     scripted.add_streams([Reply(chunks=[frame("m_first"), *chunks, frame("m_good")], then="hang")])
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
@@ -75,7 +74,7 @@ SKIPPED = {
 
 @pytest.mark.parametrize(("payload", "cause"), SKIPPED.values(), ids=SKIPPED.keys())
 async def test_a_bad_frame_is_skipped_with_its_cause_and_the_stream_goes_on(
-    scripted: ScriptedServer, payload: bytes, cause: str
+    scripted: LoopbackServer, payload: bytes, cause: str
 ) -> None:
     events = await play(scripted, data_frame(payload))
     assert [m.id for m in messages(events)] == ["m_first", "m_good"]
@@ -95,7 +94,7 @@ def delivered(events: list[Any]) -> Message:
 
 
 async def test_wrong_types_in_optional_fields_are_dropped_not_fatal(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     payload = json.dumps(
         {
@@ -115,7 +114,7 @@ async def test_wrong_types_in_optional_fields_are_dropped_not_fatal(
     assert message.raw["role"] == ["customer"]
 
 
-async def test_attachments_of_the_wrong_shape_are_left_out(scripted: ScriptedServer) -> None:
+async def test_attachments_of_the_wrong_shape_are_left_out(scripted: LoopbackServer) -> None:
     payload = json.dumps(
         {
             "id": "m_x",
@@ -136,7 +135,7 @@ async def test_attachments_of_the_wrong_shape_are_left_out(scripted: ScriptedSer
     ]
 
 
-async def test_invalid_utf8_becomes_replacement_characters(scripted: ScriptedServer) -> None:
+async def test_invalid_utf8_becomes_replacement_characters(scripted: LoopbackServer) -> None:
     payload = b'{"id": "m_x", "message": "caf\xc3 \xff\xfe \xed\xa0\x80 ok"}'
     message = delivered(await play(scripted, data_frame(payload)))
     assert message.message is not None
@@ -146,7 +145,7 @@ async def test_invalid_utf8_becomes_replacement_characters(scripted: ScriptedSer
 
 
 async def test_invalid_utf8_in_the_event_name_and_id_lines_is_harmless(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     odd_event = b"id: \xff\xfe\nevent: mess\xffage\ndata: " + b'{"id": "m_odd"}' + b"\n\n"
     events = await play(scripted, odd_event)
@@ -156,7 +155,7 @@ async def test_invalid_utf8_in_the_event_name_and_id_lines_is_harmless(
 
 
 async def test_escaped_nul_and_controls_in_fields_are_delivered_as_data(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     payload = json.dumps(
         {"id": "m_\u0000x", "role": "cust\u0000omer", "message": "a\u0000b\u001b[2J\u009b"}
@@ -171,7 +170,7 @@ async def test_escaped_nul_and_controls_in_fields_are_delivered_as_data(
 
 
 async def test_nul_in_the_sse_id_line_is_ignored_as_the_spec_says(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     chunk = b"id: m\x00x\nevent: message\ndata: " + b'{"id": "m_nul"}' + b"\n\n"
     events = await play(scripted, chunk)
@@ -179,7 +178,7 @@ async def test_nul_in_the_sse_id_line_is_ignored_as_the_spec_says(
 
 
 async def test_lone_surrogates_in_json_cannot_poison_ids_or_text(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     payload = b'{"id": "m_\\ud800", "message": "x\\udfff y", "role": "\\udbff"}'
     message = delivered(await play(scripted, data_frame(payload)))
@@ -191,7 +190,7 @@ async def test_lone_surrogates_in_json_cannot_poison_ids_or_text(
 
 
 async def test_two_ids_differing_only_in_surrogates_stay_distinct(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     first = data_frame(b'{"id": "m_\\ud800"}')
     second = data_frame(b'{"id": "m_\\ud801"}')
@@ -200,7 +199,7 @@ async def test_two_ids_differing_only_in_surrogates_stay_distinct(
 
 
 async def test_the_resume_cursor_after_a_hostile_id_is_a_valid_url(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     hostile = data_frame(b'{"id": "m_\\ud800 &ticket=x#/../"}')
     scripted.add_streams(
@@ -221,7 +220,7 @@ async def test_the_resume_cursor_after_a_hostile_id_is_a_valid_url(
 # -- size -------------------------------------------------------------------------
 
 
-async def test_a_10_mb_frame_is_skipped_with_a_status_saying_so(scripted: ScriptedServer) -> None:
+async def test_a_10_mb_frame_is_skipped_with_a_status_saying_so(scripted: LoopbackServer) -> None:
     big = b"id: m_big\nevent: message\ndata: " + b"x" * (10 * MIB) + b"\n\n"
     events = await play(scripted, big)
     assert [m.id for m in messages(events)] == ["m_first", "m_good"]
@@ -231,7 +230,7 @@ async def test_a_10_mb_frame_is_skipped_with_a_status_saying_so(scripted: Script
 
 
 async def test_many_data_lines_adding_up_past_the_cap_are_one_skipped_frame(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     line = b"data: " + b"y" * (MIB - 10) + b"\n"
     big = b"id: m_many\nevent: message\n" + line * 5 + b"\n"
@@ -255,7 +254,7 @@ class _Measured(SSEParser):
 
 
 async def test_an_endless_line_keeps_memory_bounded_then_the_stream_goes_on(
-    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    scripted: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stream_module, "SSEParser", _Measured)
     _Measured.peak = _Measured.fed = 0
@@ -270,7 +269,7 @@ async def test_an_endless_line_keeps_memory_bounded_then_the_stream_goes_on(
 
 
 async def test_an_endless_line_on_a_connection_that_then_dies_delivers_nothing_of_it(
-    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    scripted: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stream_module, "SSEParser", _Measured)
     _Measured.peak = _Measured.fed = 0
@@ -294,7 +293,7 @@ async def test_an_endless_line_on_a_connection_that_then_dies_delivers_nothing_o
 # -- what the stream engine does not handle yet --------------------------------
 
 
-async def test_deeply_nested_json_is_skipped_not_fatal(scripted: ScriptedServer) -> None:
+async def test_deeply_nested_json_is_skipped_not_fatal(scripted: LoopbackServer) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000  # 200 KB: far under the size cap
     with recursion_is_a_failure():
         events = await play(scripted, data_frame(deep))
@@ -303,7 +302,7 @@ async def test_deeply_nested_json_is_skipped_not_fatal(scripted: ScriptedServer)
 
 
 async def test_status_texts_never_carry_control_characters_from_the_server(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     evil_id = "m_\x1b]0;pwned\x07\x1b[2J\x9b"
     big = b"id: " + evil_id.encode() + b"\nevent: message\ndata: " + b"x" * (5 * MIB) + b"\n\n"

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.errors import (
@@ -25,11 +24,12 @@ from bimpe_tui.api.errors import (
     MalformedResponseError,
 )
 from bimpe_tui.api.stream import ResumableStream
-from tests.hostile_server import (
+from tests.loopback import (
     API_KEY,
     Canned,
-    HostileServer,
+    LoopbackServer,
     RawServer,
+    Reply,
     envelope,
     error_body,
     recursion_is_a_failure,
@@ -40,12 +40,12 @@ UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @pytest.fixture
-async def hostile() -> AsyncIterator[HostileServer]:
-    async with HostileServer() as server:
+async def hostile() -> AsyncIterator[LoopbackServer]:
+    async with LoopbackServer() as server:
         yield server
 
 
-def client(server: HostileServer | RawServer, **kw: Any) -> ConsoleClient:
+def client(server: LoopbackServer | RawServer, **kw: Any) -> ConsoleClient:
     kw.setdefault("max_retries", 0)
     return ConsoleClient(API_KEY, server.base_url, **kw)
 
@@ -62,7 +62,7 @@ def assert_safe_text(error: BaseException, limit: int = 600) -> str:
 
 
 async def test_an_html_page_with_status_200_is_a_malformed_response(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     page = b"<!doctype html><html><title>Sign in</title>" + b"<p>\x1b[31m" * 20_000 + b"</html>"
     hostile.canned["agents"].append(Canned(200, page, {"Content-Type": "text/html"}))
@@ -92,7 +92,7 @@ NOT_ENVELOPES = {
 
 
 @pytest.mark.parametrize("body", NOT_ENVELOPES.values(), ids=NOT_ENVELOPES.keys())
-async def test_a_json_body_that_is_not_an_envelope(hostile: HostileServer, body: bytes) -> None:
+async def test_a_json_body_that_is_not_an_envelope(hostile: LoopbackServer, body: bytes) -> None:
     hostile.canned["agents"].append(Canned(200, body))
     async with client(hostile) as api:
         with pytest.raises(MalformedResponseError) as caught:
@@ -113,7 +113,7 @@ BAD_DATA = {
 
 @pytest.mark.parametrize(("data", "cause"), BAD_DATA.values(), ids=BAD_DATA.keys())
 async def test_an_envelope_whose_data_has_the_wrong_shape(
-    hostile: HostileServer, data: Any, cause: str
+    hostile: LoopbackServer, data: Any, cause: str
 ) -> None:
     hostile.canned["agents"].append(Canned(200, envelope(data)))
     async with client(hostile) as api:
@@ -123,7 +123,7 @@ async def test_an_envelope_whose_data_has_the_wrong_shape(
 
 
 async def test_a_ticket_answer_without_a_ticket_gives_up_the_stream(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     hostile.canned["ticket"].append(Canned(201, envelope({"ticket": "", "expires_in": "soon"})))
     async with client(hostile) as api:
@@ -135,7 +135,7 @@ async def test_a_ticket_answer_without_a_ticket_gives_up_the_stream(
 
 
 async def test_a_hostile_error_message_is_bounded_and_spelled_out(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     evil = "\x1b]0;pwned\x07\x1b[2J\u202eevil\u0000" + "m" * 1_000_000
     hostile.canned["agents"].append(Canned(409, error_body(evil, "conflict\x1b[5m")))
@@ -152,7 +152,7 @@ async def test_a_hostile_error_message_is_bounded_and_spelled_out(
     assert error.message == evil
 
 
-async def test_a_5xx_html_page_becomes_a_short_safe_message(hostile: HostileServer) -> None:
+async def test_a_5xx_html_page_becomes_a_short_safe_message(hostile: LoopbackServer) -> None:
     page = b"<html>\x1b]0;pwned\x07 Bad gateway " + b"z" * 100_000
     hostile.canned["agents"].append(Canned(502, page, {"Content-Type": "text/html"}))
     async with client(hostile) as api:
@@ -162,7 +162,7 @@ async def test_a_5xx_html_page_becomes_a_short_safe_message(hostile: HostileServ
     assert "\\x1b]0;pwned\\x07 Bad gateway" in text
 
 
-async def test_a_deeply_nested_error_body_is_still_a_typed_error(hostile: HostileServer) -> None:
+async def test_a_deeply_nested_error_body_is_still_a_typed_error(hostile: LoopbackServer) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     hostile.canned["agents"].append(Canned(503, deep))
     async with client(hostile) as api:
@@ -172,7 +172,7 @@ async def test_a_deeply_nested_error_body_is_still_a_typed_error(hostile: Hostil
 
 
 async def test_a_deeply_nested_success_body_is_a_malformed_response(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     hostile.canned["agents"].append(Canned(200, deep))
@@ -181,46 +181,19 @@ async def test_a_deeply_nested_success_body_is_a_malformed_response(
             await api.list_agents()
 
 
-class _Flood:
-    """An endpoint that streams a huge body and notes whether the client took all of it."""
-
-    TOTAL = 48 * 1024 * 1024
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.completed = False
-        self.base_url = ""
-
-    async def handler(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        await response.prepare(request)
-        block = b"[" + b"0," * (512 * 1024)
-        try:
-            while self.sent < self.TOTAL:
-                await response.write(block)
-                self.sent += len(block)
-            self.completed = True
-        except (ConnectionError, RuntimeError):
-            pass
-        return response
-
-
-async def test_a_huge_rest_body_is_refused_without_reading_it_all() -> None:
-    flood = _Flood()
-    app = web.Application()
-    app.router.add_get("/api/v1/console/agents", flood.handler)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with ConsoleClient(API_KEY, f"http://{host}:{port}", max_retries=0) as api:
-            with pytest.raises(BimpeError):
-                await api.list_agents()
-    finally:
-        await runner.cleanup()
-    assert flood.sent > 0
+async def test_a_huge_rest_body_is_refused_without_reading_it_all(
+    hostile: LoopbackServer,
+) -> None:
+    block = b"[" + b"0," * (512 * 1024)
+    flood = Reply(
+        headers={"Content-Type": "application/json"},
+        chunks=(block for _ in range(48 * 1024 * 1024 // len(block))),
+    )
+    hostile.canned["agents"].append(flood)
+    async with client(hostile) as api:
+        with pytest.raises(BimpeError):
+            await api.list_agents()
+    await hostile.wait_until(lambda: flood.sent > 0)
     assert not flood.completed
 
 
@@ -229,7 +202,7 @@ async def test_a_huge_rest_body_is_refused_without_reading_it_all() -> None:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_a_redirect_to_another_host_is_not_followed(
-    hostile: HostileServer, status: int
+    hostile: LoopbackServer, status: int
 ) -> None:
     async with RawServer("count") as target:
         location = f"{target.base_url}/api/v1/console/agents?stolen=1"
@@ -246,7 +219,7 @@ async def test_a_redirect_to_another_host_is_not_followed(
 
 
 async def test_redirects_of_the_ticket_call_and_the_stream_are_not_followed(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     async with RawServer("count") as target:
         hostile.canned["ticket"].append(
@@ -268,7 +241,7 @@ async def test_redirects_of_the_ticket_call_and_the_stream_are_not_followed(
 
 
 async def test_a_redirect_location_with_control_characters_is_a_safe_typed_error(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     # Sent as UTF-8 and read back as Latin-1: the override arrives as C1 bytes.
     hostile.canned["agents"].append(
@@ -333,7 +306,7 @@ async def test_a_server_that_drops_or_speaks_garbage_is_a_connection_error(mode:
 
 
 async def test_error_bodies_that_are_json_but_odd_still_map_to_typed_errors(
-    hostile: HostileServer,
+    hostile: LoopbackServer,
 ) -> None:
     odd_bodies = [
         json.dumps({"message": {"nested": "x"}, "code": ["x"]}).encode(),

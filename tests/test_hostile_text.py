@@ -41,8 +41,8 @@ from bimpe_tui.render import (
     relative_time,
     visible,
 )
+from bimpe_tui.screens.help import HelpScreen
 from bimpe_tui.state import StateStore
-from bimpe_tui.widgets.help_screen import HelpScreen
 from bimpe_tui.widgets.picker import row
 from tests.apptools import ready, until
 from tests.hostile_server import (
@@ -355,11 +355,11 @@ async def test_hostile_messages_in_the_app_are_literal_safe_and_fit(
     app = hostile_app(hostile, tmp_path / "state.toml")
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
-        entry = app.book.entries["c_safe"]
+        entry = app.monitor.book.entries["c_safe"]
         ids = lambda: [getattr(item, "id", None) for item in entry.timeline.items]  # noqa: E731
         await until(pilot, lambda: "m_live_2" in ids())
         await pilot.pause()
-        log = app.log_view.lines
+        log = app.main.log_view.lines
         texts = strip_texts(log.lines)
         for strip, text in zip(log.lines, texts, strict=True):
             assert not UNSAFE_IN_LINE.search(text), repr(text)
@@ -400,7 +400,7 @@ async def test_hostile_names_and_previews_in_the_picker(
     async with app.run_test(size=(140, 60)) as pilot:
         await until(pilot, ready(app))
         assert len(app.order) == len(HOSTILE) + 1
-        options = app.picker.options
+        options = app.main.picker.options
         strips = widget_lines(options)
         texts = strip_texts(strips)
         for strip, text in zip(strips, texts, strict=True):
@@ -410,8 +410,22 @@ async def test_hostile_names_and_previews_in_the_picker(
         assert "[bold]Evil[/] ␛]0;agent␇ <U+202E>agent" in joined
         assert "[bold]x[/]" in joined
         assert_app_screen_safe(app)
-        # Every hostile conversation can be opened, and the app stays up.
-        await pilot.press("slash", *"user", "escape")
+        # Every hostile conversation can be opened (by the key a user presses),
+        # its title and log stay safe, and the app stays up.
+        opened: list[str] = []
+        for _ in range(len(app.order)):
+            await pilot.press("right_square_bracket")
+            current = app.monitor.current
+            assert current is not None
+            opened.append(current)
+            await until(pilot, lambda c=current: app.monitor.book.entries[c].history_loaded)  # type: ignore[misc]
+            await pilot.pause()
+            title = app.main.log_view.border_title or ""
+            assert not UNSAFE_IN_LINE.search(str(title))
+            for text in strip_texts(app.main.log_view.lines.lines):
+                assert not UNSAFE_IN_LINE.search(text)
+            assert_app_screen_safe(app)
+        assert set(opened) == set(app.monitor.book.entries)
         assert app.is_running
 
 
@@ -424,7 +438,7 @@ async def test_hostile_errors_in_the_footer_and_timeline_are_spelled_out(
     app = hostile_app(hostile, tmp_path / "state.toml")
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
-        texts = strip_texts(app.log_view.lines.lines)
+        texts = strip_texts(app.main.log_view.lines.lines)
         assert any("history unavailable: HTTP 409 conflict: \\x1b]0;pwned" in t for t in texts)
         for text in texts:
             assert not UNSAFE_IN_LINE.search(text)
@@ -433,9 +447,9 @@ async def test_hostile_errors_in_the_footer_and_timeline_are_spelled_out(
     hostile.canned["agents"].append(Canned(409, error_body(evil, "conflict")))
     app = hostile_app(hostile, tmp_path / "state2.toml")
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: "cannot list" in app.status_footer.state_words)
+        await until(pilot, lambda: "cannot list" in app.main.status_footer.state_words)
         await pilot.pause()
-        footer = strip_texts(widget_lines(app.status_footer))
+        footer = strip_texts(widget_lines(app.main.status_footer))
         assert "[link=https://evil]x[/]" in footer[0]
         assert not UNSAFE_IN_LINE.search(footer[0])
         assert_app_screen_safe(app)
@@ -454,9 +468,9 @@ async def test_a_hostile_id_from_the_stream_is_saved_in_the_state_file(
     app = hostile_app(hostile, path)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
-        cursor = lambda: app.state.server(app.server_key).cursors["c_safe"].received  # noqa: E731
+        cursor = lambda: app.monitor.saved.cursors["c_safe"].received  # noqa: E731
         await until(pilot, lambda: cursor() == 'm_\\ud800\x00"x"\n')
-        assert await app.state.flush()
+        assert await app.monitor.state.flush()
     again = StateStore(path)
     assert again.load() == []
     assert again.server(hostile.base_url).cursors["c_safe"].received == 'm_\\ud800\x00"x"\n'
@@ -471,7 +485,7 @@ async def test_log_lines_never_overflow_a_narrow_log(
     app = hostile_app(hostile, tmp_path / "state.toml")
     async with app.run_test(size=(110, 30)) as pilot:
         await until(pilot, ready(app))
-        log = app.log_view.lines
+        log = app.main.log_view.lines
         assert log.scrollable_content_region.width < 78
         for strip in log.lines:
             assert strip.cell_length <= log.scrollable_content_region.width
@@ -493,8 +507,8 @@ async def test_a_hostile_username_in_the_log_title(
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
         await pilot.press("right_square_bracket")
-        await until_up(pilot, lambda: app.current == "c_evil" and ready(app)())
-        title = app.log_view._border_title
+        await until_up(pilot, lambda: app.monitor.current == "c_evil" and ready(app)())
+        title = app.main.log_view._border_title
         assert title is not None
         assert visible(who)[:9] in title.plain
         assert "[bold]agent" in title.plain
@@ -517,12 +531,15 @@ async def test_a_hostile_error_in_a_notification_is_shown_literally(
     app = hostile_app(hostile, tmp_path / "state.toml")
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await until(pilot, ready(app))
-        assert "ag_safe" in app.book.more_pages
-        app.load_more("ag_safe")  # what choosing "… load more conversations" does
+        assert "ag_safe" in app.monitor.book.more_pages
+        # What choosing "… load more conversations" does:
+        app.run_worker(app.monitor.load_more("ag_safe"))
         await until_up(pilot, lambda: bool(app.screen.query(Toast)))
         assert app.is_running
         assert any("cannot load more" in n.message for n in app._notifications)
-        assert "[link=https://evil]gone[/]" in assert_app_screen_safe(app).replace("&#160;", " ")
+        await pilot.pause()  # the toast is mounted; let it be painted
+        svg = assert_app_screen_safe(app)
+        assert "[link=https://evil]gone[/]" in svg.replace("&#160;", " ")
 
 
 async def test_a_config_warning_with_brackets_does_not_crash_the_app(

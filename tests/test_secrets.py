@@ -324,23 +324,23 @@ async def test_the_app_never_shows_or_saves_the_key_or_a_ticket(
     app = hostile_app(hostile, state_path)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await until(pilot, ready(app))
-        entry = app.book.entries["c_1"]
+        entry = app.monitor.book.entries["c_1"]
         await until(pilot, lambda: entry.timeline.last_message is not None)
         # A conversation that is not listed any more: its error goes to a notification.
         hostile.canned["conversation"].append(Canned(404, ECHO))
-        app.fetch_missing("ag_1", "c_gone", open_it=False)
+        app.run_worker(app.monitor.fetch_missing("ag_1", "c_gone", open_it=False))
         await until(pilot, lambda: any("cannot reopen" in n.message for n in app._notifications))
         await pilot.press("right_square_bracket")
         await until(pilot, ready(app))
-        assert await app.state.flush()
+        assert await app.monitor.state.flush()
         screenshot = app.export_screenshot()
         shown = [
             screenshot,
-            *strip_texts(app.log_view.lines.lines),
-            *strip_texts(widget_lines(app.status_footer)),
-            *strip_texts(widget_lines(app.picker.options)),
+            *strip_texts(app.main.log_view.lines.lines),
+            *strip_texts(widget_lines(app.main.status_footer)),
+            *strip_texts(widget_lines(app.main.picker.options)),
             *(n.message for n in app._notifications),
-            *(str(item) for item in app.book.entries["c_1"].timeline.items),
+            *(str(item) for item in app.monitor.book.entries["c_1"].timeline.items),
         ]
     # The faults really happened, and were reported.
     assert any("reconnecting" in t for t in status_texts)

@@ -60,6 +60,6 @@ def test_footer_while_reconnecting(snap_compare: SnapCompare, tmp_path: Path) ->
     server.faults.inject("ticket_503")
 
     async def reconnecting(pilot: Pilot[Any]) -> None:
-        await until(pilot, lambda: app.status_footer.state_words.startswith("reconnecting in"))
+        await until(pilot, lambda: app.main.status_footer.state_words.startswith("reconnecting in"))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=reconnecting)

@@ -8,6 +8,9 @@ import pytest
 
 from soak.chaos import run_soak
 
+# Minutes long: `pytest -m 'not slow'` leaves them out; `make test` runs them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(400)
 async def test_two_minutes_of_chaos_lose_nothing(tmp_path: Path) -> None:

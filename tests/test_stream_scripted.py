@@ -8,16 +8,16 @@ import pytest
 
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.stream import ResumableStream
-from tests.scripted_server import API_KEY, Reply, ScriptedServer, frame
+from tests.loopback import API_KEY, Canned, LoopbackServer, Reply, frame
 from tests.streamkit import collect, count_messages, messages, states, statuses
 
 
-def make_stream(server: ScriptedServer, api: ConsoleClient, **kw: object) -> ResumableStream:
+def make_stream(server: LoopbackServer, api: ConsoleClient, **kw: object) -> ResumableStream:
     kw.setdefault("base_delay", 0.01)
     return ResumableStream(api, "ag_1", "c_1", **kw)  # type: ignore[arg-type]
 
 
-async def test_malformed_frames_are_skipped_and_reported(scripted: ScriptedServer) -> None:
+async def test_malformed_frames_are_skipped_and_reported(scripted: LoopbackServer) -> None:
     bad_json = b"event: message\ndata: {not json\n\n"
     no_id = b'event: message\ndata: {"role":"customer"}\n\n'
     not_object = b"event: message\ndata: [1,2]\n\n"
@@ -50,7 +50,7 @@ async def test_malformed_frames_are_skipped_and_reported(scripted: ScriptedServe
 
 
 async def test_a_frame_cut_by_a_dropped_connection_is_never_delivered(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     half = frame("m_2")[:30]
     scripted.add_streams(
@@ -68,7 +68,7 @@ async def test_a_frame_cut_by_a_dropped_connection_is_never_delivered(
     assert scripted.stream_queries[0]["ticket"] != scripted.stream_queries[1]["ticket"]
 
 
-async def test_duplicates_from_the_server_are_dropped(scripted: ScriptedServer) -> None:
+async def test_duplicates_from_the_server_are_dropped(scripted: LoopbackServer) -> None:
     scripted.add_streams(
         [
             Reply(chunks=[frame("m_1"), frame("m_2")], then="abort"),
@@ -81,7 +81,7 @@ async def test_duplicates_from_the_server_are_dropped(scripted: ScriptedServer) 
     assert [m.id for m in messages(events)] == ["m_1", "m_2", "m_3"]
 
 
-async def test_oversized_frame_is_skipped_with_a_status(scripted: ScriptedServer) -> None:
+async def test_oversized_frame_is_skipped_with_a_status(scripted: LoopbackServer) -> None:
     huge = b"id: m_big\nevent: message\ndata: " + b"x" * (5 * 1024 * 1024) + b"\n\n"
     scripted.add_streams([Reply(chunks=[frame("m_1"), huge, frame("m_2")], then="hang")])
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
@@ -90,7 +90,7 @@ async def test_oversized_frame_is_skipped_with_a_status(scripted: ScriptedServer
     assert any("size limit" in (s.cause or "") for s in statuses(events))
 
 
-async def test_wrong_content_type_gives_up_instead_of_retrying(scripted: ScriptedServer) -> None:
+async def test_wrong_content_type_gives_up_instead_of_retrying(scripted: LoopbackServer) -> None:
     scripted.add_streams(
         [Reply(headers={"Content-Type": "text/html"}, chunks=[b"<html>login</html>"])]
     )
@@ -103,7 +103,7 @@ async def test_wrong_content_type_gives_up_instead_of_retrying(scripted: Scripte
 
 
 async def test_budget_counts_consecutive_failures_then_gives_up(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     error = json.dumps({"message": "down", "code": "internal_error"}).encode()
     scripted.add_streams(
@@ -118,7 +118,7 @@ async def test_budget_counts_consecutive_failures_then_gives_up(
     assert "after 3 retries" in (statuses(events)[-1].cause or "")
 
 
-async def test_budget_resets_on_every_delivered_message(scripted: ScriptedServer) -> None:
+async def test_budget_resets_on_every_delivered_message(scripted: LoopbackServer) -> None:
     scripted.add_streams([Reply(chunks=[frame(f"m_{i}")], then="abort") for i in range(6)])
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
         events = await collect(make_stream(scripted, api, max_retries=1), count_messages(6))
@@ -126,7 +126,7 @@ async def test_budget_resets_on_every_delivered_message(scripted: ScriptedServer
     assert "gave_up" not in states(events)
 
 
-async def test_retry_after_on_the_stream_get_is_honoured(scripted: ScriptedServer) -> None:
+async def test_retry_after_on_the_stream_get_is_honoured(scripted: LoopbackServer) -> None:
     body = json.dumps({"message": "slow down", "code": "rate_limited"}).encode()
     scripted.add_streams(
         [
@@ -146,7 +146,7 @@ async def test_retry_after_on_the_stream_get_is_honoured(scripted: ScriptedServe
 
 
 async def test_unknown_after_by_name_falls_back_to_the_last_timestamp(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     rejected = json.dumps({"message": "after: unknown message id", "code": "not_found"}).encode()
     scripted.add_streams(
@@ -164,7 +164,7 @@ async def test_unknown_after_by_name_falls_back_to_the_last_timestamp(
 
 
 async def test_404_without_after_gives_up_as_conversation_not_found(
-    scripted: ScriptedServer,
+    scripted: LoopbackServer,
 ) -> None:
     gone = json.dumps({"message": "conversation not found", "code": "not_found"}).encode()
     scripted.add_streams(
@@ -175,7 +175,7 @@ async def test_404_without_after_gives_up_as_conversation_not_found(
     assert statuses(events)[-1].describe() == "gave up: conversation not found"
 
 
-async def test_refused_key_gives_up_at_once(scripted: ScriptedServer) -> None:
+async def test_refused_key_gives_up_at_once(scripted: LoopbackServer) -> None:
     async with ConsoleClient("sk_wrong_key_000000", scripted.base_url) as api:
         events = await collect(make_stream(scripted, api))
     assert states(events) == ["connecting", "gave_up"]
@@ -183,18 +183,18 @@ async def test_refused_key_gives_up_at_once(scripted: ScriptedServer) -> None:
     assert "sk_wrong_key_000000" not in statuses(events)[-1].describe()
 
 
-async def test_stream_get_sends_ticket_not_key(scripted: ScriptedServer) -> None:
+async def test_stream_get_sends_ticket_not_key(scripted: LoopbackServer) -> None:
     scripted.add_streams([Reply(chunks=[frame("m_1")], then="hang")])
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
         await collect(make_stream(scripted, api, after="m_0"), count_messages(1))
     headers = scripted.stream_headers[0]
     assert "authorization" not in headers
     assert headers["accept"] == "text/event-stream"
-    assert scripted.stream_queries[0] == {"ticket": "tk_1", "after": "m_0"}
+    assert scripted.stream_queries[0] == {"ticket": scripted.tickets[0], "after": "m_0"}
     assert API_KEY not in json.dumps(scripted.stream_queries)
 
 
-async def test_no_reconnect_stops_when_the_server_ends(scripted: ScriptedServer) -> None:
+async def test_no_reconnect_stops_when_the_server_ends(scripted: LoopbackServer) -> None:
     scripted.add_streams([Reply(chunks=[frame("m_1")], then="end")])
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
         events = await collect(make_stream(scripted, api, reconnect=False))
@@ -203,7 +203,7 @@ async def test_no_reconnect_stops_when_the_server_ends(scripted: ScriptedServer)
     assert len(scripted.stream_queries) == 1
 
 
-async def test_watchdog_reconnects_a_silent_connection(scripted: ScriptedServer) -> None:
+async def test_watchdog_reconnects_a_silent_connection(scripted: LoopbackServer) -> None:
     scripted.add_streams(
         [Reply(chunks=[frame("m_1")], then="hang"), Reply(chunks=[frame("m_2")], then="hang")]
     )
@@ -214,12 +214,10 @@ async def test_watchdog_reconnects_a_silent_connection(scripted: ScriptedServer)
     assert stalled.describe() == "stalled: no data for 0.3 s"
 
 
-async def test_redirect_on_rest_is_not_followed(scripted: ScriptedServer) -> None:
+async def test_redirect_on_rest_is_not_followed(scripted: LoopbackServer) -> None:
     from bimpe_tui.api.errors import APIError
 
-    scripted.tickets.append(
-        Reply(status=301, headers={"Location": "https://evil.example/steal"}, chunks=[])
-    )
+    scripted.canned["agents"].append(Canned(301, b"", {"Location": "https://evil.example/steal"}))
     async with ConsoleClient(API_KEY, scripted.base_url, max_retries=0) as api:
         with pytest.raises(APIError, match=r"evil\.example.*not followed"):
             await api.list_agents()

@@ -15,6 +15,8 @@ import pytest
 
 from bimpe_tui.demo.server import DEMO_API_KEY
 from bimpe_tui.demo.world import DemoWorld
+from tests.loopback import API_KEY as LOOPBACK_KEY
+from tests.loopback import LoopbackServer, Reply, frame
 
 CLI = [sys.executable, "-m", "bimpe_tui"]
 
@@ -255,3 +257,67 @@ async def test_login_refuses_what_is_not_a_key(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert b"start with sk_" in err
     assert not config.exists()
+
+
+# -- against the loopback kit ----------------------------------------------------
+
+
+async def test_tail_exits_0_when_stdout_closes(tmp_path: Path) -> None:
+    # As with `bimpe-tui tail ... | head -1`: the reader goes away mid-stream.
+    flood = b"".join(frame(f"m_{i}", "x" * 100) for i in range(5000))
+    async with LoopbackServer() as server:
+        server.add_streams([Reply(chunks=[flood], then="hang")])
+        read_end, write_end = os.pipe()
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "tail",
+            "ag_1",
+            "c_1",
+            "--base-url",
+            server.base_url,
+            stdout=write_end,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_env(tmp_path, BIMPEAI_API_KEY=LOOPBACK_KEY),
+        )
+        os.close(write_end)
+        reader = asyncio.StreamReader()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", 0)
+        )
+        try:
+            first = json.loads(await asyncio.wait_for(reader.readline(), 20))
+        finally:
+            # Closing our end is what `head` does once it has its line.
+            transport.close()
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert first["id"] == "m_0"
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    assert "Exception ignored" not in text
+    assert "BrokenPipe" not in text
+
+
+async def test_tail_to_plain_http_elsewhere_needs_insecure_http(tmp_path: Path) -> None:
+    # 127.0.0.2 is this machine, but not an address the check takes for it:
+    # to the check it is another machine reached in clear.
+    async with LoopbackServer(host="127.0.0.2") as server:
+        server.add_streams([Reply(chunks=[frame("m_1")], then="end")])
+        args = ["ag_1", "c_1", "--base-url", server.base_url, "--no-reconnect"]
+        refused = await start_tail(tmp_path, *args, key=LOOPBACK_KEY)
+        _, err = await asyncio.wait_for(refused.communicate(), 20)
+        assert refused.returncode == 2
+        assert "plain http" in err.decode()
+        assert "--insecure-http" in err.decode()
+        # Refused before anything was sent: the key never left.
+        assert server.requests == []
+
+        allowed = await start_tail(tmp_path, *args, "--insecure-http", key=LOOPBACK_KEY)
+        out, err = await asyncio.wait_for(allowed.communicate(), 20)
+    assert allowed.returncode == 0, err.decode()
+    assert [json.loads(line)["id"] for line in out.decode().splitlines()] == ["m_1"]
+    assert "closed" in err.decode()
+    assert [seen.headers.get("Authorization") for seen in server.requests[:1]] == [
+        f"Bearer {LOOPBACK_KEY}"
+    ]

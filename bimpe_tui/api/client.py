@@ -97,6 +97,10 @@ class _StreamClients:
         finally:
             self._load[id(client)] -= 1
 
+    def loads(self) -> list[int]:
+        """How many streams each client carries now, oldest client first."""
+        return [self._load[id(c)] for c in self._clients]
+
     async def aclose(self) -> None:
         clients, self._clients = self._clients, []
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
@@ -375,7 +379,11 @@ class ConsoleClient:
             if not response.is_success:
                 body = await _read_capped(response)
                 if 300 <= response.status_code < 400:
-                    raise APIError("the stream redirected; not followed", status=301)
+                    target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
+                    raise APIError(
+                        f"the stream redirected to {target}; not followed",
+                        status=response.status_code,
+                    )
                 raise error_from_response(response.status_code, body, response.headers)
             content_type = response.headers.get("content-type", "")
             if not content_type.lower().startswith("text/event-stream"):

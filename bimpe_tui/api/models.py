@@ -37,7 +37,11 @@ def _text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        # A high surrogate followed by a low one is one character, as JSON's
+        # decoder reads "\ud800\udc00": join such pairs first, so a message
+        # reads the same whether it came as JSON text or as decoded values.
+        joined = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return joined.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
 
 

@@ -52,7 +52,13 @@ def full_jitter_backoff(
     streams dropped at the same moment over the whole window instead of
     letting them reconnect in a herd.
     """
-    return rng.uniform(0.0, min(cap, base * 2 ** min(attempt, 32)))
+    return rng.random() * backoff_window(attempt, base=base, cap=cap)
+
+
+def backoff_window(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
+    """The longest full-jitter wait before retry number `attempt` (0-based)."""
+    # The exponent is bounded so a long outage cannot overflow the float.
+    return min(cap, base * 2.0 ** min(attempt, 32))
 
 
 def honour_retry_after(retry_after: float | None) -> float | None:

@@ -15,29 +15,32 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import httpx
 
-from ..redact import redact
-from .client import ConsoleClient, describe_transport_error
-from .errors import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    GoneError,
-    MalformedResponseError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    printable,
-)
+from .client import ConsoleClient
+from .errors import APIConnectionError, APIError, MalformedResponseError, printable
 from .models import Message, ModelError
-from .retry import BASE_DELAY, MAX_DELAY, full_jitter_backoff, honour_retry_after, is_retryable
+from .outcomes import FAILURES, Attempt, Outcome, Phase, classify, is_timestamp, parse_timestamp
+from .retry import BASE_DELAY, MAX_DELAY
 from .sse import SSEParser
+
+__all__ = [
+    "DEFAULT_DEDUPE_WINDOW",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_READ_TIMEOUT",
+    "ResumableStream",
+    "StreamEvent",
+    "StreamState",
+    "StreamStatus",
+    "is_timestamp",
+    "parse_timestamp",
+    "replay_horizon",
+]
 
 StreamState = Literal[
     "connecting",
@@ -110,22 +113,25 @@ class StreamStatus:
 StreamEvent = Message | StreamStatus
 
 
-class _GiveUp(Exception):
-    """Raised inside the loop for failures no retry can fix."""
+def replay_horizon(date_header: str | None) -> datetime | None:
+    """The end of the second in which the server answered a stream GET, by its own clock.
 
-
-def is_timestamp(value: str) -> bool:
-    """Whether an `after` value is an ISO-8601 timestamp rather than a message id."""
-    return parse_timestamp(value) is not None
-
-
-def parse_timestamp(value: str) -> datetime | None:
-    """Parse an ISO-8601 timestamp (a trailing `Z` allowed); None if it is not one."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+    A replay is counted from the server alone, never from this machine's
+    clock, which may be skewed against the server's by any amount: the
+    replayed messages are those the server created before it answered, i.e.
+    up to its `Date` header. `Date` has a resolution of one second, so a
+    message created within that second counts as replayed. None when the
+    server sent no usable `Date`.
+    """
+    if not date_header:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        answered = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if answered.tzinfo is None:
+        answered = answered.replace(tzinfo=UTC)
+    return answered + timedelta(seconds=1)
 
 
 class ResumableStream:
@@ -239,27 +245,6 @@ class ResumableStream:
         recent.append(message_id)
         self._recent_set.add(message_id)
 
-    def _redact(self, text: str, ticket: str | None) -> str:
-        return redact(text, self.client.api_key, ticket)
-
-    async def _fall_back(self, rejected: str) -> StreamStatus:
-        """The server no longer knows the point we resume after: use a time instead."""
-        when: str | None = None
-        if not is_timestamp(rejected):
-            when = self.last_created_at if self.last_id == rejected else None
-            if when is None or parse_timestamp(when) is None:
-                when = await self._find_time(rejected)
-        if when is not None and when != rejected and parse_timestamp(when) is not None:
-            self.cursor = when
-            cause = (
-                f"the server could not resume after message {rejected}; "
-                f"resuming from its time {when}"
-            )
-        else:
-            self.cursor = None
-            cause = f"the server could not resume after {rejected}; continuing live"
-        return self._status("gap_possible", cause=cause, after=rejected)
-
     async def _find_time(self, message_id: str) -> str | None:
         """Look a message's creation time up in the recent history, if it is there."""
         for page_no in range(1, FALLBACK_LOOKUP_PAGES + 1):
@@ -277,24 +262,21 @@ class ResumableStream:
         return None
 
     async def _run(self) -> AsyncGenerator[StreamEvent, None]:
+        """Attempt after attempt: connect, deliver, then apply the outcome table."""
         client = self.client
         while True:
             yield self._status("connecting", attempt=self.failures)
+            phase: Phase = "ticket"
             ticket: str | None = None
-            retry_after: float | None = None
-            cause: str
+            after = self.cursor
+            failure: BaseException | None = None
             try:
-                try:
-                    ticket = (
-                        await client.create_stream_ticket(
-                            self.agent_id, self.conversation_id, max_retries=0
-                        )
-                    ).ticket
-                except (AuthenticationError, PermissionDeniedError) as exc:
-                    raise _GiveUp(self._redact(f"the API key was refused ({exc})", None)) from None
-                except NotFoundError:
-                    raise _GiveUp("conversation not found") from None
-                after = self.cursor
+                ticket = (
+                    await client.create_stream_ticket(
+                        self.agent_id, self.conversation_id, max_retries=0
+                    )
+                ).ticket
+                phase = "stream"
                 async with (
                     client.open_event_stream(
                         self.agent_id,
@@ -307,69 +289,70 @@ class ResumableStream:
                 ):
                     async for event in events:
                         yield event
-                cause = "the server closed the stream"
-                if not self.reconnect:
-                    yield self._status("closed", cause=cause)
-                    return
-            except _GiveUp as stop:
-                yield self._status("gave_up", cause=str(stop))
+            except FAILURES as exc:
+                failure = exc
+            outcome = await self._classify(failure, phase, ticket)
+            if outcome.stalled:
+                yield self._status("stalled", cause=outcome.cause)
+            kind = outcome.kind
+            self.failures = outcome.failures
+            if kind == "fall_back" or kind == "continue_live":
+                self.cursor = outcome.cursor
+                yield self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)
+                continue
+            if kind == "give_up":
+                yield self._status("gave_up", cause=outcome.cause)
                 return
-            except httpx.ReadTimeout:
-                cause = f"no data for {self.read_timeout:g} s"
-                yield self._status("stalled", cause=cause)
-            except httpx.HTTPError as exc:
-                cause = describe_transport_error(exc)
-            except RateLimitError as exc:
-                cause = "rate limited (429)"
-                retry_after = honour_retry_after(exc.retry_after)
-            except (AuthenticationError, PermissionDeniedError) as exc:
-                # The ticket call just succeeded, so the key is fine: the
-                # ticket was used or expired. A new one fixes that.
-                cause = f"stream ticket refused ({exc.status})"
-            except (BadRequestError, NotFoundError, GoneError) as exc:
-                rejected = self.cursor
-                if rejected is not None and (
-                    isinstance(exc, GoneError) or "after" in exc.message.lower()
-                ):
-                    yield await self._fall_back(rejected)
-                    continue
-                if isinstance(exc, NotFoundError):
-                    yield self._status("gave_up", cause="conversation not found")
-                    return
-                yield self._status("gave_up", cause=self._redact(str(exc), ticket))
+            if kind == "close":
+                yield self._status("closed", cause=outcome.cause)
                 return
-            except (APIError, APIConnectionError, MalformedResponseError) as exc:
-                if not is_retryable(exc) or isinstance(exc, MalformedResponseError):
-                    yield self._status("gave_up", cause=self._redact(str(exc), ticket))
-                    return
-                cause = self._redact(str(exc), ticket)
-            self.failures += 1
-            if not self.reconnect:
-                yield self._status("gave_up", cause=cause)
-                return
-            if self.failures > self.max_retries:
-                yield self._status("gave_up", cause=f"{cause} (after {self.max_retries} retries)")
-                return
-            delay = retry_after
-            if delay is None:
-                delay = full_jitter_backoff(
-                    self.failures - 1, self._rng, base=self.base_delay, cap=self.max_delay
-                )
-            yield self._status("reconnecting", attempt=self.failures, delay=delay, cause=cause)
-            await asyncio.sleep(delay)
+            # retry or refresh_ticket: every attempt fetches a new ticket anyway.
+            yield self._status(
+                "reconnecting", attempt=outcome.failures, delay=outcome.delay, cause=outcome.cause
+            )
+            await asyncio.sleep(outcome.delay or 0.0)
+
+    async def _classify(
+        self, failure: BaseException | None, phase: Phase, ticket: str | None
+    ) -> Outcome:
+        """Look the attempt up in the outcome table, searching the history if it asks to."""
+        cursor = self.cursor
+        attempt = Attempt(
+            phase=phase,
+            cursor=cursor,
+            reconnect=self.reconnect,
+            failures=self.failures,
+            max_retries=self.max_retries,
+            read_timeout=self.read_timeout,
+            base_delay=self.base_delay,
+            max_delay=self.max_delay,
+            jitter=self._rng.random(),
+            cursor_time=self.last_created_at if cursor == self.last_id else None,
+            secrets=(self.client.api_key, ticket),
+        )
+        outcome = classify(failure, attempt)
+        if outcome.kind == "look_up" and cursor is not None:
+            found = await self._find_time(cursor)
+            outcome = classify(failure, replace(attempt, cursor_time=found, looked_up=True))
+        return outcome
 
     async def _read(
         self, response: httpx.Response, after: str | None
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Deliver one connection's messages; returns when the server ends it."""
+        """Deliver one connection's messages; returns when the server ends it.
+
+        With a resume point, the messages that come first are a replay of
+        what was missed: they are counted, and `resumed` says how many once
+        the replay is over. The count uses the server's word alone (see
+        `replay_horizon`): the replay ends with the first message the server
+        created after it answered, or with the first heartbeat (a server
+        with nothing more to replay goes quiet), or with the connection.
+        """
         self.connections += 1
         yield self._status("live")
-        # While replaying what was missed, count it, so the resume can say
-        # how many came back; the replay ends with the first heartbeat or the
-        # first message created after we connected.
         replaying = after is not None
         replayed = 0
-        connected_at = datetime.now(UTC)
+        horizon = replay_horizon(response.headers.get("date")) if replaying else None
         parser = SSEParser()
         recent = self._recent_set
         async for chunk in response.aiter_bytes():
@@ -393,8 +376,10 @@ class ResumableStream:
                     if message.id in recent:
                         continue
                     if replaying:
-                        created = parse_timestamp(message.created_at)
-                        if created is not None and created > connected_at:
+                        created = (
+                            parse_timestamp(message.created_at) if horizon is not None else None
+                        )
+                        if created is not None and horizon is not None and created >= horizon:
                             replaying = False
                             yield self._status("resumed", after=after, replayed=replayed)
                         else:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FAULT_KINDS",
+    "LIST_KINDS",
     "MID_STREAM_KINDS",
     "STREAM_REQUEST_KINDS",
     "TICKET_KINDS",
@@ -25,6 +26,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "ticket_429",
     "ticket_503",
     "after_410",
+    "list_429",
+    "list_503",
 )
 """Every fault the demo server can inject."""
 
@@ -34,6 +37,8 @@ TICKET_KINDS: frozenset[str] = frozenset({"ticket_429", "ticket_503"})
 """Faults answered to a stream-ticket POST."""
 STREAM_REQUEST_KINDS: frozenset[str] = frozenset({"stream_401", "after_410"})
 """Faults answered to a stream GET instead of opening the stream."""
+LIST_KINDS: frozenset[str] = frozenset({"list_429", "list_503"})
+"""Faults answered to a list call (agents, conversations): 429 with Retry-After, or 503."""
 
 _MAX_REQUEST_FAULT_PROBABILITY = 0.25
 
@@ -50,9 +55,11 @@ class FaultPlan:
     Faults come from two sources. :meth:`inject` queues one-shot faults that fire, in
     order, at the next opportunity. Chaos (``kinds`` non-empty and ``rate`` > 0) makes each
     open stream suffer a mid-stream fault after an exponentially distributed delay with
-    mean ``1 / rate`` seconds, and each ticket POST or stream GET suffer an enabled
-    request-level fault with probability ``min(0.25, 2 * rate)``. All randomness comes
-    from a ``random.Random(seed)`` owned by the plan.
+    mean ``1 / rate`` seconds, and each ticket POST, stream GET or list GET (agents,
+    conversations) suffer an enabled request-level fault with probability
+    ``min(0.25, 2 * rate)``. All randomness comes from ``random.Random`` generators seeded
+    with ``seed`` and owned by the plan; list faults draw from a generator of their own,
+    so list calls never change which stream faults a seed gives.
     """
 
     def __init__(self, *, kinds: Iterable[str] = (), rate: float = 0.0, seed: int = 0) -> None:
@@ -65,6 +72,7 @@ class FaultPlan:
         self.seed = seed
         self.injected: collections.Counter[str] = collections.Counter()
         self._rng = random.Random(seed)
+        self._list_rng = random.Random(f"{seed}|list")
         self._queue: list[_Queued] = []
         self._listeners: list[Callable[[], None]] = []
 
@@ -85,7 +93,8 @@ class FaultPlan:
     def inject(self, kind: str, count: int = 1, *, after_messages: int = 1) -> None:
         """Queue ``count`` one-shot faults of ``kind``.
 
-        ``ticket_*`` fire on the next ticket POSTs, ``stream_401`` on the next stream GETs,
+        ``ticket_*`` fire on the next ticket POSTs, ``list_*`` on the next list GETs
+        (agents or conversations), ``stream_401`` on the next stream GETs,
         ``after_410`` on the next stream GETs whose ``after`` is a message id, and
         ``drop``/``cut``/``silent``/``close`` on the next open stream once it has written
         ``after_messages`` message frames on that connection (0: straight away).
@@ -125,13 +134,16 @@ class FaultPlan:
                 return item.kind
         return None
 
-    def _roll_request_fault(self, candidates: Iterable[str]) -> str | None:
+    def _roll_request_fault(
+        self, candidates: Iterable[str], rng: random.Random | None = None
+    ) -> str | None:
+        rng = rng or self._rng
         enabled = sorted(k for k in candidates if k in self.kinds)
         if not enabled or not self.chaos_enabled:
             return None
-        if self._rng.random() >= min(_MAX_REQUEST_FAULT_PROBABILITY, self.rate * 2):
+        if rng.random() >= min(_MAX_REQUEST_FAULT_PROBABILITY, self.rate * 2):
             return None
-        kind = self._rng.choice(enabled)
+        kind = rng.choice(enabled)
         self.injected[kind] += 1
         return kind
 
@@ -139,6 +151,11 @@ class FaultPlan:
         """The fault to answer a ticket POST with, if any (counted as applied)."""
         queued = self._take_queued(lambda item: item.kind in TICKET_KINDS)
         return queued or self._roll_request_fault(TICKET_KINDS)
+
+    def take_list_fault(self) -> str | None:
+        """The fault to answer a list GET (agents, conversations) with, if any (counted)."""
+        queued = self._take_queued(lambda item: item.kind in LIST_KINDS)
+        return queued or self._roll_request_fault(LIST_KINDS, self._list_rng)
 
     def take_stream_request_fault(self, *, after_is_id: bool) -> str | None:
         """The fault to answer a stream GET with, if any (counted as applied)."""

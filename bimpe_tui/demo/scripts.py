@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EXCHANGES", "Exchange"]
+__all__ = ["CLOSING", "ESCALATION", "EXCHANGES", "TAKEOVER_REPLY", "Exchange"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +219,22 @@ EXCHANGES: dict[str, tuple[Exchange, ...]] = {
     "shop": _SHOP + _SHARED,
 }
 """Exchange bank per kind of business."""
+
+ESCALATION = Exchange(
+    "Sorry, this isn't helping. Can I talk to a real person, please?",
+    "Of course, {name}. I've asked a member of the team to join this conversation; "
+    "they'll reply here shortly.",
+)
+"""The exchange in which a newcomer's customer asks for a person."""
+
+TAKEOVER_REPLY = (
+    "Hi {name}, I'm from the team and I've read through your conversation — sorry for the "
+    "wait. I'll take it from here."
+)
+"""A staff member's first answer after a customer asked for a person."""
+
+CLOSING = Exchange(
+    "That's everything, thanks for your help 🙏🏾",
+    "You're welcome, {name}! Have a lovely {day}. 👋🏾",
+)
+"""The last exchange of every newcomer's life."""

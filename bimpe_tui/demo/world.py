@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +12,17 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from json.encoder import encode_basestring as _encode_json_str
 
-from bimpe_tui.demo.scripts import EXCHANGES, Exchange
+from bimpe_tui.demo.newcomers import (
+    MAX_MESSAGES,
+    MAX_PERIOD,
+    RETENTION,
+    SPACING,
+    Life,
+    life_of,
+    newcomer_suffix,
+    slot_of_suffix,
+)
+from bimpe_tui.demo.scripts import CLOSING, ESCALATION, EXCHANGES, TAKEOVER_REPLY, Exchange
 
 __all__ = [
     "ANCHOR",
@@ -28,6 +39,12 @@ ANCHOR: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 _ANCHOR_MS = round(ANCHOR * 1000)
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _PREVIEW_CHARS = 120
+# Regulars never end; a bound no index reaches keeps their latest_index a plain min().
+_NO_END = 1 << 62
+# The role the SDK gives a business's human staff (the app shows it as "staff").
+_STAFF_ROLE = "restaurant_user"
+_MAX_NEWCOMER_SLOT = 36**7 - 1
+_NEWCOMER_CACHE = 4096
 
 
 @lru_cache(maxsize=4096)
@@ -80,6 +97,10 @@ def _b36(n: int) -> str:
         n, rem = divmod(n, 1296)
         parts.append(_B36_PAIRS[rem])
     return "".join(reversed(parts)).lstrip("0")
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def _hash_int(*parts: object, size: int = 8) -> int:
@@ -225,6 +246,9 @@ class _Conv:
     # floor(h * jitter_span / 2**64 / 10) for a hash h: 0 when jitter_span is 0.
     phase_ms: int
     jitter_span: int
+    # Index of the last message a newcomer ever sends; regulars go on forever.
+    last_index: int = _NO_END
+    life: Life | None = None
 
 
 _AGENTS: tuple[_AgentSpec, ...] = (
@@ -334,10 +358,18 @@ class DemoWorld:
     with ``jitter`` in ``[0, 0.9)``, so creation times strictly increase with ``n`` and
     the newest message at any instant is found in O(1).
 
+    Besides those 15 regulars, which never end and whose flags never change, newcomers
+    start over time (unless ``newcomers`` is False): slot ``k`` starts in
+    ``[k, k + 0.9) * SPACING / rate`` seconds after ``ANCHOR``, sends a few dozen to a few
+    hundred messages on the same arithmetic as a regular, then ends. Its flags follow its
+    life (see :class:`~bimpe_tui.demo.newcomers.Life`). Lists show the newcomers that have
+    started and whose last message is at most ``RETENTION / rate`` seconds old; any
+    started newcomer can still be fetched, streamed and paged by id.
+
     With ``bench_conversations`` > 0 the world is instead one agent with that many
     conversations, each creating a message every ``bench_period / rate`` seconds exactly
     (whole milliseconds, no jitter), their phases spread evenly over one period so the
-    total load is uniform rather than in bursts.
+    total load is uniform rather than in bursts; it has no newcomers.
     """
 
     def __init__(
@@ -348,6 +380,7 @@ class DemoWorld:
         clock: Callable[[], float] = time.time,
         bench_conversations: int = 0,
         bench_period: float = 0.05,
+        newcomers: bool = True,
     ) -> None:
         if not rate > 0:
             raise ValueError("rate must be positive")
@@ -406,6 +439,14 @@ class DemoWorld:
             self._by_suffix[suffix] = conv
         if len(self._by_suffix) != len(conv_specs):  # pragma: no cover - hash collision
             raise RuntimeError("conversation id collision; pick another seed")
+        self.newcomers = newcomers and not bench
+        self._spacing_ms = max(1, round(SPACING * 1000 / rate))
+        self._retention_ms = round(RETENTION * 1000 / rate)
+        longest_life_ms = MAX_MESSAGES * (round(MAX_PERIOD * 1000 / rate) + 1)
+        # How far back a slot may have started and still be listed: its whole life, the
+        # retention after it, and its start's offset within the slot.
+        self._reach_ms = longest_life_ms + self._retention_ms + self._spacing_ms
+        self._newcomer_cache: dict[int, _Conv] = {}
 
     def _make_id(self, prefix: str, length: int, *parts: object) -> str:
         value = _hash_int(self.seed, "id", *parts, size=16)
@@ -428,13 +469,28 @@ class DemoWorld:
                 return dict(agent)
         return None
 
-    def conversation_ids(self) -> list[tuple[str, str]]:
-        """``(agent_id, conversation_id)`` for every conversation, in a stable order."""
-        return [(conv.agent_id, conv.id) for conv in self._convs.values()]
+    def conversation_ids(self, now: float | None = None) -> list[tuple[str, str]]:
+        """``(agent_id, conversation_id)`` of what is listed at ``now`` (default: clock()).
+
+        The regulars first, in a stable order, then the listed newcomers, oldest first:
+        exactly the conversations that :meth:`conversations` returns at that instant.
+        """
+        now_ms = _ms_floor(self.clock() if now is None else now)
+        return [(conv.agent_id, conv.id) for conv in self._listed(now_ms)]
+
+    def is_newcomer(self, conversation_id: str) -> bool:
+        """True for a newcomer's id (started or not), False for a regular or unknown one."""
+        conv = self._newcomer_by_id(conversation_id)
+        return conv is not None
+
+    def final_index(self, conversation_id: str) -> int | None:
+        """Index of the last message a conversation will ever have; None if it never ends."""
+        conv = self._conv(conversation_id)
+        return None if conv.life is None else conv.last_index
 
     def agent_of(self, conversation_id: str) -> str | None:
-        """The agent id owning a conversation, or None if unknown."""
-        conv = self._convs.get(conversation_id)
+        """The agent id owning a conversation, or None if unknown or not started yet."""
+        conv = self._started(conversation_id)
         return conv.agent_id if conv else None
 
     def conversations(self, agent_id: str) -> list[dict[str, object]]:
@@ -442,13 +498,13 @@ class DemoWorld:
         now = self.clock()
         return [
             self._conversation_shape(conv, now)
-            for conv in self._convs.values()
+            for conv in self._listed(_ms_floor(now))
             if conv.agent_id == agent_id
         ]
 
     def conversation_detail(self, agent_id: str, conversation_id: str) -> dict[str, object] | None:
         """API ``ConversationDetail`` shape, or None if the pair is unknown."""
-        conv = self._convs.get(conversation_id)
+        conv = self._started(conversation_id)
         if conv is None or conv.agent_id != agent_id:
             return None
         out = self._conversation_shape(conv, self.clock())
@@ -463,9 +519,83 @@ class DemoWorld:
         )
         return out
 
+    # --- newcomers -------------------------------------------------------------------
+
+    def _newcomer(self, slot: int) -> _Conv:
+        conv = self._newcomer_cache.get(slot)
+        if conv is not None:
+            return conv
+        life = life_of(self.seed, slot)
+        suffix = newcomer_suffix(self.seed, slot)
+        period_ms = max(1, round(life.period * 1000 / self.rate))
+        conv = _Conv(
+            id=f"c_{suffix}",
+            suffix=suffix,
+            agent_id=self._agent_ids[life.agent],
+            kind=_AGENTS[life.agent].kind,
+            spec=_ConvSpec(
+                life.agent,
+                life.channel,
+                life.username,
+                life.user_id,
+                life.full_name,
+                life.email,
+                life.phone,
+                life.period,
+            ),
+            channel_id=self._make_id("ch_", 8, "channel", life.agent, life.channel),
+            period_ms=period_ms,
+            first_name=life.full_name.split(" ")[0],
+            time_key=f"{self.seed}|c_{suffix}|".encode(),
+            exchange_key=f"{self.seed}|c_{suffix}|x|".encode(),
+            phase_ms=slot * self._spacing_ms + round(life.base_jitter * self._spacing_ms),
+            jitter_span=9 * period_ms,
+            last_index=life.messages - 1,
+            life=life,
+        )
+        if len(self._newcomer_cache) >= _NEWCOMER_CACHE:
+            # Lists only ever need the few dozen slots around now: start over.
+            self._newcomer_cache.clear()
+        self._newcomer_cache[slot] = conv
+        return conv
+
+    def _newcomer_by_id(self, conversation_id: str) -> _Conv | None:
+        if not self.newcomers or not conversation_id.startswith("c_"):
+            return None
+        slot = slot_of_suffix(self.seed, conversation_id[2:])
+        return None if slot is None else self._newcomer(slot)
+
+    def _started(self, conversation_id: str) -> _Conv | None:
+        """A regular, or a newcomer whose first message exists at ``clock()``."""
+        conv = self._convs.get(conversation_id)
+        if conv is not None:
+            return conv
+        conv = self._newcomer_by_id(conversation_id)
+        if conv is None or self._latest_ms(conv, _ms_floor(self.clock())) < 0:
+            return None
+        return conv
+
+    def _listed(self, now_ms: int) -> list[_Conv]:
+        listed = list(self._convs.values())
+        if not self.newcomers:
+            return listed
+        offset = now_ms - _ANCHOR_MS
+        if offset < 0:
+            return listed
+        # Slot k starts in [k, k + 0.9) spacings after the anchor, so only the slots
+        # within reach of now can be listed: a few dozen whatever the clock says.
+        last = min(offset // self._spacing_ms, _MAX_NEWCOMER_SLOT)
+        first = max(0, (offset - self._reach_ms) // self._spacing_ms)
+        for slot in range(first, last + 1):
+            conv = self._newcomer(slot)
+            latest = self._latest_ms(conv, now_ms)
+            if latest >= 0 and self._time_ms(conv, latest) + self._retention_ms >= now_ms:
+                listed.append(conv)
+        return listed
+
     def _conversation_shape(self, conv: _Conv, now: float) -> dict[str, object]:
         spec = conv.spec
-        latest = self.latest_index(conv.id, now)
+        latest = self._latest_ms(conv, _ms_floor(now))
         created = _iso_from_ms(self._time_ms(conv, 0))
         last_at: str | None = None
         last_seen: str | None = None
@@ -478,6 +608,7 @@ class DemoWorld:
             customer_index = latest if latest % 2 == 0 else latest - 1
             if customer_index >= 0:
                 last_seen = _iso_from_ms(self._time_ms(conv, customer_index))
+        life = conv.life
         return {
             "id": conv.id,
             "channel_type": spec.channel,
@@ -485,8 +616,10 @@ class DemoWorld:
             "channel_user_id": spec.user_id,
             "channel_user_username": spec.username,
             "is_test_channel": spec.channel.startswith("test_"),
-            "is_ai_chat_paused": spec.paused,
-            "needs_attention": spec.needs_attention,
+            "is_ai_chat_paused": spec.paused if life is None else life.paused_at(latest),
+            "needs_attention": (
+                spec.needs_attention if life is None else life.needs_attention_at(latest)
+            ),
             "last_message_at": last_at,
             "last_seen": last_seen,
             "last_message_preview": preview,
@@ -497,10 +630,10 @@ class DemoWorld:
     # --- time ------------------------------------------------------------------------
 
     def _conv(self, conversation_id: str) -> _Conv:
-        try:
-            return self._convs[conversation_id]
-        except KeyError:
-            raise KeyError(f"unknown conversation {conversation_id!r}") from None
+        conv = self._convs.get(conversation_id) or self._newcomer_by_id(conversation_id)
+        if conv is None:
+            raise KeyError(f"unknown conversation {conversation_id!r}")
+        return conv
 
     def _time_ms(self, conv: _Conv, index: int) -> int:
         base = _ANCHOR_MS + conv.phase_ms + index * conv.period_ms
@@ -524,7 +657,7 @@ class DemoWorld:
         # Message n starts at or after n * period, so only n itself may still be pending.
         if self._time_ms(conv, n) > now_ms:
             n -= 1
-        return n
+        return n if n < conv.last_index else conv.last_index
 
     def latest_index(self, conversation_id: str, now: float | None = None) -> int:
         """Index of the newest message created at or before ``now`` (default: clock()), or -1."""
@@ -545,7 +678,10 @@ class DemoWorld:
         """``(conversation_id, index)`` for a well-formed id of a known conversation."""
         prefix, _, rest = message_id.partition("_")
         suffix, _, digits = rest.partition("_")
-        if prefix != "m" or not digits or suffix not in self._by_suffix:
+        if prefix != "m" or not digits:
+            return None
+        conv = self._by_suffix.get(suffix) or self._newcomer_by_id(f"c_{suffix}")
+        if conv is None:
             return None
         try:
             index = int(digits, 36)
@@ -553,7 +689,7 @@ class DemoWorld:
             return None
         if _b36(index) != digits:
             return None
-        return self._by_suffix[suffix].id, index
+        return conv.id, index
 
     def message_id(self, conversation_id: str, index: int) -> str:
         """The id of message ``index`` (whether or not it exists yet)."""
@@ -584,6 +720,22 @@ class DemoWorld:
             return "customer", exchange.customer, exchange.customer_attachment
         return exchange.reply_role, exchange.reply, exchange.reply_attachment
 
+    @classmethod
+    def _newcomer_turn(
+        cls, life: Life, exchange: Exchange, exchange_no: int, part: int
+    ) -> tuple[str, str, str]:
+        """Like :meth:`_turn`, with the scripted moments of a newcomer's life."""
+        if exchange_no == life.exchanges - 1:
+            exchange = CLOSING
+        elif exchange_no == life.escalation_exchange:
+            exchange = ESCALATION
+        role, template, attachment = cls._turn(exchange, part)
+        if part == 1 and life.staff_replies(exchange_no):
+            role = _STAFF_ROLE
+            if exchange_no == life.takeover_exchange:
+                template, attachment = TAKEOVER_REPLY, ""
+        return role, template, attachment
+
     def message(self, conversation_id: str, index: int) -> DemoMessage:
         """Message ``index`` of a conversation (defined for any index >= 0)."""
         if index < 0:
@@ -591,7 +743,10 @@ class DemoWorld:
         conv = self._conv(conversation_id)
         exchange_no, part = divmod(index, 2)
         exchange, values = self._exchange(conv, exchange_no)
-        role, template, attachment = self._turn(exchange, part)
+        if conv.life is None:
+            role, template, attachment = self._turn(exchange, part)
+        else:
+            role, template, attachment = self._newcomer_turn(conv.life, exchange, exchange_no, part)
         msg_id = f"m_{conv.suffix}_{_b36(index)}"
         attachments: tuple[tuple[str, str], ...] = ()
         if attachment == "image":
@@ -620,6 +775,13 @@ class DemoWorld:
         hundreds of thousands of messages.
         """
         conv = self._conv(conversation_id)
+        if conv.life is not None:
+            # At most a few hundred messages, so the plain path is fast enough, and the
+            # regulars' loop below stays free of newcomer checks.
+            for index in range(max(0, start), stop):
+                message = self.message(conversation_id, index)
+                yield message.id, _dumps(message.to_stream())
+            return
         id_head = f"m_{conv.suffix}_"
         conv_part = f'","conversation_id":"{conv.id}","role":"'
         time_key = conv.time_key

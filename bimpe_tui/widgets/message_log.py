@@ -44,6 +44,18 @@ def marker_line(label: str, width: int) -> Text:
 class _Lines(RichLog):
     """A RichLog that tells its parent when the user scrolls to or away from the end."""
 
+    # On the focused log itself, so they win over RichLog's own `end`.
+    BINDINGS = [
+        Binding("end", "newest", "Newest", id="log.end"),
+        Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
+    ]
+
+    def action_newest(self) -> None:
+        """Back to the newest message, following again."""
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            parent.action_jump_to_end()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         parent = self.parent
@@ -53,11 +65,6 @@ class _Lines(RichLog):
 
 class MessageLog(Vertical):
     """The timeline of the open conversation."""
-
-    BINDINGS = [
-        Binding("end", "jump_to_end", "Newest", id="log.end"),
-        Binding("G", "jump_to_end", "Newest", show=False, id="log.end_vi"),
-    ]
 
     class ReachedEnd(TextualMessage):
         """The newest message is on screen again (the user can be said to have seen it)."""
@@ -76,6 +83,7 @@ class MessageLog(Vertical):
         self._pending: list[TimelineItem] = []
         self._pending_now: datetime | None = None
         self._flush_timer: Timer | None = None
+        self._redrawing = False
 
     def compose(self) -> ComposeResult:
         yield _Lines(id="lines", wrap=True, markup=False, highlight=False, max_lines=MAX_LOG_LINES)
@@ -132,17 +140,49 @@ class MessageLog(Vertical):
         self, title: str, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
         """Replace the content with a conversation's newest items and follow its tail."""
+        self._draw_all(title, items, now, follow=True)
+        self._following = True
+        self.new_count = 0
+        self.lines.scroll_end(animate=False, immediate=True)
+
+    def redraw(
+        self, title: str, items: Sequence[TimelineItem], *, now: datetime | None = None
+    ) -> None:
+        """Draw the same conversation again (for a new width), keeping the reader's place.
+
+        A reader scrolled up stays scrolled up, with the "N new" count kept: a
+        resize that lands late (a busy machine lays out after the first draw)
+        must not count as having read to the end.
+        """
+        if self._following:
+            self.show(title, items, now=now)
+            return
+        lines = self.lines
+        ratio = lines.scroll_y / lines.max_scroll_y if lines.max_scroll_y else 0.0
+        # Scrolling done here is ours, not the reader's: it must not read as
+        # "reached the end" (which would mark everything seen).
+        self._redrawing = True
+        try:
+            self._draw_all(title, items, now, follow=False)
+        finally:
+            self._redrawing = False
+
+        def restore() -> None:
+            lines.scroll_to(y=round(ratio * lines.max_scroll_y), animate=False, immediate=True)
+
+        self.call_after_refresh(restore)
+
+    def _draw_all(
+        self, title: str, items: Sequence[TimelineItem], now: datetime | None, *, follow: bool
+    ) -> None:
         self.border_title = title
         self._pending = []
         self.lines.clear()
-        self._following = True
-        self.new_count = 0
         hidden = len(items) - SHOWN_ON_OPEN
         shown = list(items[-SHOWN_ON_OPEN:] if hidden > 0 else items)
         if hidden > 0:
             shown.insert(0, Marker("info", f"{hidden:,} older items not shown"))
-        self._write(self._text(shown, now), follow=True)
-        self.lines.scroll_end(animate=False, immediate=True)
+        self._write(self._text(shown, now), follow=follow)
 
     def append(self, items: Sequence[TimelineItem], *, now: datetime | None = None) -> None:
         """Add items at the end; they are drawn on the next tick, all arrivals at once."""
@@ -169,6 +209,8 @@ class MessageLog(Vertical):
 
     def scrolled(self) -> None:
         """Track whether the user left the end or came back to it."""
+        if self._redrawing:
+            return
         lines = self.lines
         at_end = lines.scroll_y >= lines.max_scroll_y - 1
         if at_end and not self._following:

@@ -38,6 +38,11 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
         text.append(" test", "dim italic")
     if c.is_ai_chat_paused:
         text.append(" paused", "yellow")
+    if entry.new:
+        text.append(" new", "bold cyan")
+    elif entry.active:
+        # Not watched, but the list says something happened since you looked.
+        text.append(" •", "bold cyan")
     when = relative_time(entry.last_activity, now)
     if when:
         text.append(f" · {when}", "dim")
@@ -55,6 +60,7 @@ class ConversationList(OptionList):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="picker.down"),
         Binding("k", "cursor_up", "Up", show=False, id="picker.up"),
+        Binding("enter", "select", "Open", show=False, id="picker.open"),
     ]
 
 
@@ -76,6 +82,9 @@ class Picker(Vertical):
         def __init__(self, agent_id: str) -> None:
             self.agent_id = agent_id
             super().__init__()
+
+    class FilterChanged(Message):
+        """The filter text changed: the rows must be drawn again."""
 
     filter_text: reactive[str] = reactive("")
 
@@ -143,11 +152,14 @@ class Picker(Vertical):
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
+        self.filter_text = ""
+        self.post_message(self.FilterChanged())
         self.options.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
+        self.post_message(self.FilterChanged())
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

@@ -6,29 +6,45 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ..status_words import StatusLine
+
+TONE_CLASSES = ("-live", "-busy", "-bad", "-idle")
+
 
 class StatusFooter(Static):
-    """The open stream in words on the left; counts across all streams on the right."""
+    """The open stream in words on the left; counts across all streams on the right.
 
-    #: The open conversation's stream state in words.
-    state_words: reactive[str] = reactive("")
-    #: Its colour: green when live, yellow while reconnecting, red when given up.
-    state_style: reactive[str] = reactive("")
-    #: Time since the last byte of that stream, in words.
-    activity: reactive[str] = reactive("")
-    #: Counts across all watched streams.
-    summary: reactive[str] = reactive("")
+    Its colour comes from the tone's CSS class (`-live`, `-busy`, `-bad`,
+    `-idle`), which the theme maps to `$success`, `$warning` and `$error`.
+    """
+
+    #: The whole line; set by the screen from `status_words.status_line`.
+    line: reactive[StatusLine] = reactive(StatusLine("starting", "busy"), layout=False)
+    #: The open conversation's stream state in words (kept apart for watchers and tests).
+    state_words: reactive[str] = reactive("starting")
+
+    def watch_line(self, line: StatusLine) -> None:
+        self.state_words = line.words
+        for name in TONE_CLASSES:
+            self.set_class(name == f"-{line.tone}", name)
+
+    @property
+    def tone(self) -> str:
+        """The current tone: live, busy, bad or idle."""
+        return self.line.tone
 
     def render(self) -> Text:
+        line = self.line
+        # The glyph and words take the widget's colour (the tone's class);
+        # the rest is dimmed.
         left = Text(no_wrap=True, overflow="ellipsis", end="")
-        if self.state_words:
-            left.append("● ", self.state_style)
-            left.append(self.state_words, self.state_style)
-        if self.activity:
-            left.append(f" · {self.activity}", "dim")
-        right = Text(self.summary, "dim", end="")
+        if line.words:
+            left.append("● " + line.words)
+        if line.activity:
+            left.append(f" · {line.activity}", "dim")
+        right = Text(line.summary, "dim", end="")
         width = self.size.width
-        gap = max(1, width - left.cell_len - right.cell_len)
         if left.cell_len + right.cell_len + 1 > width:
             return left
+        gap = width - left.cell_len - right.cell_len
         return Text.assemble(left, " " * gap, right)

@@ -1,0 +1,219 @@
+"""What the stream engine does after an attempt ends: a pure table, no I/O.
+
+An attempt is one ticket call and, if that succeeded, one stream GET read
+until it ends. `classify(failure, attempt)` turns how it ended (an exception,
+or None for a clean end from the server) into an `Outcome`; `ResumableStream`
+applies outcomes and does nothing else with failures. The rows, in order
+(phase: what happened -> outcome):
+
+- ticket: 401 / 403 -> give up: the API key was refused
+- ticket: 404 -> give up: conversation not found
+- stream: 401 / 403 -> refresh the ticket (a counted failure)
+- stream: the resume point was refused (410, or 400 / 404 naming `after`):
+  - the point is a time -> continue live, and say so
+  - an id whose time is known -> fall back to that time
+  - an id whose time is unknown, not looked up yet -> look it up in the history
+  - an id whose time was looked up and not found -> continue live, and say so
+- stream: 404 otherwise -> give up: conversation not found
+- stream: 400 / 410 otherwise -> give up with the error
+- any: no byte for `read_timeout` s -> stalled, then retry
+- any: network error -> retry
+- any: 429 -> retry after `Retry-After` (capped at 60 s)
+- any: 408, 5xx but 501, connection error -> retry
+- any: 3xx, 409, 501, other 4xx, a body that is not what was asked -> give up
+- stream: the server ended the stream -> retry, or close without `reconnect`
+
+Every retry and ticket refresh is a consecutive failure: without `reconnect`
+it gives up instead, and past `max_retries` it gives up saying so. The delay
+of a retry is the server's `Retry-After` if it gave one, else full jitter:
+`jitter * min(max_delay, base_delay * 2**(failure - 1))`. Falling back and
+looking up are not failures: the server answered, it only forgot a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+
+from ..redact import redact
+from .client import describe_transport_error
+from .errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    GoneError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from .retry import backoff_window, honour_retry_after, is_retryable
+
+#: Where an attempt ended: in the ticket call, or in the stream GET and its reading.
+Phase = Literal["ticket", "stream"]
+
+OutcomeKind = Literal[
+    "retry",
+    "refresh_ticket",
+    "fall_back",
+    "look_up",
+    "continue_live",
+    "give_up",
+    "close",
+]
+
+#: What the engine catches from an attempt; anything else is a bug and propagates.
+FAILURES: tuple[type[BaseException], ...] = (
+    httpx.HTTPError,
+    APIError,
+    APIConnectionError,
+    MalformedResponseError,
+)
+
+CONVERSATION_NOT_FOUND = "conversation not found"
+SERVER_CLOSED = "the server closed the stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What the engine knew when an attempt ended: the context of `classify`."""
+
+    phase: Phase
+    #: The `after` the attempt sent (None: live from now).
+    cursor: str | None
+    reconnect: bool
+    #: Consecutive failures before this attempt.
+    failures: int
+    max_retries: int
+    read_timeout: float
+    base_delay: float
+    max_delay: float
+    #: A uniform sample in [0, 1) from the stream's own random source.
+    jitter: float
+    #: The creation time of the message `cursor` names, if the engine knows it.
+    cursor_time: str | None = None
+    #: Whether the history was already searched for `cursor`'s time.
+    looked_up: bool = False
+    #: Strings masked out of every cause (the API key, the ticket).
+    secrets: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to do next, with what the status line should say about it."""
+
+    kind: OutcomeKind
+    cause: str
+    #: Consecutive failures after this attempt (the `attempt` of a retry).
+    failures: int
+    #: Seconds to wait before the next attempt (retry and refresh_ticket).
+    delay: float | None = None
+    #: The next `after`: a time (fall_back) or None (continue_live).
+    cursor: str | None = None
+    #: The resume point the server refused (fall_back, continue_live).
+    rejected: str | None = None
+    #: The attempt ended because no byte came in time: say `stalled` first.
+    stalled: bool = False
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """Parse an ISO-8601 timestamp (a trailing `Z` allowed); None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def is_timestamp(value: str) -> bool:
+    """Whether an `after` value is an ISO-8601 timestamp rather than a message id."""
+    return parse_timestamp(value) is not None
+
+
+def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
+    """The outcome of an attempt that ended with `failure` (None: the server ended it)."""
+    keep = attempt.failures
+    if failure is None:
+        if not attempt.reconnect:
+            return Outcome("close", SERVER_CLOSED, keep)
+        return _retry("retry", SERVER_CLOSED, attempt)
+    if isinstance(failure, httpx.ReadTimeout):
+        cause = f"no data for {attempt.read_timeout:g} s"
+        return _retry("retry", cause, attempt, stalled=True)
+    if isinstance(failure, httpx.HTTPError):
+        return _retry("retry", describe_transport_error(failure), attempt)
+    if isinstance(failure, AuthenticationError | PermissionDeniedError):
+        if attempt.phase == "ticket":
+            cause = _mask(f"the API key was refused ({failure})", attempt)
+            return Outcome("give_up", cause, keep)
+        # The ticket call just succeeded, so the key is fine: the ticket was
+        # used or expired, and a new one fixes that.
+        return _retry("refresh_ticket", f"stream ticket refused ({failure.status})", attempt)
+    if isinstance(failure, RateLimitError):
+        delay = honour_retry_after(failure.retry_after)
+        return _retry("retry", "rate limited (429)", attempt, delay=delay)
+    if isinstance(failure, BadRequestError | NotFoundError | GoneError):
+        if attempt.phase == "stream" and _lost_resume_point(failure, attempt.cursor):
+            return _resume_elsewhere(attempt)
+        if isinstance(failure, NotFoundError):
+            return Outcome("give_up", CONVERSATION_NOT_FOUND, keep)
+        return Outcome("give_up", _mask(str(failure), attempt), keep)
+    if isinstance(failure, MalformedResponseError) or not is_retryable(failure):
+        # A login page where an event stream should be, a redirect, a 409 or
+        # a 501: asking again gets the same answer.
+        return Outcome("give_up", _mask(str(failure), attempt), keep)
+    return _retry("retry", _mask(str(failure), attempt), attempt)
+
+
+def _lost_resume_point(failure: APIError, cursor: str | None) -> bool:
+    # A 410 can only be about `after`; a 400 or 404 is when it says so.
+    return cursor is not None and (
+        isinstance(failure, GoneError) or "after" in failure.message.lower()
+    )
+
+
+def _resume_elsewhere(attempt: Attempt) -> Outcome:
+    rejected = attempt.cursor
+    assert rejected is not None
+    keep = attempt.failures
+    if not is_timestamp(rejected):
+        when = attempt.cursor_time
+        if when is not None and when != rejected and is_timestamp(when):
+            cause = (
+                f"the server could not resume after message {rejected}; "
+                f"resuming from its time {when}"
+            )
+            return Outcome("fall_back", cause, keep, cursor=when, rejected=rejected)
+        if not attempt.looked_up:
+            return Outcome("look_up", "", keep, rejected=rejected)
+    cause = f"the server could not resume after {rejected}; continuing live"
+    return Outcome("continue_live", cause, keep, cursor=None, rejected=rejected)
+
+
+def _retry(
+    kind: OutcomeKind,
+    cause: str,
+    attempt: Attempt,
+    *,
+    delay: float | None = None,
+    stalled: bool = False,
+) -> Outcome:
+    failures = attempt.failures + 1
+    if not attempt.reconnect:
+        return Outcome("give_up", cause, failures, stalled=stalled)
+    if failures > attempt.max_retries:
+        cause = f"{cause} (after {attempt.max_retries} retries)"
+        return Outcome("give_up", cause, failures, stalled=stalled)
+    if delay is None:
+        delay = attempt.jitter * backoff_window(
+            failures - 1, base=attempt.base_delay, cap=attempt.max_delay
+        )
+    return Outcome(kind, cause, failures, delay=delay, stalled=stalled)
+
+
+def _mask(text: str, attempt: Attempt) -> str:
+    return redact(text, *attempt.secrets)

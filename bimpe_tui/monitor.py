@@ -1,0 +1,775 @@
+"""The monitor: what the app does with the service, streams, cursors and the state file.
+
+`Monitor` is to the app what `ResumableStream` is to `tail`: the whole
+behaviour, without Textual. It lists the conversations, watches them (one
+stream task each, at most `MAX_WATCHED`), places history, keeps the received
+and seen cursors, turns stream statuses into timeline markers, and emits
+plain `MonitorEvent`s that a shell renders. The shell sends it intents
+(`open`, `watch`, `retry`, `seen_now`) and decides nothing about streams or
+cursors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from .alerts import Alert, Alerter, AlertRules, Decision, conversation_alerts, highlight_alert
+from .api.client import ConsoleClient
+from .api.errors import AuthenticationError, BimpeError, RateLimitError
+from .api.models import Agent, Conversation, Message
+from .api.stream import ResumableStream, StreamStatus
+from .book import Book, Entry, Marker, TimelineItem, place_history
+from .config import AlertSettings
+from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_health
+from .rules import WatchRules
+from .state import Cursor, ServerState, StateStore
+
+if TYPE_CHECKING:
+    from .demo.server import DemoServer
+
+#: Conversations per page when listing, and messages of history on first open.
+PAGE_SIZE = 50
+HISTORY_SIZE = 50
+#: Pages of history searched for the last received message after a restart.
+HISTORY_PAGES = 4
+#: Streams at once; beyond this the least recently viewed conversation stops.
+MAX_WATCHED = 50
+
+
+@dataclass
+class MonitorConfig:
+    """What the monitor connects to and where it keeps its state."""
+
+    state: StateStore
+    #: Never in a repr: Textual's crash report prints local variables.
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = ""
+    #: A demo server to serve from (started by the monitor if it is not running).
+    demo: DemoServer | None = None
+    #: Extra options for every ResumableStream (tests shorten the timeouts).
+    stream_options: dict[str, Any] = field(default_factory=dict)
+    #: Wall-clock seconds; tests pin it for stable screenshots.
+    clock: Callable[[], float] = time.time
+    #: Where to write every message as it leaves a stream or history, as JSON lines.
+    record: TextIO | None = None
+    #: Called with every batch of messages as it leaves a stream, before the
+    #: timeline drops repeats: what soak and tests count duplicates on.
+    tap: Callable[[str, Sequence[Message]], None] | None = None
+    #: Seconds between refreshes of each agent's conversation list (0: never).
+    refresh_interval: float = DEFAULT_INTERVAL
+    #: Auto-watch rules (`needs_attention`, `new`, `agent:ID`, `channel:NAME`).
+    auto_watch: tuple[str, ...] = ()
+    #: What alerts and how.
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: Wrap terminal notifications for tmux's passthrough.
+    tmux_passthrough: bool = False
+
+
+# -- events the shell renders ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListChanged:
+    """Rows of the conversation list changed (order, unread, state, new rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A conversation became the open one: show its whole timeline."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineReplaced:
+    """A conversation's timeline was rebuilt (history placed): draw it again if open."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Items were added at the end of a conversation's timeline."""
+
+    conversation_id: str
+    items: list[TimelineItem]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A conversation's stream changed what it is doing."""
+
+    conversation_id: str
+    status: StreamStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to tell the user once (a toast)."""
+
+    text: str
+    severity: Literal["information", "warning", "error"] = "information"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    """Start-up moved on: `phase` says where, in words; `failed` if it stopped there."""
+
+    phase: str
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    """Tell the user now: a toast with `title` and `body`, and `terminal` written as is."""
+
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Fatal:
+    """The monitor cannot run at all (no key, key refused): the app should exit."""
+
+    message: str
+    exit_code: int = 2
+
+
+MonitorEvent = (
+    ListChanged
+    | Opened
+    | TimelineReplaced
+    | Appended
+    | StatusChanged
+    | Notice
+    | PhaseChanged
+    | AlertRaised
+    | Fatal
+)
+
+
+def server_key(base_url: str, demo: DemoServer | None) -> str:
+    """The state file's key for a server: its base URL, or one stable key per demo world."""
+    if demo is not None:
+        return f"demo:seed={demo.world.seed},rate={demo.world.rate:g}"
+    return base_url
+
+
+class Monitor:
+    """Every conversation of every agent, the watched ones streaming; no Textual."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        emit: Callable[[MonitorEvent], None],
+        *,
+        can_see: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`emit` receives every event; `can_see()` says whether the user can see the
+        newest message of the open conversation right now (moves the seen cursor)."""
+        self.config = config
+        self.emit = emit
+        self.can_see = can_see
+        self.book = Book()
+        self.state = config.state
+        self.client: ConsoleClient | None = None
+        self.server_key = ""
+        self.base_url = ""
+        self.current: str | None = None
+        self.ready = False
+        self.phase = "starting"
+        self._owns_demo = False
+        self._streams: dict[str, ResumableStream] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.alert_rules = AlertRules(config.alerts)
+        self.alerter = Alerter(config.alerts, tmux_passthrough=config.tmux_passthrough)
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self.watch_rules = WatchRules.parse(config.auto_watch)
+        #: Per agent: when its list is refreshed next, and how the last refresh went.
+        self.schedules: dict[str, RefreshSchedule] = {}
+        #: Per agent: the conversations its last listing showed (what alerts compare).
+        self._listed: dict[str, dict[str, Conversation]] = {}
+
+    @property
+    def saved(self) -> ServerState:
+        """What the state file holds for this server."""
+        return self.state.server(self.server_key)
+
+    def cursor(self, entry: Entry) -> Cursor:
+        """The conversation's cursor, created if it has none."""
+        return self.saved.cursors.setdefault(entry.id, Cursor(agent_id=entry.agent.id))
+
+    # -- start-up -------------------------------------------------------------------
+
+    def _phase(self, phase: str, failed: bool = False) -> None:
+        self.phase = phase
+        self.emit(PhaseChanged(phase, failed))
+
+    async def start(self) -> None:
+        """Connect, read the state file, list conversations, reopen what was watched.
+
+        Safe to call again after a failed listing (the `r` key): the state file
+        is read and its warnings given only on the first call.
+        """
+        config = self.config
+        demo = config.demo
+        if demo is not None and not demo.running:
+            await demo.start()
+            self._owns_demo = True
+        api_key = demo.api_key if demo is not None else config.api_key
+        self.base_url = demo.base_url if demo is not None else config.base_url
+        if not api_key:
+            self.emit(Fatal("bimpe-tui: no API key"))
+            return
+        self.server_key = server_key(self.base_url, demo)
+        if self.client is None:
+            self.client = ConsoleClient(api_key, self.base_url)
+            for warning in await asyncio.to_thread(self.state.load):
+                self.emit(Notice(warning, "warning"))
+        self._phase("loading conversations")
+        try:
+            await self._load_conversations()
+        except AuthenticationError as exc:
+            self.emit(
+                Fatal(
+                    f"bimpe-tui: the API key was refused ({exc.status} {exc.code or ''}). "
+                    "Set BIMPEAI_API_KEY or api_key in the config file."
+                )
+            )
+            return
+        except BimpeError as exc:
+            self._phase(f"cannot list conversations: {exc} — press r to retry", failed=True)
+            return
+        self.ready = True
+        self._phase("ready")
+        self.emit(ListChanged())
+        self._restore()
+        self._auto_watch()
+        if config.refresh_interval > 0:
+            for agent in self.book.agents.values():
+                self._start_refresher(agent)
+            self._spawn(self._refresh_agents())
+
+    async def _load_conversations(self) -> None:
+        assert self.client is not None
+        page_no = 1
+        while True:
+            page = await self.client.list_agents(page=page_no, limit=100)
+            for agent in page.items:
+                self.book.add_agent(agent)
+            if not page.has_next_page or not page.items:
+                break
+            page_no += 1
+        for agent in list(self.book.agents.values()):
+            await self._load_page(agent, 1)
+
+    async def _load_page(self, agent: Agent, page_no: int) -> None:
+        assert self.client is not None
+        page = await self.client.list_conversations(agent.id, page=page_no, limit=PAGE_SIZE)
+        self.book.add_conversations(agent, page.items)
+        listed = self._listed.setdefault(agent.id, {})
+        listed.update((c.id, c) for c in page.items)
+        if page.has_next_page and page.items:
+            self.book.more_pages[agent.id] = page_no + 1
+        else:
+            self.book.more_pages.pop(agent.id, None)
+
+    async def load_more(self, agent_id: str) -> None:
+        """Load an agent's next page of conversations."""
+        agent = self.book.agents.get(agent_id)
+        page_no = self.book.more_pages.get(agent_id)
+        if agent is None or page_no is None:
+            return
+        try:
+            await self._load_page(agent, page_no)
+        except BimpeError as exc:
+            self.emit(Notice(f"cannot load more conversations: {exc}", "error"))
+        self.emit(ListChanged())
+
+    def _restore(self) -> None:
+        saved = self.saved
+        for conversation_id in saved.watched[:MAX_WATCHED]:
+            self.watch(conversation_id)
+        target = saved.selected if saved.selected in self.book.entries else None
+        if target is None and saved.selected is not None:
+            cursor = saved.cursors.get(saved.selected)
+            if cursor is not None:
+                self._spawn(self.fetch_missing(cursor.agent_id, saved.selected, open_it=True))
+                return
+        if target is None:
+            flat = self.book.flat()
+            target = flat[0].id if flat else None
+        if target is not None:
+            self.open(target)
+
+    async def fetch_missing(self, agent_id: str, conversation_id: str, open_it: bool) -> None:
+        """Add a remembered conversation that is not on the first page of its agent."""
+        assert self.client is not None
+        agent = self.book.agents.get(agent_id)
+        if agent is None:
+            return
+        try:
+            detail = await self.client.get_conversation(agent_id, conversation_id)
+        except BimpeError as exc:
+            self.emit(Notice(f"cannot reopen {conversation_id}: {exc}", "warning"))
+            return
+        self.book.add_conversations(agent, [detail])
+        self.emit(ListChanged())
+        if open_it:
+            self.open(conversation_id)
+        else:
+            self.watch(conversation_id)
+
+    # -- opening and watching -------------------------------------------------------
+
+    def open(self, conversation_id: str) -> None:
+        """Make a conversation the open one, and watch it if it is not yet watched."""
+        entry = self.book.get(conversation_id)
+        if entry is None:
+            return
+        if self.current != conversation_id and self.current is not None:
+            left = self.book.get(self.current)
+            if left is not None:
+                left.gap_possible = False
+        self.current = conversation_id
+        entry.last_viewed = time.monotonic()
+        entry.new = entry.active = False
+        self.saved.selected = conversation_id
+        self.state.changed()
+        self.emit(Opened(conversation_id))
+        if not entry.watched:
+            self.watch(conversation_id)
+        self.seen_now()
+        self.emit(ListChanged())
+
+    def watch(self, conversation_id: str, reason: str = "you") -> None:
+        """Load history and start streaming a conversation in the background.
+
+        `reason` says why: "you", or the auto-watch rule that asked for it.
+        """
+        entry = self.book.get(conversation_id)
+        if entry is None:
+            remembered = self.saved.cursors.get(conversation_id)
+            if remembered is not None:
+                self._spawn(self.fetch_missing(remembered.agent_id, conversation_id, False))
+            return
+        if entry.watched:
+            return
+        entry.watched = True
+        entry.watched_by = reason
+        entry.active = False
+        saved = self.saved
+        if conversation_id not in saved.watched:
+            saved.watched.append(conversation_id)
+        self.cursor(entry)
+        self.state.changed()
+        self._limit_watched()
+        self._spawn(self._history_then_stream(entry))
+
+    def _limit_watched(self) -> None:
+        watched = [e for e in self.book.watched() if e.id != self.current]
+        excess = len(watched) + (1 if self.current else 0) - MAX_WATCHED
+        if excess <= 0:
+            return
+        for entry in sorted(watched, key=lambda e: e.last_viewed)[:excess]:
+            self.unwatch(
+                entry,
+                reason=f"stopped watching {entry.conversation.who}: {MAX_WATCHED} streams at most",
+            )
+
+    def unwatch(self, entry: Entry, reason: str) -> None:
+        """Stop streaming a conversation and say so."""
+        self._stop_stream(entry.id)
+        entry.watched = False
+        entry.status = None
+        saved = self.saved
+        if entry.id in saved.watched:
+            saved.watched.remove(entry.id)
+        self.state.changed()
+        self.emit(Notice(reason))
+        self.emit(ListChanged())
+
+    async def _history_then_stream(self, entry: Entry) -> None:
+        """First open: the latest page of history, then stream after its newest message."""
+        cursor = self.saved.cursors.get(entry.id)
+        received = cursor.received if cursor else None
+        received_at = cursor.received_at if cursor else None
+        if not entry.history_loaded:
+            try:
+                history = await self._history_until(entry, received)
+            except BimpeError as exc:
+                entry.timeline.mark(Marker("info", f"history unavailable: {exc}"))
+                history = []
+            entry.unread += place_history(
+                entry.timeline,
+                history,
+                received=received,
+                received_at=received_at,
+                seen=cursor.seen if cursor else None,
+                keep=HISTORY_SIZE,
+            )
+            self._write_record(
+                entry.id, [i for i in entry.timeline.items if isinstance(i, Message)]
+            )
+            entry.history_loaded = True
+            last = entry.timeline.last_message
+            if received is None and last is not None:
+                received, received_at = last.id, last.created_at
+                self._record_received(entry, last)
+            self.emit(TimelineReplaced(entry.id))
+            if self.current == entry.id:
+                self.seen_now()
+            self.emit(ListChanged())
+        if entry.watched:
+            self._start_stream(entry, received, received_at)
+
+    async def _history_until(self, entry: Entry, received: str | None) -> list[Message]:
+        """The newest history, newest first, reaching back to `received` when there is one.
+
+        After a long absence the newest page is all news; going back a few
+        pages finds the last message received, so the "new since you left"
+        divider has the conversation's context above it.
+        """
+        assert self.client is not None
+        history: list[Message] = []
+        for page_no in range(1, HISTORY_PAGES + 1):
+            page = await self.client.list_messages(
+                entry.agent.id, entry.id, page=page_no, limit=HISTORY_SIZE
+            )
+            history.extend(page.items)
+            found = received is not None and any(m.id == received for m in page.items)
+            if received is None or found or not page.has_next_page or not page.items:
+                break
+        return history
+
+    # -- streams --------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        # Kept until done: the loop holds tasks only weakly.
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            self.emit(Notice(f"internal error: {type(exc).__name__}: {exc}", "error"))
+
+    def _start_stream(self, entry: Entry, after: str | None, after_created_at: str | None) -> None:
+        assert self.client is not None
+        self._stop_stream(entry.id)
+        stream = ResumableStream(
+            self.client,
+            entry.agent.id,
+            entry.id,
+            after=after,
+            after_created_at=after_created_at,
+            **self.config.stream_options,
+        )
+        self._streams[entry.id] = stream
+        task = asyncio.get_running_loop().create_task(self._pump(entry.id, stream))
+        self._pumps[entry.id] = task
+        task.add_done_callback(self._task_done)
+
+    def _stop_stream(self, conversation_id: str) -> None:
+        task = self._pumps.pop(conversation_id, None)
+        self._streams.pop(conversation_id, None)
+        if task is not None:
+            task.cancel()
+
+    def last_activity(self, conversation_id: str) -> float | None:
+        """time.monotonic() of the stream's last byte, if it is streaming."""
+        stream = self._streams.get(conversation_id)
+        return stream.last_activity if stream is not None else None
+
+    async def _pump(self, conversation_id: str, stream: ResumableStream) -> None:
+        """Apply one stream's events; messages go up in batches.
+
+        Everything the stream yields before it next waits for the network is
+        delivered as one batch, so a burst of thousands costs the shell a
+        handful of updates, not thousands.
+        """
+        loop = asyncio.get_running_loop()
+        batch: list[Message] = []
+
+        def flush() -> None:
+            if batch:
+                messages = batch.copy()
+                batch.clear()
+                self._deliver(conversation_id, stream, messages)
+
+        async with stream:
+            async for event in stream:
+                if isinstance(event, Message):
+                    batch.append(event)
+                    if len(batch) == 1:
+                        # Runs once the stream waits for the network: every
+                        # message parsed from the bytes at hand goes up together.
+                        loop.call_soon(flush)
+                    continue
+                flush()  # keep order: messages before the status that follows them
+                self._apply_status(conversation_id, stream, event)
+        flush()
+
+    def _deliver(
+        self, conversation_id: str, stream: ResumableStream, messages: list[Message]
+    ) -> None:
+        if self._streams.get(conversation_id) is not stream:
+            return  # a stream that was stopped or replaced: its leftovers are moot
+        # Counted as they leave the stream, before the timeline drops repeats.
+        if self.config.tap is not None:
+            self.config.tap(conversation_id, messages)
+        self._write_record(conversation_id, messages)
+        entry = self.book.get(conversation_id)
+        if entry is None or not entry.watched:
+            return
+        added = entry.timeline.add(messages)
+        if not added:
+            return
+        last = entry.timeline.last_message
+        if last is not None:
+            self._record_received(entry, last)
+        self.emit(Appended(conversation_id, added))
+        self._highlight(entry, added)
+        fresh = sum(1 for item in added if isinstance(item, Message))
+        if entry.id != self.current or not self.seen_now():
+            entry.unread += fresh
+        self.emit(ListChanged())
+
+    def _apply_status(
+        self, conversation_id: str, stream: ResumableStream, status: StreamStatus
+    ) -> None:
+        if self._streams.get(conversation_id) is not stream:
+            return
+        entry = self.book.get(conversation_id)
+        if entry is None or not entry.watched:
+            return
+        entry.status = status
+        marker = self.marker_for(entry, status)
+        if marker is not None:
+            entry.timeline.mark(marker)
+            self.emit(Appended(conversation_id, [marker]))
+        self.emit(StatusChanged(conversation_id, status))
+        self.emit(ListChanged())
+
+    @staticmethod
+    def marker_for(entry: Entry, status: StreamStatus) -> Marker | None:
+        """What a status leaves in the timeline (and the entry's counters it moves)."""
+        if status.state == "live":
+            entry.connections += 1
+        elif status.state == "gap_possible":
+            entry.gap_possible = True
+            return Marker("gap", f"gap possible — {status.cause}")
+        elif status.state == "frame_skipped":
+            # Something the server sent could not be shown: say so where it was.
+            return Marker("info", status.describe())
+        elif status.state == "resumed" and status.replayed and entry.connections > 1:
+            # Said once the replay is over, so the divider follows what came back.
+            return Marker("resumed", f"reconnected — {status.replayed} replayed ↑")
+        return None
+
+    def _write_record(self, conversation_id: str, messages: Sequence[Message]) -> None:
+        # Written before the state file can move the received cursor past
+        # these messages, so a crash never leaves the cursor ahead of the record.
+        record = self.config.record
+        if record is None or not messages:
+            return
+        for message in messages:
+            record.write(json.dumps({"c": conversation_id, "id": message.id}) + "\n")
+        record.flush()
+
+    def _record_received(self, entry: Entry, last: Message) -> None:
+        cursor = self.cursor(entry)
+        cursor.received = last.id
+        cursor.received_at = last.created_at or None
+        self.state.changed()
+
+    # -- the list stays true ------------------------------------------------------------
+
+    def _start_refresher(self, agent: Agent) -> None:
+        if agent.id in self.schedules:
+            return
+        schedule = RefreshSchedule(self.config.refresh_interval)
+        self.schedules[agent.id] = schedule
+        self._spawn(self._refresh_loop(agent, schedule))
+
+    async def _refresh_loop(self, agent: Agent, schedule: RefreshSchedule) -> None:
+        """Refresh one agent's first page forever: one request in flight, spaced by the schedule."""
+        assert self.client is not None
+        wait = schedule.first(time.monotonic())
+        while True:
+            await asyncio.sleep(wait)
+            if agent.id not in self.book.agents:
+                return  # the agent went away (see _refresh_agents)
+            now = time.monotonic
+            try:
+                page = await self.client.list_conversations(
+                    agent.id, page=1, limit=PAGE_SIZE, sort="-last_message_at"
+                )
+            except RateLimitError as exc:
+                wait = schedule.rate_limited(now(), exc.retry_after)
+            except BimpeError as exc:
+                wait = schedule.failed(now(), str(exc))
+            else:
+                wait = schedule.succeeded(now())
+                self.merge_listing(agent, page.items)
+            self.emit(ListChanged())
+
+    async def _refresh_agents(self) -> None:
+        """Pick up agents added on the server, rarely; forget removed ones' refreshers."""
+        assert self.client is not None
+        while True:
+            await asyncio.sleep(AGENTS_INTERVAL)
+            try:
+                page = await self.client.list_agents(page=1, limit=100)
+            except BimpeError:
+                continue  # the per-agent refreshes say when the service is failing
+            for agent in page.items:
+                if agent.id not in self.book.agents:
+                    self.book.add_agent(agent)
+                    self._start_refresher(agent)
+                    self.emit(Notice(f"new agent: {agent.name or agent.id}"))
+            self.emit(ListChanged())
+
+    def merge_listing(self, agent: Agent, conversations: Sequence[Conversation]) -> None:
+        """Apply a fresh first page: new rows, changed flags in place, alerts, auto-watch."""
+        before = self._listed.get(agent.id)
+        for alert in conversation_alerts(self.alert_rules, before, conversations, agent=agent.name):
+            self._raise(alert)
+        listed = self._listed.setdefault(agent.id, {})
+        for conversation in conversations:
+            entry = self.book.get(conversation.id)
+            if entry is None:
+                self.book.add_conversations(agent, [conversation])
+                entry = self.book.entries[conversation.id]
+                entry.new = before is not None
+            else:
+                changed = conversation.last_message_at != entry.conversation.last_message_at
+                entry.conversation = conversation
+                if changed and not entry.watched and entry.id != self.current:
+                    entry.active = True
+            listed[conversation.id] = conversation
+        self._auto_watch()
+        self.emit(ListChanged())
+
+    def _auto_watch(self) -> None:
+        """Watch what the auto-watch rules ask for, within the stream limit."""
+        if not self.watch_rules.rules:
+            return
+        for entry in list(self.book.entries.values()):
+            if entry.watched:
+                continue
+            # Rules never push out what the user chose to watch.
+            if len(self.book.watched()) >= MAX_WATCHED:
+                return
+            rule = self.watch_rules.matching(
+                entry.conversation, agent_id=entry.agent.id, is_new=entry.new
+            )
+            if rule is not None:
+                self.watch(entry.id, reason=str(rule))
+
+    def list_health(self) -> str:
+        """The list's freshness in words when refreshing fails; empty when all is well."""
+        return list_health(list(self.schedules.values()), time.monotonic())
+
+    # -- alerts -------------------------------------------------------------------------
+
+    def _highlight(self, entry: Entry, items: Sequence[TimelineItem]) -> None:
+        """Alert for new messages that match the highlight rules."""
+        rules = self.alert_rules
+        needs_attention = entry.conversation.needs_attention
+        for item in items:
+            if isinstance(item, Message):
+                match = rules.match_message(item, needs_attention)
+                if match is not None:
+                    entry.highlights[item.id] = match.spans
+                    alert = highlight_alert(entry.conversation, item, match, agent=entry.agent.name)
+                    self._raise(alert)
+
+    def _raise(self, alert: Alert) -> None:
+        decision = self.alerter.offer(alert, time.monotonic())
+        if decision.action == "notify":
+            self.emit(AlertRaised(decision))
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        due = self.alerter.next_flush_at()
+        if due is None or self._flush_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._flush_handle = loop.call_later(max(0.0, due - time.monotonic()), self._flush_alerts)
+
+    def _flush_alerts(self) -> None:
+        self._flush_handle = None
+        decision = self.alerter.flush(time.monotonic())
+        if decision is not None and decision.action == "notify":
+            self.emit(AlertRaised(decision))
+        self._schedule_flush()
+
+    # -- seen cursor ------------------------------------------------------------------
+
+    def seen_now(self) -> bool:
+        """Advance the open conversation's seen cursor if the user can see its newest message."""
+        entry = self.book.get(self.current) if self.current else None
+        if entry is None or not self.can_see():
+            return False
+        had_unread = entry.unread
+        entry.unread = 0
+        last = entry.timeline.last_message
+        if last is not None:
+            cursor = self.cursor(entry)
+            if cursor.seen != last.id:
+                cursor.seen = last.id
+                self.state.changed()
+                had_unread = True
+        if had_unread:
+            self.emit(ListChanged())
+        return True
+
+    # -- retry and shut-down ----------------------------------------------------------
+
+    def retry(self) -> None:
+        """Reconnect the open conversation's stream if it gave up; start it if unwatched."""
+        entry = self.book.get(self.current) if self.current else None
+        if entry is None:
+            return
+        if entry.status is not None and entry.status.state == "gave_up":
+            cursor = self.saved.cursors.get(entry.id)
+            entry.status = None
+            self._start_stream(
+                entry,
+                cursor.received if cursor else None,
+                cursor.received_at if cursor else None,
+            )
+            self.emit(Notice(f"reconnecting {entry.conversation.who}"))
+            self.emit(ListChanged())
+        elif not entry.watched:
+            self.watch(entry.id)
+        else:
+            state = entry.status.state if entry.status else "connecting"
+            self.emit(Notice(f"the stream is {state.replace('_', ' ')}: nothing to retry"))
+
+    async def close(self) -> None:
+        """Stop the streams, save the state file, stop an embedded demo server."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        pending = [*self._pumps.values(), *self._tasks]
+        for conversation_id in list(self._pumps):
+            self._stop_stream(conversation_id)
+        for task in self._tasks:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.state.flush()
+        if self.client is not None:
+            await self.client.aclose()
+        if self._owns_demo and self.config.demo is not None:
+            await self.config.demo.stop()

@@ -1,0 +1,156 @@
+"""The list stays true while the monitor runs: new conversations, attention, alerts, 429s.
+
+Driven by the demo world's clock: newcomers start and their flags move at
+times that are a pure function of the seed, so each transition is found by
+asking the world, then reached by moving the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bimpe_tui.config import AlertSettings
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import AlertRaised
+from tests.apptools import FakeClock
+from tests.test_monitor import Harness
+
+#: Fast refreshes: the test waits for events, never for this interval.
+FAST = 0.05
+
+
+def listed(server: DemoServer) -> dict[str, dict[str, object]]:
+    """Every listed conversation's API shape at the world clock's present."""
+    world = server.world
+    out: dict[str, dict[str, object]] = {}
+    for agent in world.agents():
+        out.update((str(c["id"]), c) for c in world.conversations(str(agent["id"])))
+    return out
+
+
+def find_attention_turning_on(server: DemoServer, clock: FakeClock) -> tuple[str, float, float]:
+    """A conversation listed without attention at `before` and with it at `after`."""
+    start = clock.now
+    try:
+        previous: dict[str, dict[str, object]] = {}
+        t = start
+        while t < start + 6 * 3600:
+            clock.now = t
+            now = listed(server)
+            for cid, shape in now.items():
+                old = previous.get(cid)
+                if old is not None and shape["needs_attention"] and not old["needs_attention"]:
+                    return cid, t - 30, t
+            previous = now
+            t += 30
+    finally:
+        clock.now = start
+    raise AssertionError("no conversation of the demo world turns on attention in 6 hours")
+
+
+async def started(server: DemoServer, tmp_path: Path, clock: FakeClock, **config: Any) -> Harness:
+    h = Harness(server, tmp_path / "state.toml", clock, {"refresh_interval": FAST, **config})
+    await h.monitor.start()
+    return h
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[list[Harness]]:
+    harnesses: list[Harness] = []
+    yield harnesses
+    for h in harnesses:
+        await h.monitor.close()
+
+
+async def test_a_new_conversation_appears_within_one_refresh_marked_new(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, closing: list[Harness]
+) -> None:
+    alerts = AlertSettings(new_conversation=True, attention=False)
+    h = await started(server, tmp_path, clock, alerts=alerts)
+    closing.append(h)
+    book = h.monitor.book
+    before = set(book.entries)
+    clock.advance(1200, server)
+    arriving = {c for _, c in server.world.conversation_ids()} - before
+    assert arriving, "the demo world starts a conversation every few minutes"
+    await h.until(lambda: arriving <= set(book.entries))
+    assert all(book.entries[c].new for c in arriving)
+    assert not any(book.entries[c].new for c in before)
+    raised = [e for e in h.events if isinstance(e, AlertRaised)]
+    assert raised, "a new-conversation alert"
+    assert all(a.kind == "new_conversation" for e in raised for a in e.decision.alerts)
+    # Opening it clears the mark.
+    some = next(iter(arriving))
+    h.monitor.open(some)
+    assert not book.entries[some].new
+
+
+async def test_attention_on_flags_alerts_once_and_auto_watches_then_off_clears(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, closing: list[Harness]
+) -> None:
+    cid, before, after = find_attention_turning_on(server, clock)
+    clock.now = before
+    h = await started(server, tmp_path, clock, auto_watch=("needs_attention",))
+    closing.append(h)
+    book = h.monitor.book
+    await h.until(lambda: cid in book.entries)
+    entry = book.entries[cid]
+    assert not entry.conversation.needs_attention
+    assert not entry.watched
+    clock.advance(after - before, server)
+    await h.until(lambda: entry.conversation.needs_attention)
+    await h.until(lambda: entry.watched)
+    assert entry.watched_by == "needs_attention"
+    alerts = [a for e in h.events if isinstance(e, AlertRaised) for a in e.decision.alerts]
+    assert [a.conversation_id for a in alerts if a.kind == "attention"] == [cid]
+    # More refreshes of the same state raise nothing more.
+    refreshes = h.monitor.schedules[entry.agent.id]
+    count = len(h.events)
+    await h.until(lambda: len(h.events) > count + 6)
+    assert refreshes.problem is None
+    again = [a for e in h.events if isinstance(e, AlertRaised) for a in e.decision.alerts]
+    assert again == alerts
+    # Later the flag goes off again, and the row follows.
+    t = after
+    while server.world.conversation_detail(entry.agent.id, cid)["needs_attention"]:  # type: ignore[index]
+        t += 60
+        clock.now = t
+        assert t < after + 24 * 3600
+    server.wake()
+    await h.until(lambda: not entry.conversation.needs_attention)
+
+
+async def test_a_restart_does_not_alert_again(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, closing: list[Harness]
+) -> None:
+    cid, before, after = find_attention_turning_on(server, clock)
+    clock.now = before
+    first = await started(server, tmp_path, clock)
+    await first.until(lambda: cid in first.monitor.book.entries)
+    clock.advance(after - before, server)
+    await first.until(lambda: any(isinstance(e, AlertRaised) for e in first.events))
+    await first.monitor.close()
+    second = await started(server, tmp_path, clock)
+    closing.append(second)
+    entry = second.monitor.book.entries[cid]
+    assert entry.conversation.needs_attention
+    count = len(second.events)
+    await second.until(lambda: len(second.events) > count + 6)
+    assert not any(isinstance(e, AlertRaised) for e in second.events)
+
+
+async def test_a_429_on_refresh_shows_in_the_footer_words_and_recovers(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, closing: list[Harness]
+) -> None:
+    h = await started(server, tmp_path, clock)
+    closing.append(h)
+    # More than the client's own retries, so the refresh itself sees the 429.
+    server.faults.inject("list_429", count=12)
+    await h.until(lambda: "rate limited" in h.monitor.list_health(), limit=30)
+    assert h.monitor.list_health().startswith(("list ", "list not refreshed"))
+    server.faults.clear()
+    await h.until(lambda: h.monitor.list_health() == "", limit=60)

@@ -1,0 +1,275 @@
+"""The monitor core without a terminal: against the demo server, on a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bimpe_tui.monitor as monitor_module
+from bimpe_tui.api.models import Message
+from bimpe_tui.api.stream import StreamStatus
+from bimpe_tui.book import Entry, Marker
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import (
+    Appended,
+    Fatal,
+    Monitor,
+    MonitorConfig,
+    MonitorEvent,
+    Notice,
+    Opened,
+    StatusChanged,
+)
+from bimpe_tui.state import StateStore
+from tests.apptools import FakeClock
+
+
+class Harness:
+    """A monitor, every event it emitted, and a way to wait for a condition."""
+
+    def __init__(
+        self,
+        server: DemoServer,
+        state_path: Path,
+        clock: FakeClock,
+        monitor_options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        self.events: list[MonitorEvent] = []
+        self.delivered: dict[str, list[str]] = {}
+        self.seeing = True
+        self.changed = asyncio.Event()
+        self.record = io.StringIO()
+        config = MonitorConfig(
+            state=StateStore(state_path, debounce=0.05),
+            demo=server,
+            stream_options={"base_delay": 0.05, "read_timeout": 10.0, **kw},
+            clock=clock,
+            record=self.record,
+            tap=self._tap,
+            **(monitor_options or {}),
+        )
+        self.monitor = Monitor(config, self._emit, can_see=lambda: self.seeing)
+
+    def _emit(self, event: MonitorEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def _tap(self, conversation_id: str, messages: Sequence[Message]) -> None:
+        self.delivered.setdefault(conversation_id, []).extend(m.id for m in messages)
+
+    async def until(self, predicate: Callable[[], bool], limit: float = 15.0) -> None:
+        async with asyncio.timeout(limit):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+    def live(self, conversation_id: str | None) -> Callable[[], bool]:
+        def check() -> bool:
+            entry = self.monitor.book.get(conversation_id) if conversation_id else None
+            return (
+                entry is not None
+                and entry.history_loaded
+                and entry.status is not None
+                and entry.status.state in ("live", "resumed")
+            )
+
+        return check
+
+
+@pytest.fixture
+async def harness(server: DemoServer, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Harness]:
+    h = Harness(server, tmp_path / "state.toml", clock)
+    await h.monitor.start()
+    try:
+        yield h
+    finally:
+        await h.monitor.close()
+
+
+def ids(entry: Entry) -> list[str]:
+    return [item.id for item in entry.timeline.items if isinstance(item, Message)]
+
+
+async def test_start_lists_everything_opens_the_top_and_streams(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    monitor = harness.monitor
+    assert monitor.ready
+    assert set(monitor.book.entries) == {c for _, c in server.world.conversation_ids()}
+    top = monitor.book.flat()[0]
+    assert monitor.current == top.id
+    assert Opened(top.id) in harness.events
+    await harness.until(harness.live(top.id))
+    latest = server.world.latest_index(top.id)
+    assert ids(top)[-1] == server.world.message(top.id, latest).id
+    clock.advance(120, server)
+    newest = server.world.latest_index(top.id)
+    assert newest > latest
+    want = [server.world.message(top.id, n).id for n in range(latest + 1, newest + 1)]
+    await harness.until(lambda: harness.delivered.get(top.id, [])[-1:] == want[-1:])
+    # Counted as they left the stream: every message once, in order.
+    assert harness.delivered[top.id] == want
+    appended = [
+        item.id
+        for e in harness.events
+        if isinstance(e, Appended) and e.conversation_id == top.id
+        for item in e.items
+        if isinstance(item, Message)
+    ]
+    assert appended == want
+    # The record has history and deliveries, each id once.
+    recorded = [json.loads(line)["id"] for line in harness.record.getvalue().splitlines()]
+    assert len(recorded) == len(set(recorded))
+    assert recorded[-len(want) :] == want
+
+
+async def test_unread_while_the_user_cannot_see_then_seen(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    monitor = harness.monitor
+    current = monitor.current
+    await harness.until(harness.live(current))
+    assert current is not None
+    entry = monitor.book.entries[current]
+    cursor = monitor.saved.cursors[current]
+    seen_before = cursor.seen
+    harness.seeing = False
+    before = server.world.latest_index(current)
+    clock.advance(300, server)
+    after = server.world.latest_index(current)
+    await harness.until(lambda: entry.unread == after - before)
+    assert cursor.seen == seen_before
+    assert cursor.received == server.world.message(current, after).id
+    harness.seeing = True
+    assert monitor.seen_now()
+    assert entry.unread == 0
+    assert cursor.seen == cursor.received
+
+
+async def test_the_watch_limit_stops_the_least_recently_viewed(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor_module, "MAX_WATCHED", 2)
+    h = Harness(server, tmp_path / "state.toml", clock)
+    await h.monitor.start()
+    try:
+        order = [e.id for e in h.monitor.book.flat()]
+        h.monitor.open(order[1])
+        h.monitor.open(order[2])
+        assert {e.id for e in h.monitor.book.watched()} == {order[1], order[2]}
+        assert h.monitor.last_activity(order[0]) is None
+        assert any(isinstance(e, Notice) and "2 streams at most" in e.text for e in h.events)
+        assert order[0] not in h.monitor.saved.watched
+    finally:
+        await h.monitor.close()
+
+
+def status(state: str, **kw: Any) -> StreamStatus:
+    return StreamStatus(state=state, **kw)  # type: ignore[arg-type]
+
+
+def test_marker_table(server: DemoServer) -> None:
+    """Each status and what it leaves in the timeline: the decision, tested row by row."""
+    from bimpe_tui.api.models import Agent, Conversation
+
+    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
+    conversation = Conversation.from_api(
+        {
+            "id": "c_1",
+            "channel_type": "webchat",
+            "is_test_channel": False,
+            "is_ai_chat_paused": False,
+            "needs_attention": False,
+            "created_at": "",
+            "updated_at": "",
+        }
+    )
+    entry = Entry(agent, conversation)
+    decide = Monitor.marker_for
+    assert decide(entry, status("connecting")) is None
+    assert decide(entry, status("live")) is None
+    assert entry.connections == 1
+    # The first connection's replay is not a reconnect.
+    assert decide(entry, status("resumed", replayed=3)) is None
+    assert decide(entry, status("live")) is None
+    assert entry.connections == 2
+    assert decide(entry, status("resumed", replayed=3)) == Marker(
+        "resumed", "reconnected — 3 replayed ↑"
+    )
+    assert decide(entry, status("resumed", replayed=0)) is None
+    gap = decide(entry, status("gap_possible", cause="the server forgot m_1"))
+    assert gap == Marker("gap", "gap possible — the server forgot m_1")
+    assert entry.gap_possible
+    skipped = decide(entry, status("frame_skipped", cause="malformed JSON"))
+    assert skipped is not None
+    assert skipped.kind == "info"
+    assert "malformed JSON" in skipped.label
+    for quiet in ("reconnecting", "stalled", "gave_up", "closed"):
+        assert decide(entry, status(quiet, cause="x")) is None
+
+
+async def test_every_live_counts_even_when_statuses_come_fast(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    """Statuses are applied one by one, none dropped: each reconnect shows its marker."""
+    monitor = harness.monitor
+    current = monitor.current
+    assert current is not None
+    await harness.until(harness.live(current))
+    entry = monitor.book.entries[current]
+    lives = entry.connections
+    for _ in range(3):
+        server.faults.inject("drop", after_messages=1)
+        clock.advance(60, server)
+        target = entry.connections + 1
+        await harness.until(lambda t=target: entry.connections >= t)  # type: ignore[misc]
+    assert entry.connections == lives + 3
+    said = [
+        e.status.state
+        for e in harness.events
+        if isinstance(e, StatusChanged) and e.conversation_id == current
+    ]
+    assert said.count("live") == entry.connections
+
+
+async def test_no_key_is_fatal(tmp_path: Path) -> None:
+    events: list[MonitorEvent] = []
+    monitor = Monitor(MonitorConfig(state=StateStore(tmp_path / "s.toml")), events.append)
+    await monitor.start()
+    assert events == [Fatal("bimpe-tui: no API key")]
+    await monitor.close()
+
+
+async def test_close_saves_where_the_user_was(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    h = Harness(server, tmp_path / "state.toml", clock)
+    await h.monitor.start()
+    current = h.monitor.current
+    await h.until(h.live(current))
+    await h.monitor.close()
+    saved = StateStore(tmp_path / "state.toml")
+    assert saved.load() == []
+    remembered = saved.server(h.monitor.server_key)
+    assert remembered.selected == current
+    assert remembered.watched == [current]
+
+
+def test_the_core_never_imports_textual() -> None:
+    code = (
+        "import sys, bimpe_tui.monitor, bimpe_tui.status_words, bimpe_tui.book; "
+        "print('textual' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"

@@ -23,7 +23,7 @@ from .alerts import Alert, Alerter, AlertRules, Decision, conversation_alerts, h
 from .api.client import ConsoleClient
 from .api.errors import AuthenticationError, BimpeError, RateLimitError
 from .api.models import Agent, Conversation, Message
-from .api.stream import ResumableStream, StreamStatus
+from .api.stream import ResumableStream, StreamStatus, parse_timestamp
 from .book import Book, Entry, Marker, TimelineItem, place_history
 from .config import AlertSettings
 from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_health
@@ -195,6 +195,8 @@ class Monitor:
         self.schedules: dict[str, RefreshSchedule] = {}
         #: Per agent: the conversations its last listing showed (what alerts compare).
         self._listed: dict[str, dict[str, Conversation]] = {}
+        #: Wall-clock time of the first listing (what "new" is measured from).
+        self._listed_at: float | None = None
 
     @property
     def saved(self) -> ServerState:
@@ -233,6 +235,8 @@ class Monitor:
             for warning in await asyncio.to_thread(self.state.load):
                 self.emit(Notice(warning, "warning"))
         self._phase("loading conversations")
+        if self._listed_at is None:
+            self._listed_at = config.clock()
         try:
             await self._load_conversations()
         except AuthenticationError as exc:
@@ -641,6 +645,13 @@ class Monitor:
     def merge_listing(self, agent: Agent, conversations: Sequence[Conversation]) -> None:
         """Apply a fresh first page: new rows, changed flags in place, alerts, auto-watch."""
         before = self._listed.get(agent.id)
+        if before is not None:
+            # One that was only beyond the first page before (it moved up with new
+            # activity) is not new: compare it with itself, so it alerts nothing.
+            before = dict(before)
+            for conversation in conversations:
+                if conversation.id not in before and not self._started_since(conversation):
+                    before[conversation.id] = conversation
         for alert in conversation_alerts(self.alert_rules, before, conversations, agent=agent.name):
             self._raise(alert)
         listed = self._listed.setdefault(agent.id, {})
@@ -649,7 +660,7 @@ class Monitor:
             if entry is None:
                 self.book.add_conversations(agent, [conversation])
                 entry = self.book.entries[conversation.id]
-                entry.new = before is not None
+                entry.new = before is not None and self._started_since(conversation)
             else:
                 changed = conversation.last_message_at != entry.conversation.last_message_at
                 entry.conversation = conversation
@@ -658,6 +669,14 @@ class Monitor:
             listed[conversation.id] = conversation
         self._auto_watch()
         self.emit(ListChanged())
+
+    def _started_since(self, conversation: Conversation) -> bool:
+        """Whether a conversation was created after this run's first listing (less one
+        refresh interval, for clocks that disagree a little)."""
+        created = parse_timestamp(conversation.created_at) if conversation.created_at else None
+        if created is None or self._listed_at is None:
+            return True
+        return created.timestamp() >= self._listed_at - self.config.refresh_interval
 
     def _auto_watch(self) -> None:
         """Watch what the auto-watch rules ask for, within the stream limit."""

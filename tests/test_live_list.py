@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.config import AlertSettings
 from bimpe_tui.demo.server import DemoServer
-from bimpe_tui.monitor import AlertRaised
+from bimpe_tui.monitor import AlertRaised, ListChanged, Monitor, MonitorConfig, MonitorEvent
+from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock
 from tests.test_monitor import Harness
 
@@ -154,3 +156,37 @@ async def test_a_429_on_refresh_shows_in_the_footer_words_and_recovers(
     assert h.monitor.list_health().startswith(("list ", "list not refreshed"))
     server.faults.clear()
     await h.until(lambda: h.monitor.list_health() == "", limit=60)
+
+
+def conversation(cid: str, created_at: str, **flags: object) -> Conversation:
+    return Conversation.from_api(
+        {
+            "id": cid,
+            "channel_type": "webchat",
+            "is_test_channel": False,
+            "is_ai_chat_paused": False,
+            "needs_attention": False,
+            "created_at": created_at,
+            "updated_at": created_at,
+            **flags,
+        }
+    )
+
+
+async def test_one_that_moves_up_from_a_later_page_is_not_new(tmp_path: Path) -> None:
+    events: list[MonitorEvent] = []
+    alerts = AlertSettings(new_conversation=True, attention=True)
+    config = MonitorConfig(state=StateStore(tmp_path / "s.toml"), alerts=alerts, clock=FakeClock())
+    monitor = Monitor(config, events.append)
+    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
+    monitor._listed_at = config.clock()
+    monitor.merge_listing(agent, [conversation("c_first", "2026-11-20T08:00:00Z")])
+    assert events.count(ListChanged()) == 1  # the baseline: no alert
+    old = conversation("c_old", "2026-11-01T08:00:00Z", needs_attention=True)
+    fresh = conversation("c_fresh", "2026-11-20T09:05:00Z")
+    monitor.merge_listing(agent, [old, fresh, conversation("c_first", "2026-11-20T08:00:00Z")])
+    assert not monitor.book.entries["c_old"].new
+    assert monitor.book.entries["c_fresh"].new
+    raised = [a for e in events if isinstance(e, AlertRaised) for a in e.decision.alerts]
+    assert [(a.kind, a.conversation_id) for a in raised] == [("new_conversation", "c_fresh")]
+    await monitor.close()

@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.markup import escape
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -244,8 +244,9 @@ class MainScreen(Screen[None]):
         return datetime.fromtimestamp(self.clock(), UTC)
 
 
-def _title(entry: Entry) -> str:
+def _title(entry: Entry) -> Content:
     c = entry.conversation
     channel = c.channel_type.removeprefix("test_")
-    # A border title is parsed as markup: the names come from the server.
-    return escape(one_line(f"{c.who} · {channel} · {entry.agent.name}", 120))
+    # Content, not a string: a string title is parsed as markup, and the names
+    # come from the server (an escaped one can still fail to parse).
+    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name}", 120))

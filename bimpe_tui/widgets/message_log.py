@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.timer import Timer
@@ -137,7 +138,7 @@ class MessageLog(Vertical):
             self.lines.write(text, width=self._width(), scroll_end=follow)
 
     def show(
-        self, title: str, items: Sequence[TimelineItem], *, now: datetime | None = None
+        self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
         """Replace the content with a conversation's newest items and follow its tail."""
         self._draw_all(title, items, now, follow=True)
@@ -146,7 +147,7 @@ class MessageLog(Vertical):
         self.lines.scroll_end(animate=False, immediate=True)
 
     def redraw(
-        self, title: str, items: Sequence[TimelineItem], *, now: datetime | None = None
+        self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
         """Draw the same conversation again (for a new width), keeping the reader's place.
 
@@ -173,7 +174,12 @@ class MessageLog(Vertical):
         self.call_after_refresh(restore)
 
     def _draw_all(
-        self, title: str, items: Sequence[TimelineItem], now: datetime | None, *, follow: bool
+        self,
+        title: str | Content,
+        items: Sequence[TimelineItem],
+        now: datetime | None,
+        *,
+        follow: bool,
     ) -> None:
         self.border_title = title
         self._pending = []

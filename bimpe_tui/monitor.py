@@ -193,8 +193,6 @@ class Monitor:
         self.watch_rules = WatchRules.parse(config.auto_watch)
         #: Per agent: when its list is refreshed next, and how the last refresh went.
         self.schedules: dict[str, RefreshSchedule] = {}
-        #: Per agent: the conversations its last listing showed (what alerts compare).
-        self._listed: dict[str, dict[str, Conversation]] = {}
         #: Wall-clock time of the first listing (what "new" is measured from).
         self._listed_at: float | None = None
 
@@ -277,8 +275,6 @@ class Monitor:
         assert self.client is not None
         page = await self.client.list_conversations(agent.id, page=page_no, limit=PAGE_SIZE)
         self.book.add_conversations(agent, page.items)
-        listed = self._listed.setdefault(agent.id, {})
-        listed.update((c.id, c) for c in page.items)
         if page.has_next_page and page.items:
             self.book.more_pages[agent.id] = page_no + 1
         else:
@@ -612,17 +608,16 @@ class Monitor:
             await asyncio.sleep(wait)
             if agent.id not in self.book.agents:
                 return  # the agent went away (see _refresh_agents)
-            now = time.monotonic
             try:
                 page = await self.client.list_conversations(
                     agent.id, page=1, limit=PAGE_SIZE, sort="-last_message_at"
                 )
             except RateLimitError as exc:
-                wait = schedule.rate_limited(now(), exc.retry_after)
+                wait = schedule.rate_limited(time.monotonic(), exc.retry_after)
             except BimpeError as exc:
-                wait = schedule.failed(now(), str(exc))
+                wait = schedule.failed(time.monotonic(), str(exc))
             else:
-                wait = schedule.succeeded(now())
+                wait = schedule.succeeded(time.monotonic())
                 self.merge_listing(agent, page.items)
             self.emit(ListChanged())
 
@@ -644,29 +639,27 @@ class Monitor:
 
     def merge_listing(self, agent: Agent, conversations: Sequence[Conversation]) -> None:
         """Apply a fresh first page: new rows, changed flags in place, alerts, auto-watch."""
-        before = self._listed.get(agent.id)
-        if before is not None:
-            # One that was only beyond the first page before (it moved up with new
-            # activity) is not new: compare it with itself, so it alerts nothing.
-            before = dict(before)
-            for conversation in conversations:
-                if conversation.id not in before and not self._started_since(conversation):
-                    before[conversation.id] = conversation
+        # What the book holds is what the last listings showed (alerts compare with it).
+        before = {
+            e.id: e.conversation for e in self.book.entries.values() if e.agent.id == agent.id
+        }
+        for conversation in conversations:
+            if conversation.id not in before and not self._started_since(conversation):
+                # Only beyond the first page before (it moved up with new activity):
+                # not new, and compared with itself, so it alerts nothing.
+                before[conversation.id] = conversation
         for alert in conversation_alerts(self.alert_rules, before, conversations, agent=agent.name):
             self._raise(alert)
-        listed = self._listed.setdefault(agent.id, {})
         for conversation in conversations:
             entry = self.book.get(conversation.id)
             if entry is None:
                 self.book.add_conversations(agent, [conversation])
-                entry = self.book.entries[conversation.id]
-                entry.new = before is not None and self._started_since(conversation)
+                self.book.entries[conversation.id].new = self._started_since(conversation)
             else:
                 changed = conversation.last_message_at != entry.conversation.last_message_at
                 entry.conversation = conversation
                 if changed and not entry.watched and entry.id != self.current:
                     entry.active = True
-            listed[conversation.id] = conversation
         self._auto_watch()
         self.emit(ListChanged())
 

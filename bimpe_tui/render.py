@@ -143,24 +143,26 @@ def marker_text(label: str) -> Text:
     return Text(f"──── {one_line(label, 500)} ────", style="bold yellow", justify="center")
 
 
-GLYPHS: dict[str, tuple[str, str]] = {
-    "live": ("●", "green"),
-    "resumed": ("●", "green"),
-    "gap_possible": ("●", "green"),
-    "frame_skipped": ("●", "green"),
-    "connecting": ("◌", "yellow"),
-    "reconnecting": ("↻", "yellow"),
-    "stalled": ("⚠", "yellow"),
-    "gave_up": ("✖", "red"),
-    "closed": ("○", "dim"),
+#: The picker's glyph for each stream state; its colour is the state's tone
+#: (`status_words.TONES`), which the theme colours.
+GLYPHS: dict[str, str] = {
+    "live": "●",
+    "resumed": "●",
+    "gap_possible": "●",
+    "frame_skipped": "●",
+    "connecting": "◌",
+    "reconnecting": "↻",
+    "stalled": "⚠",
+    "gave_up": "✖",
+    "closed": "○",
 }
 
 
-def status_glyph(status: StreamStatus | None) -> tuple[str, str]:
-    """The picker's glyph and colour for a stream's state (a blank if not watched)."""
+def status_glyph(status: StreamStatus | None) -> str:
+    """The picker's glyph for a stream's state (a blank if not watched)."""
     if status is None:
-        return (" ", "")
-    return GLYPHS.get(status.state, ("?", "yellow"))
+        return " "
+    return GLYPHS.get(status.state, "?")
 
 
 def relative_time(iso: str | None, now: float) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.status_words import StatusLine
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -16,10 +17,12 @@ def footer_log(app: BimpeApp) -> list[str]:
     """Every text the footer's state takes, in order."""
     seen: list[str] = []
 
-    def note(words: str) -> None:
-        seen.append(words)
+    def note(line: StatusLine) -> None:
+        # Only changes of the words, as a person reading the footer sees them.
+        if not seen or seen[-1] != line.words:
+            seen.append(line.words)
 
-    app.watch(app.main.status_footer, "state_words", note, init=True)
+    app.watch(app.main.status_footer, "line", note, init=True)
     return seen
 
 

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 REDRAW_INTERVAL = 0.25
 #: How often the clock-driven parts move: "last data 12 s ago", rows' ages.
 TICK = 1.0
+#: Ticks between redraws of an idle list, for its ages alone (an idle app stays idle).
+ROW_AGES_EVERY = 5
 
 
 class MainScreen(Screen[None]):
@@ -74,6 +76,7 @@ class MainScreen(Screen[None]):
         self._drawn_version = -1
         self._last_drawn = 0.0
         self._redraw_timer: Timer | None = None
+        self._ticks = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -149,8 +152,10 @@ class MainScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.update_status()
-        # Rows show ages ("3m"): let them move even when nothing else does.
-        self.list_version += 1
+        self._ticks += 1
+        if self._ticks % ROW_AGES_EVERY == 0:
+            # Rows show ages ("3m"): let them move even when nothing else does.
+            self.list_version += 1
 
     # -- the picker, rate-limited -----------------------------------------------------
 

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, OptionList
@@ -17,6 +18,11 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from ..api.models import Agent
 from ..book import Entry
 from ..render import one_line, relative_time, status_glyph
+from ..status_words import tone_of
+
+#: Where the state glyph sits in a row, and the theme colour of each tone.
+GLYPH_AT = 2
+TONE_COLOURS = {"live": "$success", "busy": "$warning", "bad": "$error", "idle": "$text-muted"}
 
 LOAD_MORE_PREFIX = "more:"
 AGENT_PREFIX = "agent:"
@@ -25,10 +31,10 @@ AGENT_PREFIX = "agent:"
 def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
     """Two lines for one conversation: who, channel, time, unread, state; then the preview."""
     c = entry.conversation
-    glyph, colour = status_glyph(entry.status)
     text = Text(end="")
     text.append(f"{number} " if number is not None else "  ", "dim")
-    text.append(glyph, colour)
+    # Coloured by the theme in `show_rows` (GLYPH_AT), from the stream's tone.
+    text.append(status_glyph(entry.status))
     text.append(" ")
     text.append("! " if c.needs_attention else "  ", "bold red")
     text.append(one_line(c.who, 24), "bold" if entry.unread else "")
@@ -119,7 +125,10 @@ class Picker(Vertical):
             rows.append(Option(title, id=f"{AGENT_PREFIX}{agent.id}", disabled=True))
             for entry in entries:
                 number = len(order) + 1 if len(order) < 9 else None
-                rows.append(Option(row(entry, now, number, width), id=entry.id))
+                colour = TONE_COLOURS[tone_of(entry.status)]
+                prompt = Content.from_rich_text(row(entry, now, number, width))
+                prompt = prompt.stylize(colour, GLYPH_AT, GLYPH_AT + 1)
+                rows.append(Option(prompt, id=entry.id))
                 order.append(entry.id)
             if agent.id in has_more:
                 label = Text("      … load more conversations", "italic dim", end="")

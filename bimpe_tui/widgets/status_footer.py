@@ -20,11 +20,13 @@ class StatusFooter(Static):
 
     #: The whole line; set by the screen from `status_words.status_line`.
     line: reactive[StatusLine] = reactive(StatusLine("starting", "busy"), layout=False)
-    #: The open conversation's stream state in words (kept apart for watchers and tests).
-    state_words: reactive[str] = reactive("starting")
+
+    @property
+    def state_words(self) -> str:
+        """The open conversation's stream state in words."""
+        return self.line.words
 
     def watch_line(self, line: StatusLine) -> None:
-        self.state_words = line.words
         for name in TONE_CLASSES:
             self.set_class(name == f"-{line.tone}", name)
 

@@ -9,10 +9,11 @@ from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
 
 from .keys import Row, sections
 from .monitor import (
@@ -99,6 +100,16 @@ class BimpeApp(App[None]):
             # As App.bell() does: the driver owns the terminal's output.
             driver.write(decision.terminal)
             driver.flush()
+
+    def on_key(self, event: events.Key) -> None:
+        # A key reaches the app after the widget that had focus when it was
+        # typed. A printable one arriving while a text box has focus was typed
+        # ahead, before a key such as "/" moved the focus there: it belongs in
+        # the box (the box itself stops every printable key it takes).
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.stop()
+            focused.insert_text_at_cursor(event.character)
 
     def _can_see(self) -> bool:
         """Whether the user can see the open conversation's newest message right now."""

@@ -37,7 +37,8 @@ def binding_rows(*owners: type, display: dict[str, str] | None = None) -> list[R
         for raw_key, binding in _bindings(owner):
             if binding.system or not binding.description:
                 continue
-            key = display.get(raw_key, raw_key)
+            # A binding's own key_display names all its keys at once.
+            key = binding.key_display or display.get(raw_key, raw_key)
             action = binding.action
             description = binding.description
             family = _ARGUMENT.sub("", action)

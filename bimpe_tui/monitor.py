@@ -342,9 +342,10 @@ class Monitor:
         entry.new = entry.active = False
         self.saved.selected = conversation_id
         self.state.changed()
-        self.emit(Opened(conversation_id))
         if not entry.watched:
+            # First, so the shell never shows an opened conversation as unwatched.
             self.watch(conversation_id)
+        self.emit(Opened(conversation_id))
         self.seen_now()
         self.emit(ListChanged())
 

@@ -7,6 +7,7 @@ intents; it decides nothing about streams or cursors.
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,22 @@ TICK = 1.0
 ROW_AGES_EVERY = 5
 
 
+#: What Textual makes of ESC followed by a digit, the way most terminals (tmux
+#: included) send alt+digit: the characters macOS's option key types ("¡" for
+#: alt+1). Bound too, so alt+1 … alt+9 work whichever form arrives.
+_ESC_DIGIT_AS = "¡™£¢∞§¶•ª"
+
+
+def jump_keys(number: int) -> str:
+    """The keys of "open the Nth conversation": alt+N, and alt+N as ESC N arrives."""
+    character = _ESC_DIGIT_AS[number - 1]
+    if character.isalnum():
+        name = character
+    else:
+        name = unicodedata.name(character).lower().replace("-", "_").replace(" ", "_")
+    return f"alt+{number},{name}"
+
+
 class MainScreen(Screen[None]):
     """Picker on the left, the open conversation on the right, the status line below."""
 
@@ -58,7 +75,14 @@ class MainScreen(Screen[None]):
         Binding("left_square_bracket", "cycle(-1)", "Previous", id="main.previous"),
         Binding("r", "retry", "Reconnect", id="main.retry"),
         *(
-            Binding(f"alt+{n}", f"jump({n})", f"Conversation {n}", show=False, id=f"main.jump_{n}")
+            Binding(
+                jump_keys(n),
+                f"jump({n})",
+                f"Conversation {n}",
+                show=False,
+                key_display=f"alt+{n}",
+                id=f"main.jump_{n}",
+            )
             for n in range(1, 10)
         ),
     ]

@@ -95,7 +95,8 @@ class Picker(Vertical):
     filter_text: reactive[str] = reactive("")
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: name, id or text", id="filter")
+        # No select-all on focus: text typed ahead of the focus is already in it.
+        yield Input(placeholder="filter: name, id or text", id="filter", select_on_focus=False)
         yield ConversationList(id="conversations")
 
     @property
@@ -154,7 +155,9 @@ class Picker(Vertical):
         """Show the filter box and type into it."""
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # At once, not through focus()'s call_later: keys typed right after the
+        # slash are already queued and must land in the box ("/q" must not quit).
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         """Empty and hide the filter; back to the list."""

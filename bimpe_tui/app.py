@@ -101,6 +101,12 @@ class BimpeApp(App[None]):
             driver.write(decision.terminal)
             driver.flush()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            # A key pressed: the user is moving, so the list holds still.
+            self.main.hold()
+        await super().on_event(event)
+
     def on_key(self, event: events.Key) -> None:
         # A key reaches the app after the widget that had focus when it was
         # typed. A printable one arriving while a text box has focus was typed

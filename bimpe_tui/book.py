@@ -9,7 +9,7 @@ can be tested without a terminal.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -120,6 +120,8 @@ class Entry:
     new: bool = False
     #: Not watched, and the list showed activity since the user last looked.
     active: bool = False
+    #: No longer in the server's list (kept because it is watched or open).
+    gone: bool = False
     #: Why it is watched: "you", or the auto-watch rule that asked for it.
     watched_by: str = ""
     #: Per message id, the spans of its text that matched a highlight rule.
@@ -238,6 +240,22 @@ class Book:
             elif state != "closed":
                 counts["live"] += 1
         return counts
+
+
+def held(
+    groups: Iterable[tuple[Agent, list[Entry]]], previous: Sequence[str]
+) -> Iterator[tuple[Agent, list[Entry]]]:
+    """The same groups with every row kept where `previous` had it.
+
+    Rows `previous` did not have follow, in their own (attention) order: while
+    the user moves through the list nothing moves under them, and what is new
+    still shows.
+    """
+    rank = {conversation_id: n for n, conversation_id in enumerate(previous)}
+    last = len(rank)
+    for agent, entries in groups:
+        # sorted() is stable: rows new to the list keep their attention order.
+        yield agent, sorted(entries, key=lambda e: rank.get(e.id, last))
 
 
 def place_history(

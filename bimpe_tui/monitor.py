@@ -537,8 +537,9 @@ class Monitor:
         last = entry.timeline.last_message
         if last is not None:
             self._record_received(entry, last)
-        self.emit(Appended(conversation_id, added))
+        # Spans first: the log draws what was appended with its highlights.
         self._highlight(entry, added)
+        self.emit(Appended(conversation_id, added))
         fresh = sum(1 for item in added if isinstance(item, Message))
         if entry.id != self.current or not self.seen_now():
             entry.unread += fresh
@@ -609,6 +610,7 @@ class Monitor:
             await asyncio.sleep(wait)
             if agent.id not in self.book.agents:
                 return  # the agent went away (see _refresh_agents)
+            problem = schedule.problem
             try:
                 page = await self.client.list_conversations(
                     agent.id, page=1, limit=PAGE_SIZE, sort="-last_message_at"
@@ -619,8 +621,9 @@ class Monitor:
                 wait = schedule.failed(time.monotonic(), str(exc))
             else:
                 wait = schedule.succeeded(time.monotonic())
-                self.merge_listing(agent, page.items)
-            self.emit(ListChanged())
+                self.merge_listing(agent, page.items, complete=not page.has_next_page)
+            if schedule.problem != problem:
+                self.emit(ListChanged())  # the status line says how the list is doing
 
     async def _refresh_agents(self) -> None:
         """Pick up agents added on the server, rarely; forget removed ones' refreshers."""
@@ -638,8 +641,15 @@ class Monitor:
                     self.emit(Notice(f"new agent: {agent.name or agent.id}"))
             self.emit(ListChanged())
 
-    def merge_listing(self, agent: Agent, conversations: Sequence[Conversation]) -> None:
-        """Apply a fresh first page: new rows, changed flags in place, alerts, auto-watch."""
+    def merge_listing(
+        self, agent: Agent, conversations: Sequence[Conversation], *, complete: bool = False
+    ) -> None:
+        """Apply a fresh first page: new rows, changed flags in place, alerts, auto-watch.
+
+        When the page is the agent's whole list (`complete`), a conversation it
+        no longer shows is gone from the server's list: dropped, unless it is
+        watched or open, which stay, marked gone (greyed in the picker).
+        """
         # What the book holds is what the last listings showed (alerts compare with it).
         before = {
             e.id: e.conversation for e in self.book.entries.values() if e.agent.id == agent.id
@@ -651,18 +661,32 @@ class Monitor:
                 before[conversation.id] = conversation
         for alert in conversation_alerts(self.alert_rules, before, conversations, agent=agent.name):
             self._raise(alert)
+        changed = False
         for conversation in conversations:
             entry = self.book.get(conversation.id)
             if entry is None:
                 self.book.add_conversations(agent, [conversation])
                 self.book.entries[conversation.id].new = self._started_since(conversation)
-            else:
-                changed = conversation.last_message_at != entry.conversation.last_message_at
+                changed = True
+            elif entry.conversation != conversation:
+                moved = conversation.last_message_at != entry.conversation.last_message_at
                 entry.conversation = conversation
-                if changed and not entry.watched and entry.id != self.current:
+                if moved and not entry.watched and entry.id != self.current:
                     entry.active = True
-        self._auto_watch()
-        self.emit(ListChanged())
+                changed = True
+        listed = {c.id for c in conversations}
+        for entry in [e for e in self.book.entries.values() if e.agent.id == agent.id]:
+            gone = complete and entry.id not in listed
+            if gone and not entry.watched and entry.id != self.current:
+                del self.book.entries[entry.id]
+                changed = True
+            elif entry.gone != gone:
+                entry.gone = gone
+                changed = True
+        if changed:
+            # A refresh that brings nothing new costs the shell nothing.
+            self._auto_watch()
+            self.emit(ListChanged())
 
     def _started_since(self, conversation: Conversation) -> bool:
         """Whether a conversation was created after this run's first listing (less one

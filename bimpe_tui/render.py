@@ -9,6 +9,7 @@ retitling the terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
 from rich.style import Style
@@ -85,10 +86,23 @@ def local_time(iso: str, tz: tzinfo | None, now: datetime | None = None) -> str:
     return local.strftime("%b %d %H:%M")
 
 
+#: How text that matched a highlight rule is shown.
+HIGHLIGHT_STYLE = "bold reverse"
+
+
 def message_row(
-    message: Message, *, tz: tzinfo | None = None, now: datetime | None = None
+    message: Message,
+    *,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+    highlights: Sequence[tuple[int, int]] = (),
 ) -> tuple[Text, Text, Text]:
-    """One message as three cells: time, role, and body (type badge, text, attachments)."""
+    """One message as three cells: time, role, and body (type badge, text, attachments).
+
+    `highlights` are (start, end) offsets into the message's raw text, sorted
+    and apart (as `alerts.Match.spans` gives them); they are shown in
+    HIGHLIGHT_STYLE.
+    """
     label, style = role_label(message.role)
     when = Text(local_time(message.created_at, tz, now), "dim")
     who = Text(label, style)
@@ -98,7 +112,7 @@ def message_row(
         body.append(" ")
     text = message.message or ""
     shown = _shown_part(text)
-    body.append(visible(shown))
+    _append_highlighted(body, shown, highlights)
     if len(shown) < len(text):
         hidden = len(text) - len(shown)
         body.append(f" … ({hidden:,} more characters not shown)", "dim italic")
@@ -117,6 +131,20 @@ def message_row(
         more = len(attachments) - MAX_SHOWN_ATTACHMENTS
         body.append(f"\n… ({more:,} more attachments not shown)", "dim italic")
     return when, who, body
+
+
+def _append_highlighted(body: Text, raw: str, spans: Sequence[tuple[int, int]]) -> None:
+    # Split the raw text at the spans first, then make each piece visible:
+    # visible() changes lengths (a tab, a control character), offsets do not survive it.
+    at = 0
+    for start, end in spans:
+        start, end = max(start, at), min(end, len(raw))
+        if start >= end:
+            continue
+        body.append(visible(raw[at:start]))
+        body.append(visible(raw[start:end]), HIGHLIGHT_STYLE)
+        at = end
+    body.append(visible(raw[at:]))
 
 
 def _shown_part(text: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bimpe_tui.demo.newcomers import RETENTION, SPACING
 from bimpe_tui.demo.scripts import ESCALATION
 from bimpe_tui.demo.world import ANCHOR, AdjustableClock, DemoWorld, format_iso, parse_iso_ms
 
@@ -546,8 +547,8 @@ def test_ended_newcomers_leave_the_list_after_the_retention_window() -> None:
     final = world.final_index(conv)
     assert final is not None
     end = world.time_of(conv, final)
-    assert conv in newcomer_ids(world, end + 7200)
-    assert conv not in newcomer_ids(world, end + 7200.01)
+    assert conv in newcomer_ids(world, end + RETENTION)
+    assert conv not in newcomer_ids(world, end + RETENTION + 0.01)
     # Gone from the list, it can still be fetched, paged and streamed by id.
     clock.now = end + DAY
     agent_id = world.agent_of(conv)
@@ -575,7 +576,7 @@ def test_the_list_stays_bounded_over_a_simulated_day() -> None:
 
 
 @pytest.mark.parametrize("rate", [1.0, 7.5])
-def test_about_one_newcomer_every_six_minutes_scaled_by_rate(rate: float) -> None:
+def test_about_one_newcomer_every_four_minutes_scaled_by_rate(rate: float) -> None:
     world = DemoWorld(seed=7, rate=rate, clock=lambda: NOW)
     day = DAY / rate
     seen: dict[str, str] = {}
@@ -583,10 +584,11 @@ def test_about_one_newcomer_every_six_minutes_scaled_by_rate(rate: float) -> Non
         pairs = world.conversation_ids(NOW + step * day / 48)
         seen.update((c, a) for a, c in pairs if world.is_newcomer(c))
     started = [c for c in seen if NOW < world.time_of(c, 0) <= NOW + day]
-    assert 220 <= len(started) <= 260
+    expected = DAY / SPACING  # 360 a day at rate 1: one every 4 minutes
+    assert 0.9 * expected <= len(started) <= 1.1 * expected
     agents = Counter(seen[c] for c in started)
     assert len(agents) == 3
-    assert min(agents.values()) > 40
+    assert min(agents.values()) > expected / 6
 
 
 def test_newcomers_vary_in_channel_and_person() -> None:

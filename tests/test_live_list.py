@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 
 from bimpe_tui.api.models import Agent, Conversation
+from bimpe_tui.app import BimpeApp
 from bimpe_tui.config import AlertSettings
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import AlertRaised, ListChanged, Monitor, MonitorConfig, MonitorEvent
+from bimpe_tui.rules import WatchRules
 from bimpe_tui.state import StateStore
-from tests.apptools import FakeClock
+from tests.apptools import FakeClock, make_app, ready, until
 from tests.test_monitor import Harness
 
 #: Fast refreshes: the test waits for events, never for this interval.
-FAST = 0.05
+FAST = 0.2
 
 
 def listed(server: DemoServer) -> dict[str, dict[str, object]]:
@@ -81,7 +83,8 @@ async def test_a_new_conversation_appears_within_one_refresh_marked_new(
     assert arriving, "the demo world starts a conversation every few minutes"
     await h.until(lambda: arriving <= set(book.entries))
     assert all(book.entries[c].new for c in arriving)
-    assert not any(book.entries[c].new for c in before)
+    # (Some listed before may have left the list meanwhile: ended ones age out.)
+    assert not any(book.entries[c].new for c in before if c in book.entries)
     raised = [e for e in h.events if isinstance(e, AlertRaised)]
     assert raised, "a new-conversation alert"
     assert all(a.kind == "new_conversation" for e in raised for a in e.decision.alerts)
@@ -189,4 +192,67 @@ async def test_one_that_moves_up_from_a_later_page_is_not_new(tmp_path: Path) ->
     assert monitor.book.entries["c_fresh"].new
     raised = [a for e in events if isinstance(e, AlertRaised) for a in e.decision.alerts]
     assert [(a.kind, a.conversation_id) for a in raised] == [("new_conversation", "c_fresh")]
+    await monitor.close()
+
+
+def picker_row(app: BimpeApp, conversation_id: str) -> str:
+    options = app.main.picker.options
+    option = options.get_option(conversation_id)
+    return str(option.prompt)
+
+
+async def test_in_the_app_attention_flags_the_row_alerts_and_watches(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    cid, before, after = find_attention_turning_on(server, clock)
+    clock.now = before
+    app = make_app(server, tmp_path / "state.toml", clock)
+    app.monitor.config.refresh_interval = FAST
+    app.monitor.watch_rules = WatchRules.parse(["needs_attention"])
+    async with app.run_test(size=(140, 60), notifications=True) as pilot:
+        await until(pilot, ready(app))
+        await until(pilot, lambda: cid in app.order)
+        assert "!" not in picker_row(app, cid)[:8]
+        clock.advance(after - before, server)
+        await until(pilot, lambda: "!" in picker_row(app, cid)[:8])
+        entry = app.monitor.book.entries[cid]
+        await until(pilot, lambda: entry.watched)
+        assert [n for n in app._notifications if "needs attention" in n.message]
+
+
+async def test_in_the_app_a_429_on_refresh_shows_in_the_footer_and_recovers(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    app.monitor.config.refresh_interval = FAST
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        server.faults.inject("list_429", count=12)
+        footer = app.main.status_footer
+        await until(pilot, lambda: "rate limited, retrying in" in footer.line.summary, limit=30)
+        assert footer.line.summary.startswith("list ")
+        server.faults.clear()
+        await until(pilot, lambda: "rate limited" not in footer.line.summary, limit=60)
+
+
+async def test_a_conversation_gone_from_the_whole_list_is_dropped_or_kept_greyed(
+    tmp_path: Path,
+) -> None:
+    events: list[MonitorEvent] = []
+    config = MonitorConfig(state=StateStore(tmp_path / "s.toml"), clock=FakeClock())
+    monitor = Monitor(config, events.append)
+    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
+    monitor._listed_at = config.clock()
+    kept, dropped, other = (conversation(c, "2026-11-20T08:00:00Z") for c in ("c_k", "c_d", "c_o"))
+    monitor.merge_listing(agent, [kept, dropped, other], complete=True)
+    monitor.book.entries["c_k"].watched = True  # as if streaming (no server here)
+    # A first page that is not the whole list says nothing about what it lacks.
+    monitor.merge_listing(agent, [other], complete=False)
+    assert set(monitor.book.entries) == {"c_k", "c_d", "c_o"}
+    monitor.merge_listing(agent, [other], complete=True)
+    assert set(monitor.book.entries) == {"c_k", "c_o"}
+    assert monitor.book.entries["c_k"].gone
+    assert not monitor.book.entries["c_o"].gone
+    monitor.merge_listing(agent, [kept, other], complete=True)
+    assert not monitor.book.entries["c_k"].gone
     await monitor.close()

@@ -16,9 +16,9 @@ __all__ = [
     "slot_of_suffix",
 ]
 
-SPACING = 360.0
+SPACING = 240.0
 """Mean seconds between two newcomers starting, at rate 1 (each slot starts once)."""
-RETENTION = 7200.0
+RETENTION = 5400.0
 """Seconds an ended newcomer stays listed after its last message, at rate 1."""
 MIN_MESSAGES = 24
 MAX_MESSAGES = 240
@@ -201,7 +201,8 @@ def life_of(seed: int, slot: int) -> Life:
 def _flags(
     seed: int, slot: int, exchanges: int
 ) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
-    """Half the lives ask for a person; two thirds of those then see staff take over.
+    """Three lives in four ask for a person (so a demo left open for ten minutes sees
+    attention change); two thirds of those then see staff take over.
 
     The customer asks in exchange ``a`` (the flag turns on with that message); a staff
     member writes the reply of exchange ``b`` (the flag turns off with that answer);
@@ -209,10 +210,11 @@ def _flags(
     Every life ends with the AI's reply to a closing exchange, after all of this.
     """
     h = _digest(seed, "flags", slot)
-    h, asks = divmod(h, 2)
+    h, asks = divmod(h, 4)
     if not asks:
         return None, None
-    h, a = divmod(h, exchanges // 2)
+    # Early in the life, as customers who want a person say so soon.
+    h, a = divmod(h, min(4, exchanges // 2))
     a += 1
     # Up to six exchanges of waiting, leaving room for a takeover of two or more.
     h, wait = divmod(h, min(6, exchanges - 3 - a))

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header
 
-from ..book import Entry
+from ..book import Entry, held
 from ..monitor import (
     Appended,
     ListChanged,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 REDRAW_INTERVAL = 0.25
 #: How often the clock-driven parts move: "last data 12 s ago", rows' ages.
 TICK = 1.0
+#: Seconds after a key press during which the list's rows do not move.
+HOLD = 3.0
 #: Ticks between redraws of an idle list, for its ages alone (an idle app stays idle).
 ROW_AGES_EVERY = 5
 
@@ -101,6 +103,7 @@ class MainScreen(Screen[None]):
         self._last_drawn = 0.0
         self._redraw_timer: Timer | None = None
         self._ticks = 0
+        self._hold_until = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -156,6 +159,7 @@ class MainScreen(Screen[None]):
     def _show_open(self) -> None:
         entry = self._open_entry()
         if entry is not None:
+            self.log_view.highlights = entry.highlights
             self.log_view.show(_title(entry), list(entry.timeline.items), now=self._now())
 
     def _open_entry(self) -> Entry | None:
@@ -201,10 +205,27 @@ class MainScreen(Screen[None]):
         self._drawn_version = self.list_version
         picker = self.picker
         book = self.monitor.book
-        self.order = picker.show_rows(
-            book.ordered(picker.filter_text), self.clock(), book.more_pages
-        )
+        groups = book.ordered(picker.filter_text)
+        if time.monotonic() < self._hold_until:
+            groups = held(groups, self.order)
+        self.order = picker.show_rows(groups, self.clock(), book.more_pages)
         self.update_status()
+
+    def hold(self) -> None:
+        """Keep the rows where they are for HOLD seconds (the user is moving through them)."""
+        if not self.is_mounted:
+            return
+        held_before = time.monotonic() < self._hold_until
+        self._hold_until = time.monotonic() + HOLD
+        if not held_before:
+            # When the hold ends, the order catches up on the next redraw.
+            self.set_timer(HOLD, self._release)
+
+    def _release(self) -> None:
+        if time.monotonic() >= self._hold_until:
+            self.list_version += 1
+        else:
+            self.set_timer(self._hold_until - time.monotonic(), self._release)
 
     @on(Picker.FilterChanged)
     def _filter_changed(self) -> None:
@@ -255,8 +276,10 @@ class MainScreen(Screen[None]):
         start = order.index(current) + 1 if current in order else 0
         for offset in range(len(order)):
             candidate = order[(start + offset) % len(order)]
-            entry = self.monitor.book.entries[candidate]
-            if candidate != current and (entry.unread or entry.conversation.needs_attention):
+            entry = self.monitor.book.get(candidate)  # None: gone since the last redraw
+            if entry is None or candidate == current:
+                continue
+            if entry.unread or entry.conversation.needs_attention:
                 self.monitor.open(candidate)
                 return
         self.notify("nothing unread", markup=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from rich.text import Text
@@ -85,6 +85,8 @@ class MessageLog(Vertical):
         self._pending_now: datetime | None = None
         self._flush_timer: Timer | None = None
         self._redrawing = False
+        #: Per message id, the spans of its text to highlight (the open conversation's).
+        self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
 
     def compose(self) -> ComposeResult:
         yield _Lines(id="lines", wrap=True, markup=False, highlight=False, max_lines=MAX_LOG_LINES)
@@ -106,7 +108,8 @@ class MessageLog(Vertical):
 
     def _message_text(self, message: Message, width: int, now: datetime | None) -> Text:
         """One message, wrapped by us so its text lines up under itself."""
-        when, who, body = message_row(message, tz=self.tz, now=now)
+        spans = self.highlights.get(message.id, ())
+        when, who, body = message_row(message, tz=self.tz, now=now, highlights=spans)
         head = Text.assemble(when, " ", (who.plain.rjust(8), who.style), " ")
         room = max(10, width - head.cell_len)
         if body.cell_len <= room and "\n" not in body.plain:

@@ -44,6 +44,10 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
         text.append(" test", "dim italic")
     if c.is_ai_chat_paused:
         text.append(" paused", "yellow")
+    if entry.gone:
+        # Kept because it is watched; the server's list no longer has it.
+        text.stylize("dim")
+        text.append(" gone", "dim italic")
     if entry.new:
         text.append(" new", "bold cyan")
     elif entry.active:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: Conversations per page when listing, and messages of history on first open.
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
+#: Conversation lists come newest activity first, at start-up and on every refresh.
+LIST_SORT = "-last_message_at"
 #: Pages of history searched for the last received message after a restart.
 HISTORY_PAGES = 4
 #: Streams at once; beyond this the least recently viewed conversation stops.
@@ -193,6 +195,8 @@ class Monitor:
         self.watch_rules = WatchRules.parse(config.auto_watch)
         #: Per agent: when its list is refreshed next, and how the last refresh went.
         self.schedules: dict[str, RefreshSchedule] = {}
+        #: Per agent: how many pages of its conversations are loaded (and refreshed).
+        self._pages: dict[str, int] = {}
         #: Wall-clock time of the first listing (what "new" is measured from).
         self._listed_at: float | None = None
 
@@ -273,8 +277,11 @@ class Monitor:
 
     async def _load_page(self, agent: Agent, page_no: int) -> None:
         assert self.client is not None
-        page = await self.client.list_conversations(agent.id, page=page_no, limit=PAGE_SIZE)
+        page = await self.client.list_conversations(
+            agent.id, page=page_no, limit=PAGE_SIZE, sort=LIST_SORT
+        )
         self.book.add_conversations(agent, page.items)
+        self._pages[agent.id] = max(page_no, self._pages.get(agent.id, 0))
         if page.has_next_page and page.items:
             self.book.more_pages[agent.id] = page_no + 1
         else:
@@ -603,30 +610,41 @@ class Monitor:
         self._spawn(self._refresh_loop(agent, schedule))
 
     async def _refresh_loop(self, agent: Agent, schedule: RefreshSchedule) -> None:
-        """Refresh one agent's first page forever: one request in flight, spaced by the schedule."""
-        assert self.client is not None
+        """Refresh one agent's list forever: the pages the user has loaded (the first,
+        unless they asked for more), one request in flight, spaced by the schedule."""
         wait = schedule.first(time.monotonic())
         while True:
             await asyncio.sleep(wait)
-            if agent.id not in self.book.agents:
+            if self.schedules.get(agent.id) is not schedule:
                 return  # the agent went away (see _refresh_agents)
             problem = schedule.problem
             try:
-                page = await self.client.list_conversations(
-                    agent.id, page=1, limit=PAGE_SIZE, sort="-last_message_at"
-                )
+                conversations, complete = await self._fetch_listing(agent)
             except RateLimitError as exc:
                 wait = schedule.rate_limited(time.monotonic(), exc.retry_after)
             except BimpeError as exc:
                 wait = schedule.failed(time.monotonic(), str(exc))
             else:
                 wait = schedule.succeeded(time.monotonic())
-                self.merge_listing(agent, page.items, complete=not page.has_next_page)
+                self.merge_listing(agent, conversations, complete=complete)
             if schedule.problem != problem:
                 self.emit(ListChanged())  # the status line says how the list is doing
 
+    async def _fetch_listing(self, agent: Agent) -> tuple[list[Conversation], bool]:
+        """The agent's conversations on the pages loaded so far, and whether that is all."""
+        assert self.client is not None
+        conversations: list[Conversation] = []
+        for page_no in range(1, self._pages.get(agent.id, 1) + 1):
+            page = await self.client.list_conversations(
+                agent.id, page=page_no, limit=PAGE_SIZE, sort=LIST_SORT
+            )
+            conversations.extend(page.items)
+            if not page.has_next_page or not page.items:
+                return conversations, True
+        return conversations, False
+
     async def _refresh_agents(self) -> None:
-        """Pick up agents added on the server, rarely; forget removed ones' refreshers."""
+        """Pick up agents added on the server, and let go of removed ones; rarely."""
         assert self.client is not None
         while True:
             await asyncio.sleep(AGENTS_INTERVAL)
@@ -634,12 +652,24 @@ class Monitor:
                 page = await self.client.list_agents(page=1, limit=100)
             except BimpeError:
                 continue  # the per-agent refreshes say when the service is failing
-            for agent in page.items:
-                if agent.id not in self.book.agents:
-                    self.book.add_agent(agent)
-                    self._start_refresher(agent)
-                    self.emit(Notice(f"new agent: {agent.name or agent.id}"))
-            self.emit(ListChanged())
+            self.merge_agents(page.items, complete=not page.has_next_page)
+
+    def merge_agents(self, agents: Sequence[Agent], *, complete: bool) -> None:
+        """Apply a fresh agent list: start refreshing new agents; when the list is
+        whole, drop the agents it lacks (their watched conversations stay, gone)."""
+        for agent in agents:
+            if agent.id not in self.book.agents:
+                self.book.add_agent(agent)
+                self._start_refresher(agent)
+                self.emit(Notice(f"new agent: {agent.name or agent.id}"))
+        if complete:
+            listed = {agent.id for agent in agents}
+            for agent_id in [a for a in self.book.agents if a not in listed]:
+                self.schedules.pop(agent_id, None)  # its refresher stops
+                self.merge_listing(self.book.agents[agent_id], [], complete=True)
+                if not any(e.agent.id == agent_id for e in self.book.entries.values()):
+                    del self.book.agents[agent_id]
+        self.emit(ListChanged())
 
     def merge_listing(
         self, agent: Agent, conversations: Sequence[Conversation], *, complete: bool = False

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
+from tests.loopback import LoopbackServer
 
 #: 2026-11-20 09:00:00 UTC: a fixed start for the demo world's clock.
 START = 1_795_165_200.0
@@ -96,3 +97,28 @@ def ready(app: BimpeApp) -> Callable[[], bool]:
         )
 
     return check
+
+
+def hostile_app(server: LoopbackServer, state_path: Path, **stream_options: Any) -> BimpeApp:
+    """The real app pointed at a hostile server, with short stream timeouts."""
+    options: dict[str, Any] = {"base_delay": 0.05, "read_timeout": 30.0}
+    options.update(stream_options)
+    return BimpeApp(
+        AppConfig(
+            state=StateStore(state_path, debounce=0.05),
+            api_key=server.api_key,
+            base_url=server.base_url,
+            stream_options=options,
+            tz=UTC,
+        )
+    )
+
+
+def strip_texts(strips: Iterable[Any]) -> list[str]:
+    """The plain text of rendered Strips (what the terminal would be sent, minus styles)."""
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+def widget_lines(widget: Any) -> list[Any]:
+    """Every line a widget renders for its current size, as Strips."""
+    return [widget.render_line(y) for y in range(widget.size.height)]

@@ -10,7 +10,7 @@ import pytest
 
 from bimpe_tui.api.client import ConsoleClient
 from tests.apptools import FakeClock
-from tests.scripted_server import ScriptedServer
+from tests.loopback import LoopbackServer as ScriptedServer
 
 if TYPE_CHECKING:
     from bimpe_tui.demo.server import DemoServer

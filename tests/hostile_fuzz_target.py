@@ -13,7 +13,7 @@ import json
 import re
 import sys
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 with atheris.instrument_imports(include=["bimpe_tui"]):
     from bimpe_tui.api.models import Message, ModelError

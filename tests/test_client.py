@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 
@@ -45,10 +46,12 @@ async def test_agents_and_their_conversations_page_by_page(
         listed = [
             c.id
             async for c in iter_pages(
-                lambda n, agent_id=agent.id: api.list_conversations(agent_id, page=n, limit=2)
+                partial(
+                    lambda agent_id, n: api.list_conversations(agent_id, page=n, limit=2), agent.id
+                )
             )
         ]
-        world = [c["id"] for c in still.world.conversations(agent.id)]
+        world = [str(c["id"]) for c in still.world.conversations(agent.id)]
         assert sorted(listed) == sorted(world)
         assert len(listed) == len(set(listed))
 

@@ -1107,7 +1107,7 @@ async def test_chaos_list_faults_strike_some_list_calls() -> None:
         httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
     ):
         agent_id, conv = server.world.conversation_ids()[0]
-        statuses = Counter()
+        statuses: Counter[int] = Counter()
         for _ in range(60):
             statuses[(await api.get("/agents")).status_code] += 1
             statuses[(await api.get(f"/agents/{agent_id}/conversations")).status_code] += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -258,7 +259,7 @@ async def test_at_most_8_ticket_calls_are_in_flight(scripted: LoopbackServer) ->
             # waiting at the client's gate takes the free place, and no more.
             for served in range(total):
                 expected = min(TICKETS_AT_ONCE, total - served)
-                await scripted.wait_until(lambda n=expected: scripted.held_tickets == n)
+                await scripted.wait_until(partial(lambda n: scripted.held_tickets == n, expected))
                 scripted.release_ticket()
             await consumers.wait_all_live()
         finally:

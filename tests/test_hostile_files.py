@@ -15,16 +15,9 @@ import pytest
 
 from bimpe_tui.config import ConfigError, load_settings, read_config
 from bimpe_tui.state import Cursor, StateStore
-from tests.apptools import ready, until
-from tests.hostile_server import (
-    HostileServer,
-    agent,
-    conversation,
-    hostile_app,
-    message,
-    recursion_is_a_failure,
-    sse_frame,
-)
+from tests.apptools import hostile_app, ready, until
+from tests.loopback import LoopbackServer as HostileServer
+from tests.loopback import agent, conversation, message, recursion_is_a_failure, sse_frame
 
 SECRET = "sk_live_Hq3Zp8Rv2Kd7Wm5Xt"
 

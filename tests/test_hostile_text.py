@@ -44,21 +44,20 @@ from bimpe_tui.render import (
 from bimpe_tui.screens.help import HelpScreen
 from bimpe_tui.state import StateStore
 from bimpe_tui.widgets.picker import row
-from tests.apptools import ready, until
-from tests.hostile_server import (
+from tests.apptools import hostile_app, ready, strip_texts, until, widget_lines
+from tests.loopback import (
+    API_KEY,
     Canned,
-    HostileServer,
+    Reply,
     agent,
     conversation,
     envelope,
     error_body,
-    hostile_app,
     message,
     sse_frame,
-    strip_texts,
-    widget_lines,
 )
-from tests.scripted_server import API_KEY, Reply, ScriptedServer
+from tests.loopback import LoopbackServer as HostileServer
+from tests.loopback import LoopbackServer as ScriptedServer
 
 #: What must never reach a terminal from the content: C0 but newline, DEL, C1,
 #: and lone surrogates.
@@ -337,7 +336,7 @@ def live_frames() -> list[bytes]:
 
 
 def assert_app_screen_safe(app: Any) -> str:
-    svg = app.export_screenshot()
+    svg: str = app.export_screenshot()
     assert not UNSAFE_IN_SVG.search(svg)
     return svg
 
@@ -356,8 +355,9 @@ async def test_hostile_messages_in_the_app_are_literal_safe_and_fit(
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
         entry = app.monitor.book.entries["c_safe"]
-        ids = lambda: [getattr(item, "id", None) for item in entry.timeline.items]  # noqa: E731
-        await until(pilot, lambda: "m_live_2" in ids())
+        await until(
+            pilot, lambda: "m_live_2" in [getattr(i, "id", None) for i in entry.timeline.items]
+        )
         await pilot.pause()
         log = app.main.log_view.lines
         texts = strip_texts(log.lines)
@@ -468,8 +468,10 @@ async def test_a_hostile_id_from_the_stream_is_saved_in_the_state_file(
     app = hostile_app(hostile, path)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
-        cursor = lambda: app.monitor.saved.cursors["c_safe"].received  # noqa: E731
-        await until(pilot, lambda: cursor() == 'm_\\ud800\x00"x"\n')
+        await until(
+            pilot,
+            lambda: app.monitor.saved.cursors["c_safe"].received == 'm_\\ud800\x00"x"\n',
+        )
         assert await app.monitor.state.flush()
     again = StateStore(path)
     assert again.load() == []

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import bimpe_tui.monitor as monitor_module
 from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.config import AlertSettings
@@ -256,3 +257,107 @@ async def test_a_conversation_gone_from_the_whole_list_is_dropped_or_kept_greyed
     monitor.merge_listing(agent, [kept, other], complete=True)
     assert not monitor.book.entries["c_k"].gone
     await monitor.close()
+
+
+async def test_an_agent_gone_from_the_server_is_let_go_its_watched_rows_kept(
+    tmp_path: Path,
+) -> None:
+    events: list[MonitorEvent] = []
+    config = MonitorConfig(state=StateStore(tmp_path / "s.toml"), clock=FakeClock())
+    monitor = Monitor(config, events.append)
+    a, b = (
+        Agent.from_api({"id": i, "name": i, "created_at": "", "updated_at": ""})
+        for i in ("ag_a", "ag_b")
+    )
+    monitor._listed_at = config.clock()
+    monitor.book.add_agent(a)
+    monitor.book.add_agent(b)
+    monitor.merge_listing(b, [conversation("c_w", "2026-11-20T08:00:00Z")], complete=True)
+    monitor.merge_listing(b, [conversation("c_x", "2026-11-20T08:00:00Z")], complete=False)
+    monitor.book.entries["c_w"].watched = True
+    monitor.merge_agents([a], complete=False)  # a partial list proves nothing
+    assert set(monitor.book.agents) == {"ag_a", "ag_b"}
+    monitor.merge_agents([a], complete=True)
+    assert set(monitor.book.entries) == {"c_w"}
+    assert monitor.book.entries["c_w"].gone
+    assert "ag_b" in monitor.book.agents  # its watched conversation still needs the header
+    monitor.book.entries["c_w"].watched = False
+    monitor.merge_agents([a], complete=True)
+    assert set(monitor.book.agents) == {"ag_a"}
+    await monitor.close()
+
+
+async def test_pages_the_user_loaded_are_refreshed_too(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor_module, "PAGE_SIZE", 4)
+    h = Harness(server, tmp_path / "state.toml", clock)
+    await h.monitor.start()
+    try:
+        agent = next(a for a in h.monitor.book.agents.values() if a.id in h.monitor.book.more_pages)
+        first, complete = await h.monitor._fetch_listing(agent)
+        assert (len(first), complete) == (4, False)
+        await h.monitor.load_more(agent.id)
+        both, _ = await h.monitor._fetch_listing(agent)
+        assert len(both) > 4
+        assert [c.id for c in both[:4]] == [c.id for c in first]
+    finally:
+        await h.monitor.close()
+
+
+async def test_in_the_app_a_new_conversation_shows_new_and_attention_off_clears_the_flag(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    cid, _, after = find_attention_turning_on(server, clock)
+    clock.now = after
+    app = make_app(server, tmp_path / "state.toml", clock)
+    app.monitor.config.refresh_interval = FAST
+    async with app.run_test(size=(140, 80)) as pilot:
+        await until(pilot, ready(app))
+        await until(pilot, lambda: cid in app.order)
+        assert "!" in picker_row(app, cid)[:8]
+        # A newcomer starts: its row appears, marked new.
+        listed = set(app.monitor.book.entries)
+        t = clock.now
+        while not ({c for _, c in server.world.conversation_ids(t)} - listed):
+            t += 30
+        clock.now = t
+        server.wake()
+        arriving = {c for _, c in server.world.conversation_ids()} - listed
+        await until(pilot, lambda: any(c in app.order for c in arriving))
+        newcomer = next(c for c in arriving if c in app.order)
+        assert " new" in picker_row(app, newcomer)
+        # Later the flagged conversation is answered: the flag goes.
+        agent_id = app.monitor.book.entries[cid].agent.id
+        while server.world.conversation_detail(agent_id, cid)["needs_attention"]:  # type: ignore[index]
+            clock.now += 60
+        server.wake()
+        await until(pilot, lambda: "!" not in picker_row(app, cid)[:8])
+
+
+async def test_in_the_app_a_restart_does_not_alert_again(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    cid, before, after = find_attention_turning_on(server, clock)
+    clock.now = before
+    state = tmp_path / "state.toml"
+    first = make_app(server, state, clock)
+    first.monitor.config.refresh_interval = FAST
+    async with first.run_test(size=(140, 60), notifications=True) as pilot:
+        await until(pilot, ready(first))
+        await until(pilot, lambda: cid in first.order)
+        clock.advance(after - before, server)
+        await until(
+            pilot, lambda: any("needs attention" in n.message for n in first._notifications)
+        )
+        await pilot.press("q")
+    again = make_app(server, state, clock)
+    again.monitor.config.refresh_interval = FAST
+    async with again.run_test(size=(140, 60), notifications=True) as pilot:
+        await until(pilot, ready(again))
+        await until(pilot, lambda: "!" in picker_row(again, cid)[:8])
+        schedules = again.monitor.schedules.values()
+        # Several refreshes of every agent pass, and none rings for what was already seen.
+        done = {id(s): s.refreshed_at for s in schedules}
+        await until(pilot, lambda: all(s.refreshed_at != done[id(s)] for s in schedules), limit=20)
+        assert not any("needs attention" in n.message for n in again._notifications)

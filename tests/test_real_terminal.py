@@ -24,7 +24,7 @@ def log_title(t: Terminal) -> str:
     """The title of the log's border (the second box on the second row)."""
     titles = TITLE.findall(t.text.splitlines()[1])
     assert len(titles) == 2, t.text
-    return titles[1]
+    return str(titles[1])
 
 
 #: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp · 3m".
@@ -35,7 +35,7 @@ def row_name(t: Terminal, number: int) -> str:
     """Who the list's row `number` is (as alt+number would open it)."""
     names = {int(n): name for n, name in ROW.findall(t.text)}
     assert number in names, t.text
-    return names[number]
+    return str(names[number])
 
 
 def list_count(t: Terminal) -> int:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import socket
-import sys
 import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,35 +28,15 @@ from bimpe_tui.config import load_settings
 from bimpe_tui.demo.server import DEMO_API_KEY, DemoServer
 from bimpe_tui.demo.world import DemoWorld
 from bimpe_tui.state import StateStore
-from tests.apptools import ready, until
-from tests.hostile_server import (
-    API_KEY,
-    Canned,
-    HostileServer,
-    agent,
-    conversation,
-    error_body,
-    hostile_app,
-    message,
-    sse_frame,
-    strip_texts,
-    widget_lines,
-)
+from tests.apptools import hostile_app, ready, strip_texts, until, widget_lines
+from tests.loopback import API_KEY, Canned, agent, conversation, error_body, message, sse_frame
+from tests.loopback import LoopbackServer as HostileServer
+from tests.processes import CLI, child_env, demo_server_process
 from tests.streamkit import collect, messages, statuses
 
-CLI = [sys.executable, "-m", "bimpe_tui"]
 #: An error body echoing everything a careless server might echo.
 ECHO = error_body("echo: {url} | auth: {auth} | ticket {ticket} | {token}")
 TICKET_SHAPE = re.compile(r"tk_[A-Za-z0-9_\-]{6,}")
-
-
-def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIMPEAI_")}
-    env["HOME"] = str(tmp_path / "home")
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    env.update(extra)
-    return env
 
 
 def assert_clean(text: str, key: str, tickets: list[str], where: str) -> None:
@@ -120,25 +98,8 @@ def listeners(port: int) -> list[str]:
 async def test_demo_server_listens_on_loopback_only_and_tail_never_shows_the_key(
     tmp_path: Path,
 ) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "demo-server",
-        "--rate",
-        "40",
-        "--heartbeat",
-        "0.2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
-        assert match, first
-        port = int(match.group(1))
-        assert listeners(port) == ["0100007F"]  # 127.0.0.1 and nothing else
+    async with demo_server_process(tmp_path, "--rate", "40", "--heartbeat", "0.2") as demo:
+        assert listeners(demo.port) == ["0100007F"]  # 127.0.0.1 and nothing else
         # A distinctive, refused key: tail gives up without ever showing it.
         world = DemoWorld(seed=7, rate=40.0)
         agent_id, conversation_id = world.conversation_ids()[0]
@@ -146,7 +107,7 @@ async def test_demo_server_listens_on_loopback_only_and_tail_never_shows_the_key
             *CLI,
             "tail",
             "--base-url",
-            f"http://127.0.0.1:{port}",
+            demo.base_url,
             agent_id,
             conversation_id,
             stdout=asyncio.subprocess.PIPE,
@@ -157,12 +118,8 @@ async def test_demo_server_listens_on_loopback_only_and_tail_never_shows_the_key
         assert tail.returncode == 1
         assert "API key was refused" in err.decode()
         assert_clean(out.decode() + err.decode(), API_KEY, [], "tail's output")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.wait(), 20)
-    rest = (await proc.stdout.read()).decode() + (await proc.stderr.read()).decode()
-    assert_clean(first + rest, API_KEY, [], "the demo server's output")
-    assert "Traceback" not in rest
+    assert_clean(demo.first_line + demo.rest, API_KEY, [], "the demo server's output")
+    assert "Traceback" not in demo.rest
 
 
 async def test_the_embedded_demo_server_binds_loopback_only() -> None:
@@ -196,60 +153,41 @@ def _non_loopback_address() -> str | None:
 
 
 async def test_tail_under_chaos_never_prints_the_key_or_a_ticket(tmp_path: Path) -> None:
-    demo = await asyncio.create_subprocess_exec(
-        *CLI,
-        "demo-server",
-        "--rate",
-        "40",
-        "--heartbeat",
-        "0.2",
-        "--faults",
-        "drop,cut,close",
-        "--fault-rate",
-        "4",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
-    assert demo.stdout is not None
-    assert demo.stderr is not None
-    first = (await asyncio.wait_for(demo.stdout.readline(), 20)).decode()
-    base_url = re.search(r"http://127\.0\.0\.1:\d+", first)
-    assert base_url
-    agent_id, conversation_id = max(
-        DemoWorld(seed=7, rate=40.0).conversation_ids(),
-        key=lambda ids: DemoWorld(seed=7, rate=40.0).latest_index(ids[1]),
-    )
-    tail = await asyncio.create_subprocess_exec(
-        *CLI,
-        "tail",
-        "--base-url",
-        base_url.group(0),
-        "--max-retries",
-        "20",
-        agent_id,
-        conversation_id,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path, BIMPEAI_API_KEY=DEMO_API_KEY),
-    )
-    assert tail.stdout is not None
-    assert tail.stderr is not None
-    err_lines: list[str] = []
-    out_lines: list[str] = []
-    try:
-        async with asyncio.timeout(30):
-            # Faults, and messages delivered through them.
-            while sum("reconnecting" in line for line in err_lines) < 3:
-                line = (await tail.stderr.readline()).decode()
-                assert line, "".join(err_lines)
-                err_lines.append(line)
-            out_lines.append((await tail.stdout.readline()).decode())
-    finally:
-        tail.send_signal(signal.SIGINT)
-        out, rest = await asyncio.wait_for(tail.communicate(), 20)
-        demo.send_signal(signal.SIGINT)
-        await asyncio.wait_for(demo.wait(), 20)
+    chaos = ("--faults", "drop,cut,close", "--fault-rate", "4")
+    args = ("--rate", "40", "--heartbeat", "0.2", *chaos)
+    async with demo_server_process(tmp_path, *args) as demo:
+        agent_id, conversation_id = max(
+            DemoWorld(seed=7, rate=40.0).conversation_ids(),
+            key=lambda ids: DemoWorld(seed=7, rate=40.0).latest_index(ids[1]),
+        )
+        tail = await asyncio.create_subprocess_exec(
+            *CLI,
+            "tail",
+            "--base-url",
+            demo.base_url,
+            "--max-retries",
+            "20",
+            agent_id,
+            conversation_id,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_env(tmp_path, BIMPEAI_API_KEY=DEMO_API_KEY),
+        )
+        assert tail.stdout is not None
+        assert tail.stderr is not None
+        err_lines: list[str] = []
+        out_lines: list[str] = []
+        try:
+            async with asyncio.timeout(30):
+                # Faults, and messages delivered through them.
+                while sum("reconnecting" in line for line in err_lines) < 3:
+                    line = (await tail.stderr.readline()).decode()
+                    assert line, "".join(err_lines)
+                    err_lines.append(line)
+                out_lines.append((await tail.stdout.readline()).decode())
+        finally:
+            tail.send_signal(signal.SIGINT)
+            out, rest = await asyncio.wait_for(tail.communicate(), 20)
     err = "".join(err_lines) + rest.decode()
     stdout = "".join(out_lines) + out.decode()
     assert tail.returncode == 0, err

@@ -141,7 +141,7 @@ def test_endless_line_keeps_memory_bounded() -> None:
 # -- properties over arbitrary chunkings and line endings -----------------
 
 _line_text = st.text(
-    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=["Cs"]),
     max_size=20,
 )
 _frames = st.lists(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -17,45 +16,17 @@ from bimpe_tui.demo.server import DEMO_API_KEY
 from bimpe_tui.demo.world import DemoWorld
 from tests.loopback import API_KEY as LOOPBACK_KEY
 from tests.loopback import LoopbackServer, Reply, frame
-
-CLI = [sys.executable, "-m", "bimpe_tui"]
-
-
-def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIMPEAI_")}
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    env.update(extra)
-    return env
+from tests.processes import CLI, child_env, demo_server_process
 
 
 @pytest.fixture
 async def demo_process(tmp_path: Path) -> AsyncIterator[str]:
     """`bimpe-tui demo-server` as a separate process; yields its base URL."""
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "demo-server",
-        "--rate",
-        "40",
-        "--heartbeat",
-        "0.2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-    assert match, line
-    assert DEMO_API_KEY in line
-    try:
-        yield match.group(1)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(proc.wait(), 20)
-        assert proc.stderr is not None
-        err = (await proc.stderr.read()).decode()
-        assert code == 0, err
-        assert "Traceback" not in err
+    async with demo_server_process(tmp_path, "--rate", "40", "--heartbeat", "0.2") as demo:
+        assert DEMO_API_KEY in demo.first_line
+        yield demo.base_url
+    assert demo.returncode == 0, demo.rest
+    assert "Traceback" not in demo.rest
 
 
 def busiest(world: DemoWorld) -> tuple[str, str]:

@@ -1,0 +1,99 @@
+"""Promises of the shell that only the app can keep: redraw limits, the burst cap, the palette."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bimpe_tui.api.models import Message
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import ListChanged
+from bimpe_tui.widgets.message_log import BURST_DRAWN
+from tests.apptools import FakeClock, make_app, ready, until
+
+
+async def test_the_picker_redraws_once_for_a_flood_of_changes(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        picker = app.main.picker
+        drawn: list[int] = []
+        original = picker.show_rows
+
+        def counting(*args: Any, **kwargs: Any) -> list[str]:
+            drawn.append(1)
+            return original(*args, **kwargs)
+
+        picker.show_rows = counting  # type: ignore[method-assign]
+        for _ in range(500):
+            app.main.render_event(ListChanged())
+        await until(pilot, lambda: not app.redraw_pending)
+        # 500 changes inside one redraw interval: one redraw (the next tick may add one).
+        assert 1 <= len(drawn) <= 2
+
+
+async def test_a_burst_draws_its_newest_messages_and_says_how_many_more(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        burst = [
+            Message.from_api(
+                {
+                    "id": f"m_burst_{n}",
+                    "role": "customer",
+                    "message": f"burst {n}",
+                    "created_at": "2026-11-20T09:00:00Z",
+                }
+            )
+            for n in range(BURST_DRAWN + 300)
+        ]
+        log = app.main.log_view
+        log.append(burst)
+
+        def texts() -> list[str]:
+            return ["".join(seg.text for seg in strip) for strip in log.lines.lines]
+
+        await until(pilot, lambda: any("burst 499" in t for t in texts()))
+        shown = texts()
+        assert any("300 more messages of this burst" in t for t in shown)
+        assert not any(t.endswith("burst 299") for t in shown)
+        assert any(t.endswith("burst 300") for t in shown)
+
+
+async def test_every_palette_command_is_named_once_and_does_what_it_says(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        titles = Counter(c.title for c in app.get_system_commands(app.screen))
+        assert all(n == 1 for n in titles.values()), titles
+        first = app.monitor.current
+        order = list(app.order)
+        commands["Next conversation"].callback()
+        assert app.monitor.current == order[1]
+        commands["Previous conversation"].callback()
+        assert app.monitor.current == first
+        commands["Filter conversations"].callback()
+        await pilot.pause()
+        assert app.focused is not None
+        assert app.focused.id == "filter"
+        await pilot.press("escape")
+        commands["Key bindings"].callback()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        commands["Reconnect"].callback()
+        await until(pilot, lambda: app.monitor.current is not None)
+        commands["Next unread"].callback()
+        assert app.monitor.current != first or not any(
+            e.unread or e.conversation.needs_attention
+            for e in app.monitor.book.entries.values()
+            if e.id != first
+        )

@@ -202,6 +202,14 @@ async def _with_app(kind: str, p: dict[str, Any]) -> dict[str, Any]:
         )
         async with app.run_test(size=SIZE) as pilot:
             await _ready(app)
+            # The bench moves a conversation's clock far ahead: it needs one that
+            # never ends (a regular), not a newcomer whose life may be over.
+            from bimpe_tui.demo.world import DemoWorld
+
+            world = DemoWorld(seed=p["seed"])
+            if world.is_newcomer(app.monitor.current):
+                app.monitor.open(next(c for c in app.order if not world.is_newcomer(c)))
+                await _ready(app)
             await pilot.pause()
             driver = _Driver(app, p)
             await driver.clock(speed=0)

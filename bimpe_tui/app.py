@@ -25,6 +25,7 @@ from .monitor import (
     Notice,
     server_key,
 )
+from .render import visible
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.message_log import MessageLog, _Lines
@@ -94,7 +95,9 @@ class BimpeApp(App[None]):
     def _alert(self, event: AlertRaised) -> None:
         """A toast, and the bell or desktop notification as the terminal's own bytes."""
         decision = event.decision
-        self.notify(decision.body, title=decision.title, severity="warning", markup=False)
+        # Emoji sequences made safe as in the log, so the toast's border holds.
+        title, body = visible(decision.title), visible(decision.body)
+        self.notify(body, title=title, severity="warning", markup=False)
         driver = self._driver
         if decision.terminal and driver is not None and not self.is_headless:
             # As App.bell() does: the driver owns the terminal's output.
@@ -113,7 +116,12 @@ class BimpeApp(App[None]):
         # ahead, before a key such as "/" moved the focus there: it belongs in
         # the box (the box itself stops every printable key it takes).
         focused = self.focused
-        if isinstance(focused, Input) and event.is_printable and event.character:
+        if (
+            isinstance(focused, Input)
+            and focused.display
+            and event.is_printable
+            and event.character
+        ):
             event.stop()
             focused.insert_text_at_cursor(event.character)
 
@@ -145,14 +153,19 @@ class BimpeApp(App[None]):
     # -- actions --------------------------------------------------------------------
 
     def action_help(self) -> None:
-        """Show every key binding."""
+        """Show every key binding (or close them: `?` typed fast twice toggles)."""
+        # A second `?` can arrive before the help screen has the focus, and
+        # would reach this binding instead of the help's own: never stack two.
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
         self.push_screen(HelpScreen(self.binding_sections()))
 
     def binding_sections(self) -> list[tuple[str, list[Row]]]:
         """Every binding the user can press, by where it applies, read from the bindings."""
         rows = sections(
             [
-                ("everywhere", [type(self), MainScreen, Screen]),
+                ("everywhere", [type(self), MainScreen]),
                 ("conversation list", [ConversationList, Picker]),
                 ("message log", [_Lines, MessageLog]),
             ]

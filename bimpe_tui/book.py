@@ -126,6 +126,29 @@ class Entry:
     watched_by: str = ""
     #: Per message id, the spans of its text that matched a highlight rule.
     highlights: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    #: Opened since its last news: out of the hotlist until something new arrives
+    #: (a message, activity in the list, or attention turning on).
+    visited: bool = False
+
+    @property
+    def hot(self) -> bool:
+        """On the hotlist: unseen messages or needing attention, and not visited since."""
+        if self.visited:
+            return False
+        return bool(self.unread or self.active or self.conversation.needs_attention)
+
+    def urgency(self) -> tuple[bool, bool, bool, int, float]:
+        """Sort key of the hotlist, most urgent first: attention with news, attention,
+        a highlighted match, then the most unread, then the most recent activity."""
+        attention = self.conversation.needs_attention
+        news = bool(self.unread or self.active)
+        return (
+            not (attention and news),
+            not attention,
+            not self.highlights,
+            -self.unread,
+            -_activity_key(self),
+        )
 
     @property
     def id(self) -> str:
@@ -223,6 +246,10 @@ class Book:
     def flat(self, needle: str = "") -> list[Entry]:
         """All matching conversations in picker order."""
         return [entry for _, entries in self.ordered(needle) for entry in entries]
+
+    def hotlist(self, needle: str = "") -> list[Entry]:
+        """Conversations with news for the user, most urgent first (what alt+a visits)."""
+        return sorted((e for e in self.flat(needle) if e.hot), key=Entry.urgency)
 
     def watched(self) -> list[Entry]:
         """The conversations being streamed."""

@@ -11,9 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,10 +43,15 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+def _add_connection_options(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    # On a subcommand, an option not given must not reset the one given before
+    # the subcommand's name (`bimpe-tui --config X tail ...`): argparse would
+    # otherwise write the subparser's default over it.
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
     parser.add_argument(
         "--base-url",
         metavar="URL",
+        **default,
         help="API server (default: env BIMPEAI_BASE_URL, config file, or https://api.bimpe.ai)",
     )
     parser.add_argument(
@@ -51,10 +59,12 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         type=Path,
         help="config file (default: config.toml in the user config dir)",
+        **default,
     )
     parser.add_argument(
         "--insecure-http",
         action="store_true",
+        **default,
         help="allow a plain http:// base URL to another machine (the key travels in clear)",
     )
 
@@ -145,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds without any data before the connection counts as dead (default 45)",
     )
-    _add_connection_options(tail)
+    _add_connection_options(tail, sub=True)
 
     login = sub.add_parser(
         "login",
@@ -252,7 +262,7 @@ def _app(args: argparse.Namespace) -> int:
             no_alerts=args.no_alerts,
         )
         if not args.demo:
-            api_key = settings.require_key()
+            api_key = _require_key(settings)
     except ConfigError as exc:
         print(f"bimpe-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -289,6 +299,18 @@ def _app(args: argparse.Namespace) -> int:
     # Whatever way the app ended (a crash included), save what it knew.
     store.save_if_changed()
     return app.return_code or EXIT_OK
+
+
+def _require_key(settings: Settings) -> str:
+    """The key; without one, the config file's problems first (a bad api_key is one)."""
+    if not settings.api_key:
+        _print_warnings(settings.warnings)
+    return settings.require_key()
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"bimpe-tui: warning: {warning}", file=sys.stderr)
 
 
 def _demo_server(args: argparse.Namespace) -> int:
@@ -343,12 +365,11 @@ def _tail(args: argparse.Namespace) -> int:
         settings = load_settings(
             base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
         )
-        api_key = settings.require_key()
+        api_key = _require_key(settings)
     except ConfigError as exc:
         print(f"bimpe-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for warning in settings.warnings:
-        print(f"bimpe-tui: warning: {warning}", file=sys.stderr)
+    _print_warnings(settings.warnings)
     return run_tail(
         api_key=api_key,
         base_url=settings.base_url,

@@ -62,8 +62,8 @@ RolesWhen = Literal["needs_attention", "always"]
 ROLES_WHEN: tuple[RolesWhen, ...] = ("needs_attention", "always")
 
 NO_KEY_MESSAGE = (
-    "no API key. Give one in any of three ways: set BIMPEAI_API_KEY; "
-    'put api_key = "sk_..." in {config}; or point --config at a file that has it. '
+    "no API key. Save one with: bimpe-tui login (it asks for the key and writes {config}); "
+    "or set BIMPEAI_API_KEY; or point --config at a file that has api_key. "
     "To try bimpe-tui without a key: bimpe-tui --demo"
 )
 
@@ -453,14 +453,19 @@ def load_settings(
     path = config_path or default_config_path()
     config, warnings = read_config(path)
     key = environ.get(ENV_API_KEY) or config.get("api_key")
-    url = base_url or environ.get(ENV_BASE_URL) or config.get("base_url") or DEFAULT_BASE_URL
+    url, source = _first(
+        ("--base-url", base_url),
+        (ENV_BASE_URL, environ.get(ENV_BASE_URL)),
+        (f"{path}: base_url", config.get("base_url")),
+        ("the default", DEFAULT_BASE_URL),
+    )
     refresh = config.get("refresh_interval", DEFAULT_REFRESH_INTERVAL)
     if refresh_interval is not None:
         refresh = _refresh_flag(refresh_interval, warnings)
     alerts = _alert_settings(config.get("alerts", {}))
     return Settings(
         api_key=key or None,
-        base_url=check_base_url(url, insecure_http=insecure_http),
+        base_url=check_base_url(url, insecure_http=insecure_http, source=source),
         config_path=path,
         warnings=warnings,
         refresh_interval=refresh,
@@ -468,6 +473,14 @@ def load_settings(
         alerts=alerts.disabled() if no_alerts else alerts,
         read_only=config.get("read_only", False),
     )
+
+
+def _first(*candidates: tuple[str, str | None]) -> tuple[str, str]:
+    """The first given value and where it came from (for an error naming it)."""
+    for source, value in candidates:
+        if value:
+            return value, source
+    raise AssertionError("the last candidate is a default")
 
 
 def _refresh_flag(seconds: float, warnings: list[str]) -> float:
@@ -488,15 +501,18 @@ def _refresh_flag(seconds: float, warnings: list[str]) -> float:
     return seconds
 
 
-def check_base_url(url: str, *, insecure_http: bool = False) -> str:
-    """Validate a base URL; plain http only to this machine, unless `insecure_http`."""
+def check_base_url(url: str, *, insecure_http: bool = False, source: str = "base URL") -> str:
+    """Validate a base URL; plain http only to this machine, unless `insecure_http`.
+
+    `source` names where the URL came from (a flag, a variable, a file's setting).
+    """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"base URL must look like https://host, got {url!r}")
+        raise ConfigError(f"{source} must look like https://host, got {_shown(url)}")
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme == "http" and not loopback and not insecure_http:
         raise ConfigError(
-            f"refusing plain http to {parts.hostname}: the API key would travel in clear "
+            f"{source}: refusing plain http to {parts.hostname}: the API key would travel in clear "
             "(--insecure-http allows it)"
         )
     return url.strip().rstrip("/")

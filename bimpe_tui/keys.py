@@ -9,6 +9,10 @@ from textual.binding import Binding
 
 Row = tuple[str, str]
 
+#: Scrolling sideways, which Textual's scrolling widgets bind but which does
+#: nothing here (rows are cut to the width, messages wrapped): not listed.
+_IDLE = frozenset({"scroll_left", "scroll_right", "page_left", "page_right"})
+
 #: Actions that differ only by their argument, shown as one row (alt+1 … alt+9).
 _ARGUMENT = re.compile(r"\(.*\)$")
 
@@ -35,7 +39,7 @@ def binding_rows(*owners: type, display: dict[str, str] | None = None) -> list[R
     rows: dict[str, tuple[list[str], str]] = {}
     for owner in owners:
         for raw_key, binding in _bindings(owner):
-            if binding.system or not binding.description:
+            if binding.system or not binding.description or binding.action in _IDLE:
                 continue
             # A binding's own key_display names all its keys at once.
             key = binding.key_display or display.get(raw_key, raw_key)
@@ -54,7 +58,11 @@ def binding_rows(*owners: type, display: dict[str, str] | None = None) -> list[R
 
 def _keys_text(keys: list[str]) -> str:
     if len(keys) > 3 and all(k[-1].isdigit() for k in keys):
-        return f"{keys[0]} … {keys[-1]}"
+        # Numbered keys as ranges, one per prefix: "1 … 9, alt+1 … alt+9".
+        runs: dict[str, list[str]] = {}
+        for key in keys:
+            runs.setdefault(key.rstrip("0123456789"), []).append(key)
+        return ", ".join(f"{run[0]} … {run[-1]}" for run in runs.values())
     return ", ".join(keys)
 
 

@@ -27,6 +27,7 @@ from .api.stream import ResumableStream, StreamStatus, parse_timestamp
 from .book import Book, Entry, Marker, TimelineItem, place_history
 from .config import AlertSettings
 from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_health
+from .render import gap_words
 from .rules import WatchRules
 from .state import Cursor, ServerState, StateStore
 
@@ -347,6 +348,7 @@ class Monitor:
         self.current = conversation_id
         entry.last_viewed = time.monotonic()
         entry.new = entry.active = False
+        entry.visited = True
         self.saved.selected = conversation_id
         self.state.changed()
         if not entry.watched:
@@ -550,6 +552,8 @@ class Monitor:
         fresh = sum(1 for item in added if isinstance(item, Message))
         if entry.id != self.current or not self.seen_now():
             entry.unread += fresh
+            if fresh:
+                entry.visited = False  # news: back on the hotlist
         self.emit(ListChanged())
 
     def _apply_status(
@@ -575,13 +579,18 @@ class Monitor:
             entry.connections += 1
         elif status.state == "gap_possible":
             entry.gap_possible = True
-            return Marker("gap", f"gap possible — {status.cause}")
+            return Marker("gap", gap_words(status.cause or "", status.after))
         elif status.state == "frame_skipped":
             # Something the server sent could not be shown: say so where it was.
             return Marker("info", status.describe())
-        elif status.state == "resumed" and status.replayed and entry.connections > 1:
-            # Said once the replay is over, so the divider follows what came back.
-            return Marker("resumed", f"reconnected — {status.replayed} replayed ↑")
+        elif status.state == "resumed":
+            # The replay is over: what comes next arrived while the app was
+            # running, so a "new since you left" still waiting for a message
+            # (nothing was missed) must not land above it.
+            entry.timeline.pending_marker = None
+            if status.replayed and entry.connections > 1:
+                # Said once the replay is over, so the divider follows what came back.
+                return Marker("resumed", f"reconnected — {status.replayed} replayed ↑")
         return None
 
     def _write_record(self, conversation_id: str, messages: Sequence[Message]) -> None:
@@ -700,9 +709,13 @@ class Monitor:
                 changed = True
             elif entry.conversation != conversation:
                 moved = conversation.last_message_at != entry.conversation.last_message_at
+                asks = conversation.needs_attention and not entry.conversation.needs_attention
                 entry.conversation = conversation
                 if moved and not entry.watched and entry.id != self.current:
                     entry.active = True
+                    entry.visited = False
+                if asks and entry.id != self.current:
+                    entry.visited = False  # attention turned on: news
                 changed = True
         listed = {c.id for c in conversations}
         for entry in [e for e in self.book.entries.values() if e.agent.id == agent.id]:

@@ -3,7 +3,9 @@
 Everything a server sends is shown literally: it goes into `rich.text.Text`
 as plain text (never markup), and control characters are made visible, so
 an ANSI or OSC escape sequence prints as `␛[31m` instead of colouring or
-retitling the terminal.
+retitling the terminal. Emoji sequences whose width Rich and the terminal
+disagree on are split into emoji both draw alike (see `cells`), so a line
+Textual lays out is the line tmux draws.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
+from typing import NamedTuple
 
+from rich.cells import cell_len, chop_cells
 from rich.style import Style
 from rich.text import Text
 
+from . import cells
 from .api.models import Message
-from .api.stream import StreamStatus, parse_timestamp
+from .api.stream import StreamStatus, is_timestamp, parse_timestamp
 
 #: Longest message text shown in full; the rest is summarised, so 1 MB of
 #: text costs one screenful of layout, not thousands.
@@ -30,22 +35,60 @@ MAX_URL_CHARS = 500
 # C0 controls (but tab and newline), DEL, C1 controls, the bidi overrides and
 # isolates that can make text display in another order, and lone surrogates
 # (JSON can carry them; no terminal or file encoding can).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROLS: cells.Ranges = (
+    (0x00, 0x08),
+    (0x0B, 0x1F),
+    (0x7F, 0x9F),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
+    (0xD800, 0xDFFF),
+)
+# With them, the characters whose width Rich and the terminal disagree on: one
+# pass over the text finds both.
+_UNSAFE = re.compile(cells.one_of(_CONTROLS + cells.RANGES) + cells.REGIONAL_RUN)
 
 
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
+def _stand_in(char: str) -> str:
     code = ord(char)
     if code < 0x20:
         return chr(0x2400 + code)  # the Control Pictures block: ␀ … ␟
     if code == 0x7F:
         return "\u2421"  # ␡
-    return f"<U+{code:04X}>"
+    return cells.stand_in(char)
+
+
+#: What each character the pattern matches is shown as, looked up in one step
+#: (an emoji-laden message has a match every few characters). Lone surrogates
+#: and flags are spelled out by `_visible` itself.
+_STAND_INS: dict[str, str] = {
+    chr(code): _stand_in(chr(code))
+    for first, last in _CONTROLS + cells.RANGES
+    if first != 0xD800 and (first, last) != cells.REGIONAL
+    for code in range(first, last + 1)
+}
+
+
+def _visible(match: re.Match[str]) -> str:
+    found = match.group()
+    shown = _STAND_INS.get(found)
+    if shown is not None:
+        return shown
+    # A lone surrogate, or a run of regional indicators (alone or after
+    # another character the pattern matched).
+    if cells.is_regional(found[0]):
+        return cells.flags(found)
+    return _stand_in(found[0]) + cells.flags(found[1:])
 
 
 def visible(text: str) -> str:
-    """`text` with every control character replaced by a visible stand-in."""
-    return _CONTROL.sub(_visible, text.replace("\t", "    "))
+    """`text` with every control character replaced by a visible stand-in.
+
+    Also made to measure the same in Rich as in the terminal (`cells`):
+    variation selectors, zero-width joiners, skin-tone modifiers and tag
+    characters are dropped, a flag is shown as its letters (`[GH]`), and a
+    character of no agreed width by its code (`<U+1FAE8>`).
+    """
+    return _UNSAFE.sub(_visible, text.replace("\t", "    "))
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -90,19 +133,38 @@ def local_time(iso: str, tz: tzinfo | None, now: datetime | None = None) -> str:
 HIGHLIGHT_STYLE = "bold reverse"
 
 
-def message_row(
+class AttachmentLine(NamedTuple):
+    """An attachment as shown: its label, then its link (never broken, see `url_text`)."""
+
+    #: `📎 image ` (dim).
+    label: Text
+    #: The URL as shown: visible, at most MAX_URL_CHARS.
+    url: str
+    #: What a click opens: the URL itself, when it is http(s) and needed no cleaning.
+    link: str | None
+
+
+class MessageParts(NamedTuple):
+    """One message cut into what the log lays out each in its own way."""
+
+    when: Text
+    who: Text
+    #: The type badge, the text and the "more characters" note: wrapped like prose.
+    text: Text
+    #: One line each, the URL kept whole.
+    attachments: list[AttachmentLine]
+    #: `… (N more attachments not shown)`, if there are more.
+    more: Text | None
+
+
+def message_parts(
     message: Message,
     *,
     tz: tzinfo | None = None,
     now: datetime | None = None,
     highlights: Sequence[tuple[int, int]] = (),
-) -> tuple[Text, Text, Text]:
-    """One message as three cells: time, role, and body (type badge, text, attachments).
-
-    `highlights` are (start, end) offsets into the message's raw text, sorted
-    and apart (as `alerts.Match.spans` gives them); they are shown in
-    HIGHLIGHT_STYLE.
-    """
+) -> MessageParts:
+    """One message in parts: time, role, text, attachments (see `message_row`)."""
     label, style = role_label(message.role)
     when = Text(local_time(message.created_at, tz, now), "dim")
     who = Text(label, style)
@@ -116,20 +178,89 @@ def message_row(
     if len(shown) < len(text):
         hidden = len(text) - len(shown)
         body.append(f" … ({hidden:,} more characters not shown)", "dim italic")
-    attachments = message.attachments
-    for attachment in attachments[:MAX_SHOWN_ATTACHMENTS]:
-        url = one_line(attachment.url, MAX_URL_CHARS)
+    attachments = [
+        _attachment_line(attachment.type, attachment.url)
+        for attachment in message.attachments[:MAX_SHOWN_ATTACHMENTS]
+    ]
+    more = None
+    if len(message.attachments) > MAX_SHOWN_ATTACHMENTS:
+        hidden = len(message.attachments) - MAX_SHOWN_ATTACHMENTS
+        more = Text(f"… ({hidden:,} more attachments not shown)", "dim italic")
+    return MessageParts(when, who, body, attachments, more)
+
+
+def _attachment_line(kind: str, raw_url: str) -> AttachmentLine:
+    url = one_line(raw_url, MAX_URL_CHARS)
+    # A link is a style attribute, never parsed markup; only http(s) links
+    # that needed no cleaning are made clickable.
+    clean = url == raw_url
+    link = url if clean and url.startswith(("https://", "http://")) else None
+    return AttachmentLine(Text(f"📎 {one_line(kind, 16)} ", "dim"), url, link)
+
+
+def url_text(attachment: AttachmentLine, width: int | None = None) -> Text:
+    """An attachment's URL as one unbroken run, cut to `width` cells in its middle if longer.
+
+    A URL is never wrapped: the terminal's own URL detection would find only
+    its first line, and open that. One longer than the line keeps its head
+    (scheme and host: where it leads) and its tail (the file name: what it
+    is) around an ellipsis, while the link, a style attribute the terminal
+    gets as an OSC 8 hyperlink, keeps the whole target.
+    """
+    shown = attachment.url if width is None else crop_middle(attachment.url, width)
+    return Text(shown, Style(underline=True, link=attachment.link))
+
+
+def crop_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells: whole if it fits, else its head and tail around `…`."""
+    if cell_len(text) <= width:
+        return text
+    if width < 1:
+        return ""
+    room = width - 1
+    head = chop_cells(text, room - room // 2)[0] if room > 1 else ""
+    return f"{head}…{_tail(text, room - cell_len(head))}"
+
+
+def _tail(text: str, width: int) -> str:
+    """The longest end of `text` in at most `width` cells, starting at a base character."""
+    start, used = len(text), 0
+    while start > 0:
+        size = cell_len(text[start - 1])
+        if used + size > width:
+            break
+        used += size
+        start -= 1
+    # A combining mark whose letter did not fit is left out with it.
+    while start < len(text) and cell_len(text[start]) == 0:
+        start += 1
+    return text[start:]
+
+
+def message_row(
+    message: Message,
+    *,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+    highlights: Sequence[tuple[int, int]] = (),
+) -> tuple[Text, Text, Text]:
+    """One message as three cells: time, role, and body (type badge, text, attachments).
+
+    `highlights` are (start, end) offsets into the message's raw text, sorted
+    and apart (as `alerts.Match.spans` gives them); they are shown in
+    HIGHLIGHT_STYLE.
+    """
+    when, who, body, attachments, more = message_parts(
+        message, tz=tz, now=now, highlights=highlights
+    )
+    for attachment in attachments:
         if body:
             body.append("\n")
-        body.append(f"📎 {one_line(attachment.type, 16)} ", "dim")
-        # A link is a style attribute, never parsed markup; only http(s) links
-        # that needed no cleaning are made clickable.
-        clean = url == attachment.url
-        link = url if clean and url.startswith(("https://", "http://")) else None
-        body.append(url, Style(underline=True, link=link))
-    if len(attachments) > MAX_SHOWN_ATTACHMENTS:
-        more = len(attachments) - MAX_SHOWN_ATTACHMENTS
-        body.append(f"\n… ({more:,} more attachments not shown)", "dim italic")
+        body.append_text(attachment.label)
+        body.append_text(url_text(attachment))
+    if more is not None:
+        body.append("\n")
+        body.append_text(more)
     return when, who, body
 
 
@@ -166,9 +297,82 @@ def message_text(
     return Text.assemble(when, " ", who, " ", body)
 
 
+#: How a divider in the timeline looks.
+MARKER_STYLE = "bold yellow"
+
+
 def marker_text(label: str) -> Text:
     """An in-timeline divider such as `── new since you left ──`."""
-    return Text(f"──── {one_line(label, 500)} ────", style="bold yellow", justify="center")
+    return Text(f"──── {one_line(label, 500)} ────", style=MARKER_STYLE, justify="center")
+
+
+def marker_lines(label: str, width: int) -> list[Text]:
+    """A divider (`marker_text`) as lines of at most `width` cells, each centred.
+
+    Lines break between words, and each rule stays with the word next to it;
+    only a word longer than a whole line (a long id or URL in a server's
+    error) is cut, across lines.
+    """
+    width = max(1, width)
+    plain = marker_text(label).plain
+    if cell_len(plain) <= width:
+        rows = [plain]
+    else:
+        words = plain.split()
+        # "──── Some" and "history. ────": never a rule alone on a line.
+        words[:2] = [" ".join(words[:2])]
+        words[-2:] = [" ".join(words[-2:])]
+        rows = _word_wrap(words, width)
+    lines = []
+    for row in rows:
+        line = Text(row, style=MARKER_STYLE)
+        line.pad_left((width - line.cell_len) // 2)
+        lines.append(line)
+    return lines
+
+
+def _word_wrap(words: list[str], width: int) -> list[str]:
+    rows: list[str] = []
+    row = ""
+    for word in words:
+        for piece in chop_cells(word, width) if cell_len(word) > width else [word]:
+            joined = f"{row} {piece}" if row else piece
+            if cell_len(joined) <= width:
+                row = joined
+            else:
+                rows.append(row)
+                row = piece
+    if row:
+        rows.append(row)
+    return [row.rstrip() for row in rows]
+
+
+def gap_words(cause: str, after: str | None) -> str:
+    """What a gap marker says: what happened, from where, and what to do about it.
+
+    `cause` and `after` are a `gap_possible` status's: after a reconnect the
+    server refused to resume after `after` (the last message received, or
+    its time), and the stream went on either from that message's time or
+    with new messages only, as `api.outcomes` words the cause. Ids are left
+    out: they mean nothing to a reader, and the marker stands right after
+    that message anyway.
+    """
+    if "resuming from its time" in cause:
+        what = (
+            "After a reconnect the server could not resume right after the last message "
+            "you received, so it resumed from that message's time: one sent in the same "
+            "instant may have been skipped."
+        )
+    elif "continuing live" in cause:
+        point = "the time of " if after is not None and is_timestamp(after) else ""
+        what = (
+            f"After a reconnect the server could not resume after {point}the last message "
+            "you received, so it went on with new messages only: any sent while the "
+            "connection was down are not shown."
+        )
+    else:
+        what = "After a reconnect the stream could not pick up exactly where it left off."
+    return f"Some messages may be missing here. {what} Restart bimpe-tui to reload the history."
 
 
 #: The picker's glyph for each stream state; its colour is the state's tone

@@ -24,6 +24,8 @@ from bimpe_tui.state import StateStore
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (130, 36)
+#: A small terminal, where one pane shows at a time.
+NARROW = (80, 24)
 #: 2026-11-20 09:00:00 UTC.
 START = 1_795_165_200.0
 
@@ -106,9 +108,14 @@ def attention_turns_on(server: DemoServer, clock: Clock) -> tuple[str, float]:
 
 
 async def shoot(
-    app: BimpeApp, name: str, script: Callable[[Pilot[Any]], Any], *, toasts: bool = False
+    app: BimpeApp,
+    name: str,
+    script: Callable[[Pilot[Any]], Any],
+    *,
+    toasts: bool = False,
+    size: tuple[int, int] = SIZE,
 ) -> Path:
-    async with app.run_test(size=SIZE, notifications=toasts) as pilot:
+    async with app.run_test(size=size, notifications=toasts) as pilot:
         await script(pilot)
         await pilot.pause()
         path = OUT / f"{name}.svg"
@@ -127,6 +134,20 @@ async def main() -> int:
     try:
         app = new_app(server, work / "a.toml", clock)
         shots.append(await shoot(app, "main", lambda p: settle(p, app, live(app))))
+
+        # One pane at a time in a small terminal: the list, then the log.
+        app = new_app(server, work / "a80.toml", clock)
+        shots.append(
+            await shoot(app, "narrow-list", lambda p: settle(p, app, live(app)), size=NARROW)
+        )
+        app = new_app(server, work / "a80.toml", clock)
+
+        async def reading(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            await pilot.press("l")
+            await settle(pilot, app, lambda: app.main.pane == "log")
+
+        shots.append(await shoot(app, "narrow-log", reading, size=NARROW))
 
         app = new_app(server, work / "b.toml", clock)
 

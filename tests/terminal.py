@@ -39,9 +39,25 @@ KEYS: dict[str, bytes] = {
     "end": b"\x1b[F",
     "pageup": b"\x1b[5~",
     "pagedown": b"\x1b[6~",
+    "shift+tab": b"\x1b[Z",
+    "ctrl+c": b"\x03",
     "ctrl+p": b"\x10",
     "ctrl+q": b"\x11",
 }
+
+
+def mouse(button: int, x: int, y: int, *, release: bool = False) -> bytes:
+    """An SGR mouse report (xterm mode 1006) at the 0-based cell x, y.
+
+    `button` 0 is the left button, 32 added means motion with it held, 64 and
+    65 are the wheel up and down.
+    """
+    return f"\x1b[<{button};{x + 1};{y + 1}{'m' if release else 'M'}".encode()
+
+
+def click(x: int, y: int) -> bytes:
+    """A left click (press and release) at the 0-based cell x, y."""
+    return mouse(0, x, y) + mouse(0, x, y, release=True)
 
 
 def alt(key: str) -> bytes:
@@ -57,12 +73,30 @@ def kitty(codepoint: int, modifiers: int = 1) -> bytes:
 #: The kitty keyboard protocol's mode sequences (push, pop, query, set).
 _KITTY_MODE = re.compile(rb"\x1b\[[>?<=][0-9;]*u")
 
+#: Synchronized output (DEC mode 2026): the app asks whether the terminal has
+#: it, and then brackets each frame. The harness answers yes, as kitty, iTerm2,
+#: WezTerm and tmux 3.4 do, and shows the screen only between whole frames: a
+#: frame arrives in several reads, and a half-drawn one is not what a person sees.
+_ASK_SYNC = b"\x1b[?2026$p"
+_HAS_SYNC = b"\x1b[?2026;2$y"
+_FRAME_START = b"\x1b[?2026h"
+_FRAME_END = b"\x1b[?2026l"
+
 
 class Terminal:
     """`bimpe-tui` on a pseudo-terminal of `cols` x `rows`, with a screen to read."""
 
-    def __init__(self, args: Sequence[str], *, cols: int, rows: int, home: Path) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        cols: int,
+        rows: int,
+        home: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.args = list(args)
+        self.extra_env = env or {}
         self.cols = cols
         self.rows = rows
         self.home = home
@@ -73,6 +107,8 @@ class Terminal:
         self.process: subprocess.Popen[bytes] | None = None
         self._fd = -1
         self._changed = asyncio.Event()
+        #: Bytes of a frame not yet complete, held back from the screen.
+        self._pending = bytearray()
 
     async def __aenter__(self) -> Terminal:
         master, slave = os.openpty()
@@ -85,6 +121,7 @@ class Terminal:
             "TERM": "xterm-256color",
             "COLORTERM": "truecolor",
             "LANG": "C.UTF-8",
+            **self.extra_env,
         }
         # Popen returns at once (fork and exec); nothing here waits on the child.
         self.process = subprocess.Popen(  # noqa: ASYNC220
@@ -109,10 +146,22 @@ class Terminal:
             data = b""
         if not data:
             asyncio.get_running_loop().remove_reader(self._fd)
+        if _ASK_SYNC in data:
+            os.write(self._fd, _HAS_SYNC)
         self.output.extend(data)
-        # pyte does not know the kitty keyboard protocol's "CSI > flags u" and
-        # friends, and would print their final "u": leave them out of its view.
-        self.stream.feed(_KITTY_MODE.sub(b"", data))
+        pending = self._pending
+        pending.extend(data)
+        # Everything but a frame still open (begun and not yet ended); when the
+        # app has ended, everything it wrote.
+        opened = pending.rfind(_FRAME_START)
+        still_open = opened != -1 and pending.find(_FRAME_END, opened) == -1
+        cut = opened if still_open and data else len(pending)
+        shown = bytes(pending[:cut])
+        del pending[:cut]
+        if shown:
+            # pyte does not know the kitty keyboard protocol's "CSI > flags u" and
+            # friends, and would print their final "u": leave them out of its view.
+            self.stream.feed(_KITTY_MODE.sub(b"", shown))
         self._changed.set()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -136,6 +185,43 @@ class Terminal:
             data = key if isinstance(key, bytes) else KEYS.get(key, key.encode())
             os.write(self._fd, data)
 
+    def resize(self, cols: int, rows: int) -> None:
+        """Resize the terminal, as a window manager does: new size, then SIGWINCH."""
+        assert self.process is not None
+        self.cols, self.rows = cols, rows
+        self.screen.resize(rows, cols)
+        fcntl.ioctl(self._fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        # The app's session has no controlling terminal to signal it: tell it directly.
+        os.killpg(self.process.pid, signal.SIGWINCH)
+
+    def colour(self, x: int, y: int) -> str:
+        """The foreground colour of the cell at x, y (pyte's name or hex)."""
+        return str(self.screen.buffer[y][x].fg)
+
+    def find(self, words: str) -> tuple[int, int]:
+        """The cell (x, y) where `words` first start on screen."""
+        buffer = self.screen.buffer
+        for y in range(self.rows):
+            line = ""
+            # Columns, not characters: a wide character's second cell holds "".
+            column_of: list[int] = []
+            for x in range(self.cols):
+                data = buffer[y][x].data
+                line += data
+                column_of.extend([x] * len(data))
+            at = line.find(words)
+            if at != -1:
+                return column_of[at], y
+        raise AssertionError(f"{words!r} is not on screen:\n{self.text}")
+
+    def span(self, y: int, start: int, end: int) -> str:
+        """The text in row y from column `start` up to `end`, by columns.
+
+        Not a slice of `text`: a wide character takes two columns but one
+        character there, so string positions drift after it.
+        """
+        return "".join(self.screen.buffer[y][x].data for x in range(start, end))
+
     @property
     def text(self) -> str:
         """The screen as a person reads it, one line per row."""
@@ -147,18 +233,25 @@ class Terminal:
         )
 
     async def wait_for(self, predicate: Callable[[], bool], limit: float = 20.0) -> None:
-        """Wait until `predicate()` holds, re-checking whenever the app writes."""
-        async with asyncio.timeout(limit):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
+        """Wait until `predicate()` holds, re-checking whenever the app writes.
+
+        Fails with the screen as it was, so a failure shows what a person saw.
+        """
+        try:
+            async with asyncio.timeout(limit):
+                while not predicate():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            screen = self.text
+            raise AssertionError(f"still not so after {limit} s; the screen:\n{screen}") from None
 
     async def shows(self, words: str, limit: float = 20.0) -> None:
         """Wait until `words` are on screen."""
         try:
             await self.wait_for(lambda: words in self.text, limit)
-        except TimeoutError:
-            raise AssertionError(f"{words!r} never showed; the screen:\n{self.text}") from None
+        except AssertionError as error:
+            raise AssertionError(f"{words!r} never showed; {error}") from None
 
     async def ended(self, limit: float = 15.0) -> int:
         """Wait for the app to exit; its exit code."""

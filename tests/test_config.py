@@ -417,3 +417,61 @@ def test_an_integer_too_long_for_python_is_an_invalid_file_not_a_crash(tmp_path:
     assert str(path) in warning
     with pytest.raises(ConfigError, match="not valid TOML"):
         save_api_key(path, "sk_new_key_1234567")
+
+
+# -- what the command line says about a bad file, in every mode ---------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["tail", "agt_1", "conv_1"]])
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("api_key = 12345\n", "api_key should be a str; got int"),
+        ("api_key = [\n", "not valid TOML"),
+    ],
+)
+def test_without_a_key_the_files_problem_is_named_before_the_way_to_log_in(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    content: str,
+    named: str,
+) -> None:
+    from bimpe_tui import cli
+
+    monkeypatch.delenv("BIMPEAI_API_KEY", raising=False)
+    monkeypatch.delenv("BIMPEAI_BASE_URL", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    path.chmod(0o600)
+    assert cli.main(["--config", str(path), *command]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert str(path) in err[0]
+    assert named in err[0]
+    assert "no API key" in err[1]
+    assert "bimpe-tui login" in err[1]
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [("flag", "--base-url"), ("env", "BIMPEAI_BASE_URL"), ("file", "config.toml: base_url")],
+)
+def test_a_bad_base_url_names_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, named: str
+) -> None:
+    monkeypatch.delenv("BIMPEAI_BASE_URL", raising=False)
+    path = tmp_path / "config.toml"
+    env: dict[str, str] = {}
+    flag = None
+    if where == "file":
+        path.write_text('base_url = "ftp://example.com"\n')
+    elif where == "env":
+        env["BIMPEAI_BASE_URL"] = "ftp://example.com"
+    else:
+        flag = "ftp://example.com"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(base_url=flag, config_path=path, env=env)
+    assert named in str(caught.value)
+    assert "https://host" in str(caught.value)

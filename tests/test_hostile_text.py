@@ -85,7 +85,7 @@ HOSTILE = {
     "long word": "w" * 3000,
 }
 #: Shown exactly as sent: nothing in them needs a stand-in.
-LITERAL = ("rich markup", "right to left", "combining", "emoji", "wide")
+LITERAL = ("rich markup", "right to left", "combining", "wide")
 
 
 def plain_lines(renderable: RenderableType, width: int) -> list[list[Segment]]:

@@ -67,3 +67,88 @@ async def test_rows_hold_after_a_key_press_then_catch_up(
         assert app.order == held_order
         # Once the user stops, the order catches up: unread goes ahead of calm rows.
         await until(pilot, lambda: app.order.index(low) < held_order.index(low), limit=20)
+
+
+def test_the_hotlist_puts_the_most_urgent_first_and_drops_what_was_visited() -> None:
+    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
+    book = Book()
+    book.add_conversations(
+        agent,
+        [
+            conversation("c_calm"),
+            conversation("c_unread_2"),
+            conversation("c_unread_9"),
+            conversation("c_asks"),
+            conversation("c_asks_news", attention=True),
+            conversation("c_match"),
+        ],
+    )
+    entries = book.entries
+    entries["c_unread_2"].unread = 2
+    entries["c_unread_9"].unread = 9
+    entries["c_asks"].conversation = conversation("c_asks", attention=True)
+    entries["c_asks_news"].unread = 1
+    entries["c_match"].unread = 1
+    entries["c_match"].highlights = {"m_1": ((0, 3),)}
+    hot = [e.id for e in book.hotlist()]
+    assert hot == ["c_asks_news", "c_asks", "c_match", "c_unread_9", "c_unread_2"]
+    # A visited one leaves; the next press goes on to the rest.
+    entries["c_asks_news"].visited = True
+    entries["c_asks"].visited = True
+    assert [e.id for e in book.hotlist()] == ["c_match", "c_unread_9", "c_unread_2"]
+    # The filter narrows it as it narrows the list.
+    assert [e.id for e in book.hotlist("unread_9")] == ["c_unread_9"]
+
+
+async def test_alt_a_reaches_every_conversation_with_news_once(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await until(pilot, ready(app))
+        book = app.monitor.book
+        # Give the calm conversations news too, as messages would: unread ones
+        # must be reached even though those needing attention sort first.
+        here = app.monitor.current
+        calm = [e for e in book.flat() if not e.hot and e.id != here][:3]
+        for count, entry in enumerate(calm, start=1):
+            entry.unread = count
+        hot = [e.id for e in book.hotlist() if e.id != here]
+        assert len(hot) >= 4
+        visits: list[str] = []
+        for _ in hot:
+            await pilot.press("alt+a")
+            assert app.monitor.current is not None
+            visits.append(app.monitor.current)
+        assert visits == hot  # most urgent first, each once
+        assert set(visits) >= {e.id for e in calm}
+        # Then there is nothing more: alt+a stays and says so.
+        here = app.monitor.current
+        await pilot.press("alt+a")
+        assert app.monitor.current == here
+        assert any("nothing new" in str(n.message) for n in app._notifications)
+        # News in a visited conversation puts it back on the hotlist.
+        book.entries[visits[0]].visited = False
+        await pilot.press("alt+a")
+        assert app.monitor.current == visits[0]
+
+
+async def test_next_visits_every_conversation_once_per_round_while_the_list_reorders(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await until(pilot, ready(app))
+        screen = app.main
+        start = app.monitor.current
+        visits: list[str] = []
+        for step in range(len(screen.order)):
+            await pilot.press("right_square_bracket")
+            assert app.monitor.current is not None
+            visits.append(app.monitor.current)
+            if step in (1, 4):
+                # The list re-sorts under the user (as a catch-up after the hold
+                # would): the conversation just visited moves to the end.
+                screen.order = [c for c in screen.order if c != visits[-1]] + [visits[-1]]
+        assert len(visits) == len(set(visits)), visits
+        assert set(visits) | {start} == set(screen.order)

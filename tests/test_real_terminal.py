@@ -1,41 +1,99 @@
-"""Keys and alerts through a real pseudo-terminal: the bytes a terminal sends, the screen back.
+"""Every key the help lists, through a real pseudo-terminal: the bytes a terminal sends.
 
 The pilot hands Textual key names; here the app runs as a process on a pty,
-gets the bytes xterm or tmux would send, and the screen is read back through
-a terminal emulator. Sizes: 80x24 and 200x50.
+gets the bytes xterm or tmux would send (ESC-prefixed alt keys, CSI and
+kitty-protocol sequences, SGR mouse reports), and the screen is read back
+through a terminal emulator. Sizes: 80x24 (one pane at a time) and 200x50
+(list and log side by side). Which test covers which key is listed in
+`COVERED`; `test_every_help_row_is_covered` fails when the help grows a key
+that no test here presses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from pyte.screens import Char
 
-from tests.terminal import Terminal, alt, kitty
+from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.state import StateStore
+from tests.terminal import Terminal, alt, click, kitty, mouse
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 50), id="200x50")]
 
-#: The open conversation's title in the log's top border: "─ who · channel · agent ─".
-TITLE = re.compile(r"╭─ ([^─]+?) ─")
+#: A box's title in its top border: "╭─ who · channel · agent ─".
+TITLE = re.compile(r"╭─ (.+?) ─")
+LIST_TITLE = "Conversations ("
+
+#: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp    3m".
+ROW = re.compile(r"│(\d) [^\w+]*?([\w+][^ ]*) ·")
+
+#: Every row of the help (its keys), and the test below that presses them.
+COVERED = {
+    "ctrl+q, q": "test_switching_keys (q), test_keys_after_a_failed_start (ctrl+q)",
+    "?": "test_switching_keys",
+    "tab, shift+tab": "test_panes",
+    "ctrl+c, super+c": "test_copy_a_selection",
+    "/": "test_switching_keys",
+    "alt+a": "test_switching_keys",
+    "]": "test_switching_keys",
+    "[": "test_switching_keys",
+    "r": "test_switching_keys, test_keys_after_a_failed_start",
+    "h, escape": "test_panes",
+    "l": "test_panes",
+    "1 … 9, alt+1 … alt+9": "test_switching_keys",
+    "ctrl+p": "test_switching_keys",
+    "up, k": "test_list_keys",
+    "down, j": "test_list_keys",
+    "home": "test_list_keys, test_log_keys",
+    "end": "test_list_keys",
+    "page up": "test_list_keys, test_log_keys",
+    "page down": "test_list_keys, test_log_keys",
+    "enter": "test_list_keys",
+    "escape": "test_switching_keys (clears the filter)",
+    "up": "test_log_keys",
+    "down": "test_log_keys",
+    "end, G": "test_log_keys",
+}
+
+
+def titles(t: Terminal) -> list[str]:
+    """The titles of the boxes on screen, left to right."""
+    return [str(title) for title in TITLE.findall(t.text.splitlines()[1])]
+
+
+def list_shown(t: Terminal) -> bool:
+    return any(title.startswith(LIST_TITLE) for title in titles(t))
 
 
 def log_title(t: Terminal) -> str:
-    """The title of the log's border (the second box on the second row)."""
-    titles = TITLE.findall(t.text.splitlines()[1])
-    assert len(titles) == 2, t.text
-    return str(titles[1])
+    """The open conversation's title ("" while the log is not on screen)."""
+    for title in titles(t):
+        if not title.startswith(LIST_TITLE):
+            return title
+    return ""
 
 
-#: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp · 3m".
-ROW = re.compile(r"│(\d) [^\w+]*?([\w+][^ ]*) ·")
+def rows(t: Terminal) -> dict[int, str]:
+    """Who the numbered rows of the list are, by number."""
+    return {int(n): str(name) for n, name in ROW.findall(t.text)}
 
 
-def row_name(t: Terminal, number: int) -> str:
-    """Who the list's row `number` is (as alt+number would open it)."""
-    names = {int(n): name for n, name in ROW.findall(t.text)}
-    assert number in names, t.text
-    return str(names[number])
+def row(t: Terminal, number: int) -> str:
+    """Who the list's row `number` is (as the digit would open it)."""
+    names = rows(t)
+    assert number in names, f"no row {number} on screen:\n{t.text}"
+    return names[number]
+
+
+def first_line(t: Terminal) -> str:
+    """The first line inside the list's box."""
+    line = t.text.splitlines()[2]
+    return line[: line.index("│", 1) + 1]
 
 
 def list_count(t: Terminal) -> int:
@@ -44,57 +102,295 @@ def list_count(t: Terminal) -> int:
     return int(match.group(1))
 
 
-async def open_app(t: Terminal) -> str:
-    await t.shows("Conversations (")
-    await t.wait_for(lambda: "● live" in t.text)
+def log_lines(t: Terminal) -> list[str]:
+    """The text inside the log's box, one entry per row."""
+    top = t.text.splitlines()[1]  # the border row: no wide characters, columns = positions
+    left = top.rfind("╭")
+    right = top.rfind("╮")
+    body = []
+    for y in range(2, t.rows):
+        if t.span(y, left, left + 1) == "╰":
+            break
+        # Not the last column: the scrollbar's, whose glyphs move with the view.
+        body.append(t.span(y, left + 1, right - 1).rstrip())
+    return body
+
+
+def thumb(t: Terminal) -> tuple[bool, bool]:
+    """Whether the log's scrollbar thumb touches its top, and its bottom.
+
+    The thumb is the run of cells in the scrollbar's column whose background
+    differs from the track's (the darker one: the thumb can be the longer run,
+    so counting cannot tell them apart): where the view is, whatever the text.
+    """
+    lines = t.text.splitlines()
+    x = lines[1].rfind("╮") - 1
+    last = next(y for y in range(2, t.rows) if t.span(y, x + 1, x + 2) == "╯") - 1
+    cells = [t.screen.buffer[y][x] for y in range(2, last + 1)]
+    track = min({cell.bg for cell in cells}, key=brightness)
+
+    def on_thumb(cell: Char) -> bool:
+        # A partial block is a thumb's end inside the cell: short of the edge.
+        return cell.bg != track and cell.data not in PARTIAL_BLOCKS
+
+    return on_thumb(cells[0]), on_thumb(cells[-1])
+
+
+PARTIAL_BLOCKS = "▁▂▃▄▅▆▇█▔"
+
+
+def brightness(colour: str) -> int:
+    """How light a pyte background is ("default" counts as the darkest)."""
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", colour):
+        return -1
+    return sum(int(colour[i : i + 2], 16) for i in (0, 2, 4))
+
+
+async def to_list(t: Terminal) -> None:
+    """Back to the list (in a narrow terminal it replaces the log)."""
+    t.send("h")
+    await t.wait_for(lambda: list_shown(t))
+
+
+def footer_live(t: Terminal) -> bool:
+    """The status footer says the open conversation is live."""
+    return t.text.splitlines()[-2].strip().startswith("● live")
+
+
+async def opened(t: Terminal, name: str) -> None:
+    """Wait until the log shows the conversation of `name`, its history loaded and live.
+
+    The title shows at once; the history comes after, and is drawn again
+    then: keys sent before would act on a log about to be replaced.
+    """
+    try:
+        await t.wait_for(lambda: log_title(t).startswith(name) and footer_live(t))
+    except AssertionError as error:
+        raise AssertionError(f"{name!r} never opened; {error}") from None
+
+
+async def moved(t: Terminal, before: str) -> str:
+    """Wait until the log shows another conversation than `before`; its title."""
+    await t.wait_for(lambda: log_title(t) not in ("", before))
     return log_title(t)
 
 
-async def retitled(t: Terminal, before: str) -> str:
-    await t.wait_for(lambda: log_title(t) != before)
-    return log_title(t)
+@asynccontextmanager
+async def demo(
+    tmp_path: Path, size: tuple[int, int], *extra: str, still: bool = False
+) -> AsyncIterator[Terminal]:
+    """The demo in a terminal of `size`, live; a slow world, so the list's order holds.
+
+    `still`: no animations (a scroll then jumps, so a frame read is where it ends).
+    """
+    cols, rows_ = size
+    args = ["--demo", "--rate", "0.05", "--state-file", str(tmp_path / "state.toml"), *extra]
+    env = {"TEXTUAL_ANIMATIONS": "none"} if still else None
+    async with Terminal(args, cols=cols, rows=rows_, home=tmp_path, env=env) as t:
+        await t.shows(LIST_TITLE)
+        await t.shows("● live")
+        await t.wait_for(lambda: len(rows(t)) >= 5)
+        yield t
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_every_listed_key_through_a_real_terminal(
-    size: tuple[int, int], tmp_path: Path
-) -> None:
-    cols, rows = size
-    # A slow world, so the list's order holds still while keys are checked.
-    args = ["--demo", "--rate", "0.05", "--state-file", str(tmp_path / "state.toml")]
-    async with Terminal(args, cols=cols, rows=rows, home=tmp_path) as t:
-        first = await open_app(t)
-        # ? opens the help, escape closes it.
+async def test_switching_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size) as t:
+        # ? opens the help; escape, q and ? each close it (q does not quit there).
+        for close in ("escape", "q", "?"):
+            t.send("?")
+            await t.shows("Keys — escape to close")
+            t.send(close)
+            await t.wait_for(lambda: "Keys — escape to close" not in t.text)
+        # A digit, alt+digit as ESC digit (xterm, tmux) and in kitty's protocol
+        # each open the row of that number.
+        for key, number in (("2", 2), (alt("1"), 1), (kitty(ord("3"), modifiers=3), 3)):
+            await to_list(t)
+            name = row(t, number)
+            t.send(key)
+            await opened(t, name)
+        # ] and [ walk the list.
+        third = log_title(t)
+        t.send("]")
+        fourth = await moved(t, third)
+        t.send("[")
+        assert await moved(t, fourth) == third
+        # alt+a goes to the most urgent conversation with news (or says there is none).
+        t.send(alt("a"))
+        await t.wait_for(lambda: log_title(t) != third or "nothing new" in t.text)
+        # r on a live stream says why nothing happens.
+        t.send("r")
+        await t.shows("nothing to")  # a toast; it may wrap before "retry" at 80 columns
+        # The palette runs a command by name.
+        before = log_title(t)
+        t.send("ctrl+p")
+        await t.shows("Search for commands")
+        t.send("Next conversation")
+        await t.shows("Open the next conversation")
+        t.send("enter")
+        await moved(t, before)
+        # / filters as you type (q lands in the box, it does not quit); escape clears it.
+        await to_list(t)
+        everything = list_count(t)
+        t.send("/", "zzzzqq")
+        await t.wait_for(lambda: list_count(t) == 0)
+        await t.shows("no conversation matches")
+        t.send("escape")
+        await t.wait_for(lambda: list_count(t) == everything)
+        t.send("q")
+        assert await t.ended() == 0
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True) as t:
+        named = rows(t)
+        top = first_line(t)  # the list at its top: its first agent's heading
+        # A click on a row opens it.
+        x, y = t.find(named[4])
+        t.send(click(x, y))
+        await opened(t, named[4])
+        # Each case opens another conversation than the one before it.
+        cases: list[tuple[list[str | bytes], int]] = [
+            (["home", "down", "enter"], 2),
+            (["home", "enter"], 1),
+            (["home", "down", "down", "enter"], 3),
+            (["home", "j", "j", "j", "j", "j", "k", "enter"], 5),
+            (["home", "down", "down", "up", "enter"], 2),
+            (["home", "pagedown", "pageup", "enter"], 1),
+        ]
+        for keys, number in cases:
+            await to_list(t)
+            t.send(*keys)
+            await opened(t, named[number])
+        # A page down goes past the first rows.
+        await to_list(t)
+        before = log_title(t)
+        t.send("home", "pagedown", "enter")
+        paged = await moved(t, before)
+        assert not paged.startswith((named[1], named[2]))
+        # end reaches the last conversation, below the numbered ones.
+        await to_list(t)
+        t.send("end", "enter")
+        last = await moved(t, paged)
+        assert not any(last.startswith(name) for name in named.values())
+        # home goes back to the top, its agent's heading in sight.
+        await to_list(t)
+        t.send("home")
+        await t.wait_for(lambda: first_line(t) == top)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True) as t:
+        name = row(t, 1)
+        t.send("1")
+        await opened(t, name)
+        t.send("l")  # the log has the keys now
+        await t.wait_for(lambda: thumb(t) == (False, True))  # following: at the end
+        t.send("home")
+        await t.wait_for(lambda: thumb(t) == (True, False))
+        top = log_lines(t)
+        # Down, then up to the top again.
+        t.send("down")
+        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] != top[0])
+        t.send("up")
+        await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
+        # A page down and back.
+        t.send("pagedown")
+        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] not in top[:2])
+        t.send("pageup")
+        await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
+        # G and end go back to the newest message.
+        for newest in ("G", "end"):
+            t.send(newest)
+            await t.wait_for(lambda: thumb(t) == (False, True))
+            assert "new ↓" not in t.text  # following again, nothing waiting below
+            t.send("home")
+            await t.wait_for(lambda: thumb(t) == (True, False))
+        # The mouse wheel scrolls the log.
+        x, y = t.find(top[4].strip()[:12])
+        t.send(mouse(65, x, y))
+        await t.wait_for(lambda: log_lines(t)[0] != top[0])
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_panes(size: tuple[int, int], tmp_path: Path) -> None:
+    cols, _ = size
+    narrow = cols < 90
+    async with demo(tmp_path, size) as t:
+        name = row(t, 2)
+        t.send("2")
+        await opened(t, name)
+        await to_list(t)
+        list_colour = t.colour(0, 1)
+
+        def log_focused() -> bool:
+            if narrow:
+                return not list_shown(t) and log_title(t).startswith(name)
+            # Side by side, the focused box has the accent border.
+            return t.colour(0, 1) != list_colour
+
+        for there, back in (("tab", "shift+tab"), ("l", "h"), ("tab", "escape"), ("l", "tab")):
+            t.send(there)
+            await t.wait_for(log_focused)
+            t.send(back)
+            await t.wait_for(lambda: list_shown(t) and not log_focused())
+        if not narrow:
+            # A click on the log gives it the keys.
+            x, y = t.find(name)
+            t.send(click(x + 2, y + 3))
+            await t.wait_for(log_focused)
+
+
+async def test_copy_a_selection(tmp_path: Path) -> None:
+    async with demo(tmp_path, (200, 50)) as t:
+        name = row(t, 1)
+        t.send("1")
+        await opened(t, name)
+        # Drag across the open conversation's title row in the log, then ctrl+c:
+        # the text goes to the terminal's clipboard as OSC 52.
+        lines = log_lines(t)
+        x, y = t.find(lines[0][:20])
+        start = len(t.output)
+        t.send(mouse(0, x, y), mouse(32, x + 8, y), mouse(0, x + 8, y, release=True))
+        t.send("ctrl+c")
+        await t.wait_for(lambda: b"\x1b]52;c;" in t.output[start:])
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_keys_after_a_failed_start(size: tuple[int, int], tmp_path: Path) -> None:
+    cols, rows_ = size
+    args = ["--base-url", "http://127.0.0.1:9", "--state-file", str(tmp_path / "s.toml")]
+    env = {"BIMPEAI_API_KEY": "sk_test_not_a_real_key"}
+    async with Terminal(args, cols=cols, rows=rows_, home=tmp_path, env=env) as t:
+        await t.shows("press r to retry")
+        # The keys the footer names work: none of them lands in a hidden box.
         t.send("?")
         await t.shows("Keys — escape to close")
         t.send("escape")
         await t.wait_for(lambda: "Keys — escape to close" not in t.text)
-        # ] and [ move through the list.
-        t.send("]")
-        second = await retitled(t, first)
-        t.send("[")
-        assert await retitled(t, second) == first
-        # alt+N as ESC N (xterm, tmux) and in kitty's protocol open row N.
-        for key, number in ((alt("2"), 2), (alt("1"), 1), (kitty(ord("3"), modifiers=3), 3)):
-            name = row_name(t, number)
-            t.send(key)
-            await t.wait_for(lambda name=name: log_title(t).startswith(name))  # type: ignore[misc]
-        third = log_title(t)
-        # alt+a goes to a conversation with unread or attention: somewhere else.
-        t.send(alt("a"))
-        await retitled(t, third)
-        # r on a live stream says why nothing happens.
+        start = len(t.output)
         t.send("r")
-        await t.shows("nothing to")  # a toast; it may wrap before "retry" at 80 columns
-        # / filters as you type; escape clears it.
-        everything = list_count(t)
-        t.send("/", "zzzzqq")
-        await t.wait_for(lambda: list_count(t) == 0)
-        t.send("escape")
-        await t.wait_for(lambda: list_count(t) == everything)
-        # q quits (it was typed into the filter above without quitting).
+        # Retrying draws the status again ("connecting", then the failure).
+        await t.wait_for(lambda: len(t.output) > start and "press r to retry" in t.text)
+        assert "sk_test" not in t.text
         t.send("q")
         assert await t.ended() == 0
+    async with Terminal(args, cols=cols, rows=rows_, home=tmp_path, env=env) as t:
+        await t.shows("press r to retry")
+        t.send("ctrl+q")
+        assert await t.ended() == 0
+
+
+async def test_a_bad_config_file_is_named_in_the_app_too(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('api_key = 12345\n[alerts]\nnotify = "loud"\n')
+    config.chmod(0o600)
+    async with demo(tmp_path, (200, 50), "--config", str(config)) as t:
+        await t.shows("api_key should be a str")
+        await t.shows("alerts.notify should be")
+        assert "config.toml" in t.text
 
 
 @pytest.mark.parametrize(
@@ -135,3 +431,10 @@ async def test_an_alert_reaches_the_terminal_as_its_own_bytes(
             assert b"\x1b\\\x07" in tail
         t.send("q")
         assert await t.ended() == 0
+
+
+def test_every_help_row_is_covered(tmp_path: Path) -> None:
+    """The help's rows, read from the bindings: each one is pressed by a test here."""
+    app = BimpeApp(AppConfig(state=StateStore(tmp_path / "s.toml")))
+    listed = {keys for _, rows_ in app.binding_sections() for keys, _ in rows_}
+    assert listed - COVERED.keys() == set(), "keys in the help that no test here presses"

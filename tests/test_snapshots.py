@@ -60,6 +60,13 @@ def test_footer_while_reconnecting(snap_compare: SnapCompare, tmp_path: Path) ->
     server.faults.inject("ticket_503")
 
     async def reconnecting(pilot: Pilot[Any]) -> None:
-        await until(pilot, lambda: app.main.status_footer.state_words.startswith("reconnecting in"))
+        await until(
+            pilot,
+            lambda: (
+                app.main.status_footer.state_words.startswith("reconnecting in")
+                and bool(app.order)
+                and not app.redraw_pending
+            ),
+        )
 
     assert snap_compare(app, terminal_size=SIZE, run_before=reconnecting)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 import unicodedata
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from ..book import Entry, held
 from ..monitor import (
@@ -35,7 +35,7 @@ from ..monitor import (
 from ..render import one_line
 from ..status_words import status_line
 from ..widgets.message_log import MessageLog
-from ..widgets.picker import Picker
+from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
 
 if TYPE_CHECKING:
@@ -67,6 +67,15 @@ def jump_keys(number: int) -> str:
     return f"alt+{number},{name}"
 
 
+#: Below this many columns one pane shows at a time (list or log, `h` / `l`).
+NARROW_BELOW = 90
+#: The smallest terminal the app draws itself in; below it, a message says so.
+MIN_COLS = 40
+MIN_ROWS = 10
+
+Pane = Literal["list", "log"]
+
+
 class MainScreen(Screen[None]):
     """Picker on the left, the open conversation on the right, the status line below."""
 
@@ -74,8 +83,20 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="main.filter"),
         Binding("alt+a", "next_unread", "Next unread", id="main.next_unread"),
         Binding("right_square_bracket", "cycle(1)", "Next", id="main.next"),
-        Binding("left_square_bracket", "cycle(-1)", "Previous", id="main.previous"),
-        Binding("r", "retry", "Reconnect", id="main.retry"),
+        # Shown in the help, not the footer: it has room for the common keys only.
+        Binding("left_square_bracket", "cycle(-1)", "Previous", show=False, id="main.previous"),
+        Binding("r", "retry", "Reconnect", show=False, id="main.retry"),
+        # Two panes: tab goes to the other (in a narrow terminal, shows it).
+        Binding("tab,shift+tab", "other_pane", "Other pane", show=False, id="main.other_pane"),
+        Binding("h", "show_pane('list')", "List", id="main.list"),
+        Binding("l", "show_pane('log')", "Log", id="main.log"),
+        Binding("escape", "show_pane('list')", "List", show=False, id="main.back"),
+        # Digits work in every terminal (a text box takes them first while it has
+        # focus); alt+digit where the terminal delivers it.
+        *(
+            Binding(str(n), f"jump({n})", f"Conversation {n}", show=False, id=f"main.digit_{n}")
+            for n in range(1, 10)
+        ),
         *(
             Binding(
                 jump_keys(n),
@@ -89,8 +110,13 @@ class MainScreen(Screen[None]):
         ),
     ]
 
+    #: The list's focus lands on the conversations, never on the hidden filter box.
+    AUTO_FOCUS = "#conversations"
+
     #: Bumped whenever the list's rows change; the picker redraws from it, rate-limited.
     list_version: reactive[int] = reactive(0, init=False)
+    #: In a narrow terminal, the one pane shown.
+    pane: reactive[Pane] = reactive("list", init=False)
 
     def __init__(self, monitor: Monitor, *, tz: tzinfo | None, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -104,12 +130,15 @@ class MainScreen(Screen[None]):
         self._redraw_timer: Timer | None = None
         self._ticks = 0
         self._hold_until = 0.0
+        #: The order `]` and `[` walk, fixed at the start of a round (see `action_cycle`).
+        self._round: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             yield Picker(id="picker")
             yield MessageLog(tz=self.tz, id="log")
+        yield Static(id="too-small")
         yield StatusFooter(id="status")
         yield Footer()
 
@@ -129,9 +158,64 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusFooter)
 
     def on_mount(self) -> None:
-        self.picker.query_one("#filter").display = False
         self.log_view.border_title = "no conversation open"
         self.set_interval(TICK, self._tick)
+        self._apply_pane()
+
+    # -- layout -----------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        small = width < MIN_COLS or height < MIN_ROWS
+        self.set_class(small, "-too-small")
+        narrow = width < NARROW_BELOW
+        self.set_class(narrow, "-narrow")
+        # One pane at a time needs h and l in the footer most: a narrow one
+        # drops its spacing and the palette hint (ctrl+p still works, in the help).
+        footer = self.query_one(Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"Terminal too small: {width}x{height}.\n"
+                f"bimpe-tui needs at least {MIN_COLS}x{MIN_ROWS}; q quits."
+            )
+        self._apply_pane()
+        # Rows are cut to the list's width: draw them again for the new one.
+        self.list_version += 1
+
+    @property
+    def narrow(self) -> bool:
+        """Whether one pane shows at a time."""
+        return self.has_class("-narrow")
+
+    def watch_pane(self) -> None:
+        self._apply_pane()
+
+    def _apply_pane(self) -> None:
+        self.set_class(self.pane == "list", "-show-list")
+        self.set_class(self.pane == "log", "-show-log")
+
+    def action_show_pane(self, pane: Pane) -> None:
+        """Move to the list or the log (in a narrow terminal, show it instead of the other)."""
+        self.pane = pane
+        target = self.picker.options if pane == "list" else self.log_view.lines
+        # At once, not through focus()'s call_later: keys typed right after this
+        # one are already queued and belong to the pane shown.
+        self.set_focus(target)
+
+    def action_other_pane(self) -> None:
+        """From the list (or its filter box) to the log, and back."""
+        in_log = self.focused is not None and self.log_view in self.focused.ancestors_with_self
+        self.action_show_pane("list" if in_log else "log")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # The pane follows the focus (tab, a click), so the focused one is the one shown.
+        widget = event.widget
+        if self.log_view in widget.ancestors_with_self:
+            self.pane = "log"
+        elif self.picker in widget.ancestors_with_self:
+            self.pane = "list"
 
     # -- monitor events -------------------------------------------------------------
 
@@ -229,6 +313,11 @@ class MainScreen(Screen[None]):
 
     @on(Picker.FilterChanged)
     def _filter_changed(self) -> None:
+        self._round = []
+        self.list_version += 1
+
+    @on(ConversationList.Resized)
+    def _list_resized(self) -> None:
         self.list_version += 1
 
     # -- intents --------------------------------------------------------------------
@@ -236,7 +325,7 @@ class MainScreen(Screen[None]):
     @on(Picker.Chosen)
     def _chosen(self, event: Picker.Chosen) -> None:
         self.monitor.open(event.conversation_id)
-        self.log_view.lines.focus()
+        self.action_show_pane("log")
 
     @on(Picker.LoadMore)
     def _load_more(self, event: Picker.LoadMore) -> None:
@@ -256,33 +345,54 @@ class MainScreen(Screen[None]):
         """Type to narrow the conversation list."""
         self.picker.open_filter()
 
+    def _go(self, conversation_id: str) -> None:
+        """Open a conversation from a key; in a narrow terminal the log shows it."""
+        self.monitor.open(conversation_id)
+        if self.narrow:
+            self.action_show_pane("log")
+
     def action_jump(self, number: int) -> None:
         """Open the Nth conversation in the list."""
         if 0 < number <= len(self.order):
-            self.monitor.open(self.order[number - 1])
+            self._go(self.order[number - 1])
 
     def action_cycle(self, step: int) -> None:
-        """Open the next (step 1) or previous (step -1) conversation in the list."""
-        if not self.order:
+        """Open the next (step 1) or previous (step -1) conversation in the list.
+
+        A round walks the order the list had when it began, so a conversation
+        that moves up while the user walks is not visited twice and none is
+        skipped; one that appears during the round joins at its end. Wrapping
+        around starts a new round from the list as it is then.
+        """
+        order = self.order
+        if not order:
             return
+        listed = set(order)
+        walk = [c for c in self._round if c in listed]
+        in_round = set(walk)
+        walk += [c for c in order if c not in in_round]
         current = self.monitor.current
-        index = (self.order.index(current) + step) % len(self.order) if current in self.order else 0
-        self.monitor.open(self.order[index])
+        if current not in walk:
+            self._round = list(order)
+            self._go(order[0] if step > 0 else order[-1])
+            return
+        index = walk.index(current) + step
+        if not 0 <= index < len(walk):
+            walk = list(order)  # a new round, from the list as it is now
+            index = 0 if step > 0 else len(walk) - 1
+            if walk[index] == current and len(walk) > 1:
+                index += step
+        self._round = walk
+        self._go(walk[index])
 
     def action_next_unread(self) -> None:
-        """Open the next conversation with unread messages or needing attention."""
-        order = self.order
+        """Open the most urgent conversation with news (the hotlist; see the README)."""
         current = self.monitor.current
-        start = order.index(current) + 1 if current in order else 0
-        for offset in range(len(order)):
-            candidate = order[(start + offset) % len(order)]
-            entry = self.monitor.book.get(candidate)  # None: gone since the last redraw
-            if entry is None or candidate == current:
-                continue
-            if entry.unread or entry.conversation.needs_attention:
-                self.monitor.open(candidate)
+        for entry in self.monitor.book.hotlist(self.picker.filter_text):
+            if entry.id != current:
+                self._go(entry.id)
                 return
-        self.notify("nothing unread", markup=False)
+        self.notify("nothing new: every conversation with news has been visited", markup=False)
 
     def action_retry(self) -> None:
         """Reconnect the open conversation's stream if it gave up (or retry loading)."""

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from rich.text import Text
+from textual import events
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,7 +19,7 @@ from textual.widgets import Label, RichLog
 
 from ..api.models import Message
 from ..book import Marker, TimelineItem
-from ..render import marker_text, message_row
+from ..render import AttachmentLine, MessageParts, marker_lines, message_parts, url_text
 
 #: Lines the log widget keeps; a conversation's full timeline lives in the Book.
 MAX_LOG_LINES = 20_000
@@ -36,10 +38,35 @@ FALLBACK_WIDTH = 100
 
 
 def marker_line(label: str, width: int) -> Text:
-    """A divider centred in `width` cells."""
-    text = marker_text(label)
-    text.pad_left(max(0, (width - text.cell_len) // 2))
-    return text
+    """A divider centred in `width` cells, on as many lines as its words need."""
+    return Text("\n").join(marker_lines(label, width))
+
+
+#: A laid-out line of a message's body, and whether it starts under the text
+#: column (True) or at the log's left edge (a link too long for the column).
+Row = tuple[Text, bool]
+
+
+def attachment_rows(attachment: AttachmentLine, width: int, room: int) -> list[Row]:
+    """An attachment's lines: its link is never broken across lines.
+
+    Label and link share a line under the text column when both fit in its
+    `room` cells; else the link gets its own line: under the text column if
+    it fits there, else from the left edge, where it has the log's whole
+    `width`, and is cut in its middle (the link keeping its whole target)
+    only if even that is too narrow.
+    """
+    label, url = attachment.label, url_text(attachment)
+    if label.cell_len + url.cell_len <= room:
+        return [(Text.assemble(label, url), True)]
+    label = label.copy()
+    label.truncate(room, overflow="ellipsis")  # a long type in a narrow log
+    rows: list[Row] = [(label, True)]
+    if url.cell_len <= room:
+        rows.append((url, True))
+    else:
+        rows.append((url_text(attachment, width), False))
+    return rows
 
 
 class _Lines(RichLog):
@@ -62,6 +89,35 @@ class _Lines(RichLog):
         parent = self.parent
         if isinstance(parent, MessageLog):
             parent.scrolled()
+
+    # Following the end is a scroll RichLog makes after the next refresh. A key
+    # that leaves the end, pressed before that refresh on a busy machine, would
+    # be undone by it: the key stops the following at once, and its own
+    # scroll is queued behind any scroll to the end still waiting.
+    def _leave_end(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            parent.leave_end()
+
+    def action_scroll_home(self) -> None:
+        self._leave_end()
+        self.call_after_refresh(self.scroll_home)
+
+    def action_scroll_up(self) -> None:
+        self._leave_end()
+        self.call_after_refresh(self.scroll_up)
+
+    def action_page_up(self) -> None:
+        self._leave_end()
+        self.call_after_refresh(self.scroll_page_up)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        parent = self.parent
+        if isinstance(parent, MessageLog) and self.allow_vertical_scroll:
+            parent.leave_end()
+        super()._on_mouse_scroll_up(event)
 
 
 class MessageLog(Vertical):
@@ -107,16 +163,34 @@ class MessageLog(Vertical):
         return width if width > INDENT + 10 else FALLBACK_WIDTH
 
     def _message_text(self, message: Message, width: int, now: datetime | None) -> Text:
-        """One message, wrapped by us so its text lines up under itself."""
+        """One message, wrapped by us so its text lines up under itself and links stay whole."""
         spans = self.highlights.get(message.id, ())
-        when, who, body = message_row(message, tz=self.tz, now=now, highlights=spans)
-        head = Text.assemble(when, " ", (who.plain.rjust(8), who.style), " ")
+        parts = message_parts(message, tz=self.tz, now=now, highlights=spans)
+        who = parts.who
+        head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
         room = max(10, width - head.cell_len)
-        if body.cell_len <= room and "\n" not in body.plain:
-            return head.append_text(body)
-        indent = Text("\n" + " " * head.cell_len)
-        wrapped = body.wrap(self.app.console, room, overflow="fold")
-        return head.append_text(indent.join(wrapped))
+        text = parts.text
+        alone = not parts.attachments and parts.more is None
+        if alone and text.cell_len <= room and "\n" not in text.plain:
+            return head.append_text(text)
+        indent = " " * head.cell_len
+        for number, (line, under) in enumerate(self._body_rows(parts, width, room)):
+            if number:
+                head.append("\n" + indent if under else "\n")
+            head.append_text(line)
+        return head
+
+    def _body_rows(self, parts: MessageParts, width: int, room: int) -> list[Row]:
+        """The lines of a message's body: its text wrapped, then each attachment."""
+        console = self.app.console
+        rows: list[Row] = []
+        if parts.text:
+            rows.extend((line, True) for line in parts.text.wrap(console, room, overflow="fold"))
+        for attachment in parts.attachments:
+            rows.extend(attachment_rows(attachment, width, room))
+        if parts.more is not None:
+            rows.extend((line, True) for line in parts.more.wrap(console, room, overflow="fold"))
+        return rows
 
     def _text(self, items: Iterable[TimelineItem], now: datetime | None) -> Text:
         """Items as one pre-wrapped Text: one write, no layout work for the log."""
@@ -228,6 +302,10 @@ class MessageLog(Vertical):
             self.post_message(self.ReachedEnd())
         elif not at_end and self._following:
             self._following = False
+
+    def leave_end(self) -> None:
+        """The reader is scrolling up: stop following now, before the scroll lands."""
+        self._following = False
 
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, OptionList
@@ -29,7 +30,11 @@ AGENT_PREFIX = "agent:"
 
 
 def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
-    """Two lines for one conversation: who, channel, time, unread, state; then the preview."""
+    """Two lines for one conversation: who, channel, state; then the preview.
+
+    What a user needs most sits at the right and is never cut: the unread
+    count, the age, and the `new` / `•` marks; the name and channel give way.
+    """
     c = entry.conversation
     text = Text(end="")
     text.append(f"{number} " if number is not None else "  ", "dim")
@@ -48,16 +53,20 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
         # Kept because it is watched; the server's list no longer has it.
         text.stylize("dim")
         text.append(" gone", "dim italic")
+    right = Text(end="")
     if entry.new:
-        text.append(" new", "bold cyan")
+        right.append(" new", "bold cyan")
     elif entry.active:
         # Not watched, but the list says something happened since you looked.
-        text.append(" •", "bold cyan")
+        right.append(" •", "bold cyan")
     when = relative_time(entry.last_activity, now)
     if when:
-        text.append(f" · {when}", "dim")
+        right.append(f" {when}", "dim")
     if entry.unread:
-        text.append(f" ({entry.unread if entry.unread < 1000 else '999+'})", "bold magenta")
+        right.append(f" ({entry.unread if entry.unread < 1000 else '999+'})", "bold magenta")
+    room = max(GLYPH_AT + 1, width - right.cell_len)
+    text.truncate(room, overflow="ellipsis", pad=True)
+    text.append_text(right)
     text.truncate(width, overflow="ellipsis")
     preview = Text("      " + (one_line(entry.preview, width) or "—"), "dim", end="")
     preview.truncate(width, overflow="ellipsis")
@@ -72,6 +81,71 @@ class ConversationList(OptionList):
         Binding("k", "cursor_up", "Up", show=False, id="picker.up"),
         Binding("enter", "select", "Open", show=False, id="picker.open"),
     ]
+
+    def action_page_up(self) -> None:
+        self._page(-1)
+
+    def action_page_down(self) -> None:
+        self._page(1)
+
+    def _page(self, direction: int) -> None:
+        """Move a page of rows, counted in rows (two lines each), never onto a heading.
+
+        OptionList's own page move measures rendered lines, which a list shown
+        a moment ago (one pane at a time) does not have yet: keys typed right
+        after `h` would fail on it.
+        """
+        if not self.option_count:
+            return
+        height = self.scrollable_content_region.height or self.screen.size.height - 6
+        step = max(1, height // 2)
+        index = (self.highlighted or 0) + direction * step
+        index = min(max(index, 0), self.option_count - 1)
+        self.highlighted = index
+        self._off_headers(direction)
+
+    def _off_headers(self, direction: int) -> None:
+        # A page move can land on an agent's heading (a disabled row), where
+        # enter does nothing: go on to the nearest conversation.
+        index = self.highlighted
+        if index is None or not self.options[index].disabled:
+            return
+        for step in (direction, -direction):
+            at = index + step
+            while 0 <= at < self.option_count:
+                if not self.options[at].disabled:
+                    self.highlighted = at
+                    return
+                at += step
+
+    def scroll_to_highlight(self, top: bool = False) -> None:
+        """Scroll to the highlighted row, with its agent's heading when that is just above.
+
+        Without this, `home` and `k` onto a group's first conversation leave the
+        heading above it scrolled out of sight: the user would not see whose it is.
+        """
+        super().scroll_to_highlight(top)
+        index = self.highlighted
+        if index is None or index == 0 or not self.options[index - 1].disabled:
+            return
+        lines = self._index_to_line
+        if index - 1 not in lines or index not in lines:
+            return
+        y = lines[index - 1]
+        height = lines[index] - y + self._heights[index]
+        self.scroll_to_region(
+            Region(0, y, self.scrollable_content_region.width, height),
+            force=True,
+            animate=False,
+            top=top,
+            immediate=True,
+        )
+
+    class Resized(Message):
+        """The list's width changed: rows, cut to the old width, must be drawn again."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
 
 class Picker(Vertical):
@@ -119,8 +193,12 @@ class Picker(Vertical):
         highlighted = options.highlighted_option
         keep = highlighted.id if highlighted is not None else None
         has_more = set(more)
-        # Rows never wrap: each is cut to the list's width.
-        width = options.scrollable_content_region.width or 40
+        # Rows never wrap: each is cut to the list's width, less the scrollbar's
+        # whether it shows yet or not (it appears once the rows overflow, after
+        # they are set, and a row one cell too wide would wrap).
+        padding = options.get_component_styles("option-list--option").padding.width
+        inner = options.size.width - options.styles.gutter.width - padding
+        width = inner - options.styles.scrollbar_size_vertical if inner > 0 else 40
         rows: list[Option] = []
         order: list[str] = []
         for agent, entries in groups:
@@ -138,6 +216,10 @@ class Picker(Vertical):
             if agent.id in has_more:
                 label = Text("      … load more conversations", "italic dim", end="")
                 rows.append(Option(label, id=f"{LOAD_MORE_PREFIX}{agent.id}"))
+        if not order and self.filter_text:
+            label = Text(f"  no conversation matches “{one_line(self.filter_text, 40)}”", "italic")
+            label.append("\n  escape clears the filter", "dim")
+            rows.append(Option(label, id=f"{AGENT_PREFIX}none", disabled=True))
         options.set_options(rows)
         if keep is not None:
             try:

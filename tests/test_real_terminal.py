@@ -11,6 +11,7 @@ that no test here presses.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,12 @@ from bimpe_tui.state import StateStore
 from tests.terminal import Terminal, alt, click, kitty, mouse
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 50), id="200x50")]
+
+#: An OSC 52 clipboard write: ESC ] 52 ; c ; base64, ended by BEL or ESC \\.
+OSC52 = re.compile(rb"\x1b\]52;c;([A-Za-z0-9+/=]*)(?:\x07|\x1b\\\\)")
+
+#: A message's first line in the log: a time (with the date if not today), a role.
+MESSAGE_START = re.compile(r"^(\w{3} \d+ )?\d\d:\d\d(:\d\d)? +(customer|agent|staff) ")
 
 #: A box's title in its top border: "╭─ who · channel · agent ─".
 TITLE = re.compile(r"╭─ (.+?) ─")
@@ -343,19 +350,29 @@ async def test_panes(size: tuple[int, int], tmp_path: Path) -> None:
             await t.wait_for(log_focused)
 
 
-async def test_copy_a_selection(tmp_path: Path) -> None:
-    async with demo(tmp_path, (200, 50)) as t:
+@pytest.mark.parametrize("size", SIZES)
+async def test_copy_a_selection(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True) as t:
         name = row(t, 1)
         t.send("1")
         await opened(t, name)
-        # Drag across the open conversation's title row in the log, then ctrl+c:
-        # the text goes to the terminal's clipboard as OSC 52.
-        lines = log_lines(t)
-        x, y = t.find(lines[0][:20])
+        # Drag across the start of a message in the log, then ctrl+c: the text
+        # goes to the terminal's clipboard as OSC 52.
+        # At the top of the log, which then holds still while messages arrive.
+        t.send("l", "home")
+        await t.wait_for(lambda: thumb(t) == (True, False))
+        # A message's first line: its time, its role, its text.
+        line = next(line for line in log_lines(t) if MESSAGE_START.match(line))
+        x, y = t.find(line[:20])
         start = len(t.output)
         t.send(mouse(0, x, y), mouse(32, x + 8, y), mouse(0, x + 8, y, release=True))
         t.send("ctrl+c")
-        await t.wait_for(lambda: b"\x1b]52;c;" in t.output[start:])
+        await t.wait_for(lambda: re.search(OSC52, t.output[start:]) is not None)
+        match = re.search(OSC52, t.output[start:])
+        assert match is not None
+        copied = base64.b64decode(match.group(1)).decode()
+        assert copied.strip()
+        assert copied in line, (copied, line)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.actions import SkipAction
@@ -14,6 +15,8 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
+from textual.selection import Selection
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Label, RichLog
 
@@ -77,6 +80,37 @@ class _Lines(RichLog):
         Binding("end", "newest", "Newest", id="log.end"),
         Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
     ]
+
+    # Text selection (drag, then ctrl+c): RichLog draws strips without the
+    # offsets Textual's selection reads, and has no text to give back.
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        strip = super().render_line(y).apply_offsets(scroll_x, index)
+        selection = self.text_selection
+        if selection is None or index >= len(self.lines):
+            return strip
+        span = selection.get_span(index)
+        if span is None:
+            return strip
+        start, end = span
+        length = len(strip.text)
+        end = length if end == -1 else min(end, length)
+        if start >= end:
+            return strip
+        cut = [strip.index_to_cell_position(start), strip.index_to_cell_position(end)]
+        before, chosen, after = strip.divide([*cut, strip.cell_length])
+        style = self.screen.get_component_rich_style("screen--selection")
+        chosen = Strip(Segment.apply_style(chosen, post_style=style), chosen.cell_length)
+        return Strip.join([before, chosen, after])
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text, as drawn (wrapped lines stay separate lines)."""
+        text = "\n".join(strip.text.rstrip() for strip in self.lines)
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
 
     def action_newest(self) -> None:
         """Back to the newest message, following again."""

@@ -202,18 +202,30 @@ def rest_envelope(
     return envelope
 
 
-def conversation_pairs(server: DemoServerProcess) -> list[tuple[str, str]]:
-    """``(agent_id, conversation_id)`` of every conversation the server lists."""
-    pairs: list[tuple[str, str]] = []
-    for agent in server.api("/agents?limit=100"):
-        page = 1
-        while True:
-            items = server.api(f"/agents/{agent['id']}/conversations?limit=100&page={page}")
-            pairs.extend((agent["id"], conv["id"]) for conv in items)
-            if len(items) < 100:
-                break
-            page += 1
-    return pairs
+def conversation_pairs(server: DemoServerProcess, expected: int = 0) -> list[tuple[str, str]]:
+    """``(agent_id, conversation_id)`` of every conversation the server lists, each once.
+
+    The list is sorted by recency, which moves between page calls in a busy
+    world: a conversation can show on two pages and another on none. Pages
+    are read again, whole listings at a time, until `expected` distinct
+    conversations are known (or, with `expected` 0, until a listing adds none).
+    """
+    found: dict[str, tuple[str, str]] = {}
+    for _ in range(20):  # bounded: a listing that never settles is an error below
+        before = len(found)
+        for agent in server.api("/agents?limit=100"):
+            page = 1
+            while True:
+                path = f"/agents/{agent['id']}/conversations?limit=100&page={page}"
+                items = server.api(path)
+                for conv in items:
+                    found.setdefault(conv["id"], (agent["id"], conv["id"]))
+                if len(items) < 100:
+                    break
+                page += 1
+        if (expected and len(found) >= expected) or (not expected and len(found) == before):
+            return list(found.values())
+    raise RuntimeError(f"listed {len(found)} distinct conversations, expected {expected}")
 
 
 # --- workers -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bench.common import (
 )
 from bench.context import Context
 from bench.report import Figure, Row, Target
+from bimpe_tui import event_loop
 
 SECTION = "2 many streams"
 STREAMS = 200
@@ -45,7 +46,7 @@ def measure(ctx: Context) -> list[Row]:
     others: list[float] = []
     args = ["--bench-conversations", str(STREAMS), "--bench-period", str(PERIOD)]
     with DemoServerProcess(args) as server:
-        pairs = conversation_pairs(server)
+        pairs = conversation_pairs(server, expected=STREAMS)
         params = {
             "base_url": server.base_url,
             "api_key": server.api_key,
@@ -139,7 +140,12 @@ def _median(values: list[float]) -> float:
 
 def worker(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Watch every conversation for ``duration`` seconds with one consumer."""
-    return asyncio.run(asyncio.wait_for(_watch(kind, params), params["duration"] + 60))
+    main = asyncio.wait_for(_watch(kind, params), params["duration"] + 60)
+    if kind == "sdk":
+        # The SDK as its users run it: on the standard loop.
+        return asyncio.run(main)
+    # Ours on the loop the app picks at start-up (uvloop where installed).
+    return event_loop.run(main)
 
 
 async def _watch(kind: str, p: dict[str, Any]) -> dict[str, Any]:

@@ -295,7 +295,9 @@ def _app(args: argparse.Namespace) -> int:
             record=record,
         )
     )
-    app.run(headless=args.headless)
+    from . import event_loop
+
+    event_loop.run(app.run_async(headless=args.headless))
     # Whatever way the app ended (a crash included), save what it knew.
     store.save_if_changed()
     return app.return_code or EXIT_OK

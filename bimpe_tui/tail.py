@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from typing import TextIO
 
+from . import event_loop
 from .api.client import ConsoleClient
 from .api.models import Message
 from .api.stream import ResumableStream
@@ -17,26 +19,87 @@ EXIT_OK = 0
 EXIT_GAVE_UP = 1
 
 
+#: What must not reach a terminal raw from a JSON line: DEL and the C1
+#: controls (valid unescaped in JSON strings, and a terminal acts on them) and
+#: the bidi marks, embeddings, overrides and isolates (they reorder what
+#: follows). C0 controls cannot be raw in valid JSON: the frame was refused.
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: A payload spread over several `data:` lines is joined with newlines, which
+#: valid JSON only has between tokens (as whitespace).
+_LINE_BREAKS = re.compile("[\r\n]+")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_line(message: Message) -> str:
+    """A message as one line of JSON: the frame's data as received, where safe.
+
+    The payload passes through (UTF-8, not re-encoded, so a replay costs no
+    json.dumps per message); only what a terminal would act on is escaped,
+    which leaves the JSON equal to what was sent.
+    """
+    payload = message.payload
+    if payload is None:  # not from a stream frame
+        payload = json.dumps(dict(message.raw), ensure_ascii=False)
+    return _UNSAFE.sub(_escape, _LINE_BREAKS.sub(" ", payload)) + "\n"
+
+
 async def tail(
     stream: ResumableStream,
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """Copy a stream's messages to `out` and its status changes to `err`."""
-    async for event in stream:
-        if isinstance(event, Message):
-            # ASCII-only JSON: control characters and lone surrogates in a
-            # message become \u escapes instead of reaching the terminal.
-            out.write(json.dumps(dict(event.raw)) + "\n")
+    """Copy a stream's messages to `out` and its status changes to `err`.
+
+    Messages are flushed once per batch: the frames a read brought are
+    written one after another without giving the loop a turn, and the flush
+    runs when the stream next waits for the network. A pipe sees each
+    message as soon as it arrived; a replay is not one syscall per message.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    flush_due = False
+    broken: BrokenPipeError | None = None
+
+    def flush() -> None:
+        nonlocal flush_due, broken
+        if not flush_due:
+            return
+        flush_due = False
+        try:
             out.flush()
-            continue
-        err.write(f"bimpe-tui: {event.describe()}\n")
-        err.flush()
-        if event.state == "gave_up":
-            return EXIT_GAVE_UP
-        if event.state == "closed":
-            return EXIT_OK
-    return EXIT_OK
+        except BrokenPipeError as exc:
+            # The reader went away: end as a write would have (see run_tail).
+            broken = exc
+            if task is not None:
+                task.cancel()
+
+    try:
+        async for event in stream:
+            if isinstance(event, Message):
+                out.write(json_line(event))
+                if not flush_due:
+                    flush_due = True
+                    loop.call_soon(flush)
+                continue
+            flush()  # what came before a status is printed before it
+            err.write(f"bimpe-tui: {event.describe()}\n")
+            err.flush()
+            if event.state == "gave_up":
+                return EXIT_GAVE_UP
+            if event.state == "closed":
+                return EXIT_OK
+        return EXIT_OK
+    except asyncio.CancelledError:
+        if broken is not None:
+            raise broken from None
+        raise
+    finally:
+        if flush_due and broken is None:
+            flush_due = False
+            out.flush()
 
 
 async def _main(
@@ -94,7 +157,7 @@ def run_tail(
 ) -> int:
     """Run `tail` until the stream ends, a signal arrives or stdout closes."""
     try:
-        return asyncio.run(
+        return event_loop.run(
             _main(
                 api_key=api_key,
                 base_url=base_url,

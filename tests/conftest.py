@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from bimpe_tui.api.client import ConsoleClient
+from bimpe_tui.event_loop import new_event_loop, uvloop_wanted
 from tests.apptools import FakeClock
 from tests.loopback import LoopbackServer as ScriptedServer
 
 if TYPE_CHECKING:
     from bimpe_tui.demo.server import DemoServer
+
+
+#: Test modules of the engine, run on both event loops; the rest on the one the
+#: app picks at start-up (uvloop where installed, as `bimpe_tui.event_loop` does).
+BOTH_LOOPS = frozenset(
+    {
+        "test_stream_demo",
+        "test_stream_scripted",
+        "test_engine_outcomes",
+        "test_engine_promises",
+        "test_hostile_frames",
+        "test_monitor",
+        "test_tail_passthrough",
+        "test_event_loop",
+        "test_engine_hardness",
+    }
+)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The loops an async test runs on (its id names each: `[uvloop]`, `[asyncio]`)."""
+    chosen = {"uvloop" if uvloop_wanted() else "asyncio": new_event_loop}
+    module = getattr(item, "module", None)
+    name = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+    if name in BOTH_LOOPS and uvloop_wanted():
+        return {"uvloop": new_event_loop, "asyncio": asyncio.new_event_loop}
+    return chosen
 
 
 @pytest.fixture(autouse=True)

@@ -59,6 +59,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/event-stream"})
     chunks: Iterable[bytes] = field(default_factory=list)
     then: Then = "end"
+    #: Seconds between chunks: a slow or dripping proxy (0: all at once).
+    pace: float = 0.0
     sent: int = 0
     completed: bool = False
 
@@ -331,6 +333,8 @@ class LoopbackServer:
         await response.prepare(request)
         try:
             for chunk in reply.chunks:
+                if reply.pace and reply.sent:
+                    await asyncio.sleep(reply.pace)  # the server's pace, not a test's wait
                 await response.write(chunk)
                 reply.sent += len(chunk)
         except (ConnectionError, RuntimeError):

@@ -260,7 +260,8 @@ class Attachment:
 class Message:
     """A message of a conversation, from the history list or from the stream.
 
-    `raw` is the object exactly as received (what `bimpe-tui tail` prints).
+    `raw` is the object as decoded; `payload`, for a streamed message, the
+    frame's data text as received (what `bimpe-tui tail` passes through).
     """
 
     id: str
@@ -271,10 +272,12 @@ class Message:
     conversation_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: A stream frame's data as it came (what `tail` passes through); None from history.
+    payload: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_api(cls, raw: Any) -> Message:
-        """Build from a history item or a stream `message` frame's data."""
+    def from_api(cls, raw: Any, payload: str | None = None) -> Message:
+        """Build from a history item or a stream `message` frame's data (and its text)."""
         obj = _obj(raw, "message")
         return cls(
             id=_req_str(obj, "id", "message"),
@@ -285,6 +288,7 @@ class Message:
             conversation_id=_opt_str(obj, "conversation_id"),
             attachments=_attachments(obj.get("attachments")),
             raw=obj,
+            payload=payload,
         )
 
 

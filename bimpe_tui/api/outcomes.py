@@ -134,6 +134,11 @@ def is_timestamp(value: str) -> bool:
     return parse_timestamp(value) is not None
 
 
+class NoEventTimeout(httpx.ReadTimeout):
+    """Bytes kept coming but no event completed in time (a proxy that drips, a
+    frame trickled a byte at a time): as stalled as silence."""
+
+
 def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
     """The outcome of an attempt that ended with `failure` (None: the server ended it)."""
     keep = attempt.failures
@@ -141,6 +146,9 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
         if not attempt.reconnect:
             return Outcome("close", SERVER_CLOSED, keep)
         return _retry("retry", SERVER_CLOSED, attempt)
+    if isinstance(failure, NoEventTimeout):
+        cause = f"no complete event for {attempt.read_timeout:g} s (bytes trickling)"
+        return _retry("retry", cause, attempt, stalled=True)
     if isinstance(failure, httpx.ReadTimeout):
         cause = f"no data for {attempt.read_timeout:g} s"
         return _retry("retry", cause, attempt, stalled=True)

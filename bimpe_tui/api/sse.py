@@ -54,6 +54,7 @@ class SSEParser:
         "_skip_lf",
         "_start",
         "_started",
+        "comments",
     )
 
     def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
@@ -69,6 +70,9 @@ class SSEParser:
         self._event: str | None = None
         self._last_id: str | None = None
         self._retry: int | None = None
+        #: Comment lines seen: servers send them as keep-alives, so they
+        #: count as complete events for the stream's watchdog.
+        self.comments = 0
 
     @property
     def last_event_id(self) -> str | None:
@@ -140,6 +144,7 @@ class SSEParser:
     def _field(self, line: bytes) -> None:
         # "If the line starts with a U+003A COLON character: ignore the line."
         if line[0] == 0x3A:
+            self.comments += 1
             return
         colon = line.find(b":")
         if colon == -1:

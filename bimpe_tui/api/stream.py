@@ -25,7 +25,16 @@ import httpx
 from .client import ConsoleClient
 from .errors import APIConnectionError, APIError, MalformedResponseError, printable
 from .models import Message, ModelError
-from .outcomes import FAILURES, Attempt, Outcome, Phase, classify, is_timestamp, parse_timestamp
+from .outcomes import (
+    FAILURES,
+    Attempt,
+    NoEventTimeout,
+    Outcome,
+    Phase,
+    classify,
+    is_timestamp,
+    parse_timestamp,
+)
 from .retry import BASE_DELAY, MAX_DELAY
 from .sse import SSEParser
 
@@ -111,6 +120,19 @@ class StreamStatus:
 
 
 StreamEvent = Message | StreamStatus
+
+
+def created_before(created_at: str, floor: str) -> bool:
+    """Whether a message's `created_at` is strictly earlier than `floor`.
+
+    Two timestamps in the same canonical UTC form (same length, `Z`) compare
+    as strings, with no parsing: the common case, once per delivered message.
+    Anything else is parsed; a time that cannot be read is never "before".
+    """
+    if len(created_at) == len(floor) and created_at[-1:] == floor[-1:] == "Z":
+        return created_at < floor
+    a, b = parse_timestamp(created_at), parse_timestamp(floor)
+    return a is not None and b is not None and a < b
 
 
 def replay_horizon(date_header: str | None) -> datetime | None:
@@ -238,6 +260,15 @@ class ResumableStream:
     def _status(self, state: StreamState, **kw: object) -> StreamStatus:
         return StreamStatus(state, max_retries=self.max_retries, **kw)  # type: ignore[arg-type]
 
+    def _stale_status(self, count: int) -> StreamStatus:
+        return self._status(
+            "frame_skipped",
+            cause=(
+                f"the server sent {count} message{'s' if count != 1 else ''} from before "
+                "the resume point again (it ignored `after`): dropped, already shown"
+            ),
+        )
+
     def _remember(self, message_id: str) -> None:
         recent = self._recent
         if len(recent) == recent.maxlen:
@@ -355,9 +386,20 @@ class ResumableStream:
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
         parser = SSEParser()
         recent = self._recent_set
+        # The watchdog counts complete events (messages, heartbeats, comment
+        # keep-alives), not bytes: httpx's read timeout catches silence, this
+        # a connection that drips bytes and never finishes a frame.
+        last_event = time.monotonic()
+        comments = 0
+        stale = 0
         async for chunk in response.aiter_bytes():
-            self.last_activity = time.monotonic()
-            for event in parser.feed(chunk):
+            now = self.last_activity = time.monotonic()
+            events = parser.feed(chunk)
+            if events or parser.comments != comments:
+                last_event, comments = now, parser.comments
+            elif now - last_event >= self.read_timeout:
+                raise NoEventTimeout(f"no complete event for {self.read_timeout:g} s")
+            for event in events:
                 kind = event.event
                 if kind == "message":
                     if event.oversized:
@@ -367,7 +409,7 @@ class ResumableStream:
                         )
                         continue
                     try:
-                        message = Message.from_api(json.loads(event.data))
+                        message = Message.from_api(json.loads(event.data), event.data)
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.
@@ -375,6 +417,16 @@ class ResumableStream:
                         continue
                     if message.id in recent:
                         continue
+                    floor = self.last_created_at
+                    if floor is not None and created_before(message.created_at, floor):
+                        # From before the resume point: a server (or a proxy
+                        # stripping `after`) replaying from further back than
+                        # the dedupe window reaches. Dropped, and said once.
+                        stale += 1
+                        continue
+                    if stale:
+                        yield self._stale_status(stale)
+                        stale = 0
                     if replaying:
                         created = (
                             parse_timestamp(message.created_at) if horizon is not None else None
@@ -397,5 +449,7 @@ class ResumableStream:
                         replaying = False
                         yield self._status("resumed", after=after, replayed=replayed)
                 # Any other event type is not ours to interpret: ignored.
+        if stale:
+            yield self._stale_status(stale)
         if replaying and replayed:
             yield self._status("resumed", after=after, replayed=replayed)

@@ -14,6 +14,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from bimpe_tui import event_loop
 from bimpe_tui.demo.control import ControlHandlers
 from bimpe_tui.demo.envelope import ApiError, dumps, request_id
 from bimpe_tui.demo.faults import FaultPlan, parse_fault_spec
@@ -353,7 +354,7 @@ def run_standalone(
         return 0
 
     try:
-        return asyncio.run(serve())
+        return event_loop.run(serve())
     except KeyboardInterrupt:
         # Only reached where signal handlers can't be installed (e.g. Windows).
         return 0

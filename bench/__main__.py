@@ -25,6 +25,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "terminal": ("terminal", "3 terminal"),
     "startup": ("startup", "4 start-up"),
     "reconnect": ("reconnect", "5 reconnect"),
+    "tail": ("tail_pipe", "6 tail"),
 }
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 _PACKAGES = ("bimpe-tui", "textual", "httpx", "aiohttp", "bimpeai")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from bench.common import BenchError, DemoServerProcess, rest, rest_envelope, run_worker
 from bench.context import Context
 from bench.report import TIMES, Figure, Row, Target
+from bimpe_tui import event_loop
 
 SECTION = "1 per message"
 CONSUMERS = ("sdk", "ours", "raw")
@@ -102,7 +103,11 @@ def _total(server: DemoServerProcess, path: str) -> int:
 def worker(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Run one consumer over the replay; the rate counts from its first message to its last."""
     consumers = {"sdk": _sdk, "ours": _ours, "raw": _raw}
-    return asyncio.run(asyncio.wait_for(consumers[kind](params), 300))
+    main = asyncio.wait_for(consumers[kind](params), 300)
+    if kind == "ours":
+        # On the loop the app and `tail` pick at start-up (uvloop where installed).
+        return event_loop.run(main)
+    return asyncio.run(main)
 
 
 def _result(messages: int, first: float, last: float, before_first: int = 1) -> dict[str, Any]:

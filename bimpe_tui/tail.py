@@ -27,6 +27,8 @@ _UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: A payload spread over several `data:` lines is joined with newlines, which
 #: valid JSON only has between tokens (as whitespace).
 _LINE_BREAKS = re.compile("[\r\n]+")
+#: Either of the above: one search finds whether a payload needs any change.
+_NEEDS_WORK = re.compile(_UNSAFE.pattern[:-1] + "\r\n]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -43,6 +45,13 @@ def json_line(message: Message) -> str:
     payload = message.payload
     if payload is None:  # not from a stream frame
         payload = json.dumps(dict(message.raw), ensure_ascii=False)
+    if payload.isascii():
+        # The common case, checked without a regex: in ASCII only DEL and
+        # line breaks need anything done.
+        if "\x7f" not in payload and "\n" not in payload and "\r" not in payload:
+            return payload + "\n"
+    elif _NEEDS_WORK.search(payload) is None:
+        return payload + "\n"
     return _UNSAFE.sub(_escape, _LINE_BREAKS.sub(" ", payload)) + "\n"
 
 

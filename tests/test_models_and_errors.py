@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,12 +23,14 @@ from bimpe_tui.api.errors import (
 )
 from bimpe_tui.api.models import (
     Agent,
+    Attachment,
     Conversation,
     ConversationDetail,
     Message,
     ModelError,
     PageMeta,
     StreamTicket,
+    decode_message,
 )
 from bimpe_tui.api.retry import full_jitter_backoff, is_retryable, sdk_backoff
 from bimpe_tui.redact import redact
@@ -229,3 +232,52 @@ def test_redaction_masks_keys_tickets_and_bearer_values() -> None:
     assert "sk_live_123456789" not in cleaned
     assert "sk_other_abcdef" not in cleaned
     assert "after=m_1" in cleaned
+
+
+_TEXT = st.text(max_size=30)
+_FIELD = st.one_of(st.none(), _TEXT, st.integers(), st.booleans(), st.lists(_TEXT, max_size=2))
+_ATTACHMENT = st.one_of(
+    st.fixed_dictionaries({"url": _TEXT}, optional={"type": st.one_of(_TEXT, st.integers())}),
+    _TEXT,
+    st.none(),
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {"id": st.one_of(_TEXT, st.integers())},
+        optional={
+            "role": _FIELD,
+            "created_at": _FIELD,
+            "message": _FIELD,
+            "message_type": _FIELD,
+            "conversation_id": _FIELD,
+            "attachments": st.one_of(st.lists(_ATTACHMENT, max_size=3), _FIELD),
+            "extra": _FIELD,
+        },
+    )
+)
+def test_the_fast_decoder_agrees_with_the_tolerant_one(obj: dict[str, Any]) -> None:
+    # Whatever a frame holds, msgspec's fast path and `from_api` give the same
+    # Message, or both refuse it.
+    payload = json.dumps(obj)
+    try:
+        expected = Message.from_api(json.loads(payload), payload)
+    except ModelError:
+        with pytest.raises(ModelError):
+            decode_message(payload)
+        return
+    got = decode_message(payload)
+    assert got == expected
+    assert got.payload == payload
+
+
+def test_a_well_formed_frame_takes_the_fast_path() -> None:
+    payload = json.dumps(
+        {"id": "m_1", "role": "customer", "message": "hi", "attachments": [{"url": "u"}]}
+    )
+    message = decode_message(payload)
+    # Only the tolerant path keeps a decoded mapping; the fast one keeps the text.
+    assert message.raw == {}
+    assert message.attachments == (Attachment("file", "u"),)
+    assert message.payload == payload

@@ -7,9 +7,12 @@ field raises `ModelError`, never a bare KeyError or TypeError.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 
@@ -260,7 +263,8 @@ class Attachment:
 class Message:
     """A message of a conversation, from the history list or from the stream.
 
-    `raw` is the object as decoded; `payload`, for a streamed message, the
+    `raw` is the object as decoded (empty from the fast path, `decode_message`);
+    `payload`, for a streamed message, the
     frame's data text as received (what `bimpe-tui tail` passes through).
     """
 
@@ -290,6 +294,57 @@ class Message:
             raw=obj,
             payload=payload,
         )
+
+
+# -- the fast path for stream frames ------------------------------------------------------
+
+
+class _FastAttachment(msgspec.Struct):
+    url: str
+    type: str = "file"
+
+
+class _FastMessage(msgspec.Struct):
+    id: str
+    role: str = ""
+    created_at: str = ""
+    message: str | None = None
+    message_type: str | None = None
+    conversation_id: str | None = None
+    attachments: list[_FastAttachment] | None = None
+
+
+_decode_fast = msgspec.json.Decoder(_FastMessage).decode
+
+
+def decode_message(payload: str) -> Message:
+    """A stream frame's data as a Message: msgspec first, `Message.from_api` for the rest.
+
+    msgspec decodes a well-formed message straight into typed fields, about
+    three times as fast as `json.loads` then `from_api` (README, Performance). What
+    it refuses (a wrong type anywhere, NaN, a lone surrogate, which it does
+    not decode, an empty id) goes the tolerant way, which keeps what it can
+    and raises `ModelError` or `ValueError` for what it cannot. A fast-path
+    message has no `raw` mapping: its `payload` is the whole of it.
+    """
+    try:
+        m = _decode_fast(payload)
+    except msgspec.MsgspecError:
+        m = None
+    if m is None or not m.id:
+        return Message.from_api(json.loads(payload), payload)
+    return Message(
+        id=m.id,
+        role=m.role or "unknown",
+        created_at=m.created_at,
+        message=m.message,
+        message_type=m.message_type,
+        conversation_id=m.conversation_id,
+        attachments=tuple(Attachment(a.type, a.url) for a in m.attachments)
+        if m.attachments
+        else (),
+        payload=payload,
+    )
 
 
 def _attachments(raw: Any) -> tuple[Attachment, ...]:

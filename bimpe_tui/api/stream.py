@@ -8,7 +8,6 @@ the TUI, `bimpe-tui tail` and the tests all drive it the same way.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import time
@@ -24,7 +23,7 @@ import httpx
 
 from .client import ConsoleClient
 from .errors import APIConnectionError, APIError, MalformedResponseError, printable
-from .models import Message, ModelError
+from .models import Message, ModelError, decode_message
 from .outcomes import (
     FAILURES,
     Attempt,
@@ -409,7 +408,7 @@ class ResumableStream:
                         )
                         continue
                     try:
-                        message = Message.from_api(json.loads(event.data), event.data)
+                        message = decode_message(event.data)
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.

@@ -264,8 +264,8 @@ class Message:
     """A message of a conversation, from the history list or from the stream.
 
     `raw` is the object as decoded (empty from the fast path, `decode_message`);
-    `payload`, for a streamed message, the
-    frame's data text as received (what `bimpe-tui tail` passes through).
+    `payload`, for a streamed message, the frame's data text as received (what
+    `bimpe-tui tail` passes through).
     """
 
     id: str

@@ -193,8 +193,11 @@ class MainScreen(Screen[None]):
         self._apply_pane()
 
     def _apply_pane(self) -> None:
-        self.set_class(self.pane == "list", "-show-list")
-        self.set_class(self.pane == "log", "-show-log")
+        # Only one pane at a time needs the classes; side by side, changing
+        # them would restyle the whole screen on every tab for nothing.
+        narrow = self.narrow
+        self.set_class(narrow and self.pane == "list", "-show-list")
+        self.set_class(narrow and self.pane == "log", "-show-log")
 
     def action_show_pane(self, pane: Pane) -> None:
         """Move to the list or the log (in a narrow terminal, show it instead of the other)."""

@@ -31,7 +31,7 @@ def measure(ctx: Context) -> list[Row]:
     b_over_c: list[float] = []
     # 512 MiB holds the whole replay (about 300 bytes a frame) with room to spare.
     with DemoServerProcess(["--seed", "7", "--replay-cache", "512"]) as server:
-        params = _replay_params(server, count)
+        params = replay_params(server, count)
         ctx.log(f"  replay of {count:,} messages of {params['conv']}; warming the server cache")
         run_worker("per_message.raw", params, timeout=120)
         for run in range(ctx.runs):
@@ -68,7 +68,7 @@ def measure(ctx: Context) -> list[Row]:
     ]
 
 
-def _replay_params(server: DemoServerProcess, count: int) -> dict[str, Any]:
+def replay_params(server: DemoServerProcess, count: int) -> dict[str, Any]:
     """The busiest conversation, and the id of the message ``count`` before its newest."""
     best: tuple[int, str, str] | None = None
     for agent in server.api("/agents"):

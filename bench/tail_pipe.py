@@ -15,7 +15,7 @@ import time
 
 from bench.common import REPO, BenchError, DemoServerProcess
 from bench.context import Context
-from bench.per_message import _replay_params
+from bench.per_message import replay_params
 from bench.report import TIMES, Figure, Row, Target
 
 SECTION = "6 tail"
@@ -38,7 +38,7 @@ def measure(ctx: Context) -> list[Row]:
     rates: dict[str, list[float]] = {"ours": [], "sdk": []}
     ratios: list[float] = []
     with DemoServerProcess(["--seed", "7", "--replay-cache", "512"]) as server:
-        p = _replay_params(server, count)
+        p = replay_params(server, count)
         env = {**os.environ, "BIMPEAI_API_KEY": str(p["api_key"])}
         commands = {
             "ours": [

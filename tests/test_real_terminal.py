@@ -176,6 +176,14 @@ async def opened(t: Terminal, name: str) -> None:
         raise AssertionError(f"{name!r} never opened; {error}") from None
 
 
+async def open_row(t: Terminal, number: int) -> str:
+    """Open the list's row `number` with its digit key; who it is."""
+    name = row(t, number)
+    t.send(str(number))
+    await opened(t, name)
+    return name
+
+
 async def moved(t: Terminal, before: str) -> str:
     """Wait until the log shows another conversation than `before`; its title."""
     await t.wait_for(lambda: log_title(t) not in ("", before))
@@ -290,9 +298,7 @@ async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", SIZES)
 async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size, still=True) as t:
-        name = row(t, 1)
-        t.send("1")
-        await opened(t, name)
+        await open_row(t, 1)
         t.send("l")  # the log has the keys now
         await t.wait_for(lambda: thumb(t) == (False, True))  # following: at the end
         t.send("home")
@@ -326,9 +332,7 @@ async def test_panes(size: tuple[int, int], tmp_path: Path) -> None:
     cols, _ = size
     narrow = cols < 90
     async with demo(tmp_path, size) as t:
-        name = row(t, 2)
-        t.send("2")
-        await opened(t, name)
+        name = await open_row(t, 2)
         await to_list(t)
         list_colour = t.colour(0, 1)
 
@@ -353,9 +357,7 @@ async def test_panes(size: tuple[int, int], tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", SIZES)
 async def test_copy_a_selection(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size, still=True) as t:
-        name = row(t, 1)
-        t.send("1")
-        await opened(t, name)
+        await open_row(t, 1)
         # Drag across the start of a message in the log, then ctrl+c: the text
         # goes to the terminal's clipboard as OSC 52.
         # At the top of the log, which then holds still while messages arrive.

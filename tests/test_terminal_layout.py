@@ -19,7 +19,7 @@ from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.book import Entry
 from bimpe_tui.widgets.picker import row
 from tests.terminal import Terminal
-from tests.test_real_terminal import LIST_TITLE, demo, list_shown, log_title, opened, rows, titles
+from tests.test_real_terminal import LIST_TITLE, demo, list_shown, log_title, open_row, titles
 
 #: What ends a conversation's row: its age, then its unread count if any.
 ROW_END = re.compile(r"(now|\d+[smhd])( \((\d+|999\+)\))?$")
@@ -90,9 +90,7 @@ async def laid_out(t: Terminal) -> None:
 async def test_the_layout_at_each_size(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size) as t:
         await laid_out(t)
-        name = rows(t)[1]
-        t.send("1")
-        await opened(t, name)
+        await open_row(t, 1)
         if t.cols < 90:
             # The log replaced the list; h brings the list back.
             assert not list_shown(t)

@@ -32,7 +32,7 @@ from textual.app import App, ComposeResult
 
 from bimpe_tui.api.errors import error_from_response
 from bimpe_tui.api.models import Message
-from bimpe_tui.api.outcomes import Attempt, classify
+from bimpe_tui.api.outcomes import classify
 from bimpe_tui.book import Marker
 from bimpe_tui.render import (
     AttachmentLine,
@@ -46,6 +46,7 @@ from bimpe_tui.render import (
 from bimpe_tui.widgets.message_log import MessageLog, attachment_rows, marker_line
 from tests.loopback import LoopbackServer, agent, conversation, message
 from tests.terminal import Terminal
+from tests.test_engine_outcomes import BASE as OUTCOME_BASE
 
 # -- wide characters ------------------------------------------------------------------
 
@@ -147,7 +148,7 @@ def test_a_flood_of_regional_indicators_is_one_pass() -> None:
 
 # Run in a tmux pane: print each text, ask the terminal where its cursor is.
 PROBE = """
-import json, os, sys, tty
+import json, os, subprocess, sys, tty
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 tty.setraw(0)
 widths = []
@@ -157,9 +158,10 @@ for text in texts:
     while not reply.endswith(b"R"):
         reply += os.read(0, 1)
     widths.append(int(reply.rsplit(b";", 1)[1][:-1]) - 1)
-with open(sys.argv[2] + ".part", "w") as out:
+with open(sys.argv[2], "w") as out:
     json.dump(widths, out)
-os.rename(sys.argv[2] + ".part", sys.argv[2])
+# Tell the test the answer is written (tmux keeps the signal if nobody waits yet).
+subprocess.run(["tmux", "-S", sys.argv[3], "wait-for", "-S", "probe-done"], check=True)
 """
 
 
@@ -170,13 +172,13 @@ def tmux_widths(texts: list[str], tmp_path: Path) -> list[int]:
     asked.write_text(json.dumps(texts))
     env = {k: v for k, v in os.environ.items() if k != "TMUX"} | {"LANG": "C.UTF-8"}
     # A server of its own, its socket in the test's directory: nothing shared, nothing left.
-    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
-    pane = [sys.executable, str(probe), str(asked), str(answer)]
+    socket = str(tmp_path / "tmux.sock")
+    tmux = ["tmux", "-S", socket, "-f", "/dev/null"]
+    pane = [sys.executable, str(probe), str(asked), str(answer), socket]
     subprocess.run([*tmux, "new-session", "-d", "-x", "200", "-y", "5", *pane], env=env, check=True)
     try:
-        deadline = time.monotonic() + 10
-        while not answer.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        # Wait for the probe's signal, not for time to pass.
+        subprocess.run([*tmux, "wait-for", "probe-done"], env=env, check=True, timeout=10)
     finally:
         subprocess.run([*tmux, "kill-server"], env=env, capture_output=True, check=False)
     widths: list[int] = json.loads(answer.read_text())
@@ -356,21 +358,10 @@ async def test_in_the_log_a_url_is_never_broken_across_lines() -> None:
 
 # -- dividers -------------------------------------------------------------------------
 
-KEY = "sk_wide_test_key_123456789"
 WHEN = "2026-11-23T10:00:00.000Z"
 LOST = "m_01HZX3K9Q7RZ8V2T4W6Y8A0C2E"
-BASE = Attempt(
-    phase="stream",
-    cursor=LOST,
-    reconnect=True,
-    failures=0,
-    max_retries=5,
-    read_timeout=45.0,
-    base_delay=0.5,
-    max_delay=8.0,
-    jitter=0.5,
-    secrets=(KEY, None),
-)
+#: A stream attempt that lost its resume point (the outcome table's own test attempt).
+BASE = replace(OUTCOME_BASE, cursor=LOST)
 
 
 def gap_status(**changes: Any) -> tuple[str, str | None]:

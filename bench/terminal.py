@@ -12,6 +12,8 @@ from the same seed (the world is a pure function of seed and clock).
   within 100 ms and the backlog left when the clock stops drains within 0.25 s.
 * RSS: 1,000,000 messages through the open conversation in bursts of 50,000 (quick:
   100,000 in bursts of 20,000); the process's peak RSS afterwards.
+* idle: 10 conversations watched, every stream live, the server's clock stopped (only
+  heartbeats arrive); the app's CPU over 30 s (quick: 10 s), % of one core.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from bench.common import DemoServerProcess, peak_rss_mb, percentile, rest, run_worker
 from bench.context import Context
 from bench.report import Figure, Row, Target
+from bimpe_tui import event_loop
 
 SECTION = "3 terminal"
 SEED = 7
@@ -37,6 +40,7 @@ KEY_BUDGET = 0.1
 DRAIN_BUDGET = 0.25
 PROBE_EVERY = 0.2
 SIZE = (120, 40)
+IDLE_WATCHED = 10
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -47,6 +51,7 @@ def measure(ctx: Context) -> list[Row]:
     budget = 10.0 if ctx.quick else 90.0
     keys: dict[str, list[float]] = {}
     rss: dict[str, list[float]] = {}
+    idle: list[float] = []
     with DemoServerProcess(["--seed", str(SEED), "--control"]) as server:
         base = {"base_url": server.base_url, "api_key": server.api_key, "seed": SEED}
         for run in range(ctx.runs):
@@ -71,6 +76,14 @@ def measure(ctx: Context) -> list[Row]:
                 f"  rss run {run + 1}: {result['peak_rss_mb']:.0f} MB after "
                 f"{result['messages']:,} messages "
                 f"({result['msgs_per_s']:,.0f} msg/s; {result['rss_ready_mb']:.0f} MB when ready)"
+            )
+        for run in range(rss_runs):
+            params = {**base, "watched": IDLE_WATCHED, "seconds": 10.0 if ctx.quick else 30.0}
+            result = run_worker("terminal.idle", params, timeout=240)
+            idle.append(float(result["cpu_pct"]))
+            ctx.log(
+                f"  idle run {run + 1}: {result['cpu_pct']:.2f} % of a core, "
+                f"{result['watched']} watched"
             )
     if rss_runs < ctx.runs:
         plural = "s" if rss_runs != 1 else ""
@@ -125,6 +138,12 @@ def measure(ctx: Context) -> list[Row]:
             f"bulk throughput ({step:,}-message bursts)",
             ours=Figure(rss.get("msgs_per_s", []), "msg/s"),
         ),
+        Row(
+            SECTION,
+            f"app idle, {IDLE_WATCHED} conversations watched: CPU",
+            ours=Figure(idle, "%"),
+            target=Target("<", 0.5, "< 0.5 %"),
+        ),
     ]
 
 
@@ -132,8 +151,9 @@ def measure(ctx: Context) -> list[Row]:
 
 
 def worker(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Start the app headless against the server, then run the burst+ladder or RSS test."""
-    return asyncio.run(asyncio.wait_for(_with_app(kind, params), 900))
+    """Start the app headless against the server, then run the burst+ladder, RSS or idle test."""
+    # On the loop the app picks at start-up (uvloop where installed).
+    return event_loop.run(asyncio.wait_for(_with_app(kind, params), 900))
 
 
 class _Driver:
@@ -215,10 +235,36 @@ async def _with_app(kind: str, p: dict[str, Any]) -> dict[str, Any]:
             await driver.clock(speed=0)
             if kind == "interactive":
                 result = await _interactive(driver, p["hold"])
+            elif kind == "idle":
+                result = await _idle(driver, p["watched"], p["seconds"])
             else:
                 result = await _rss(driver, p["total"], p["step"], p["budget"])
             app.exit()
     return result
+
+
+async def _idle(driver: _Driver, watched: int, seconds: float) -> dict[str, Any]:
+    """Watch `watched` conversations, wait until all are live, then measure CPU at rest."""
+    app = driver.app
+    for conversation_id in app.order[:watched]:
+        app.monitor.watch(conversation_id)
+
+    def all_live() -> bool:
+        entries = app.monitor.book.watched()
+        return len(entries) >= watched and all(
+            e.status is not None and e.status.state in ("live", "resumed") for e in entries
+        )
+
+    await driver.until(all_live, 60)
+    # Let the start-up work (history pages, first paints) settle first.
+    await asyncio.sleep(2.0)
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    used = time.process_time() - cpu
+    return {
+        "cpu_pct": 100 * used / (time.perf_counter() - wall),
+        "watched": len(app.monitor.book.watched()),
+    }
 
 
 async def _ready(app: Any) -> None:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import ssl
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -199,9 +200,16 @@ def heartbeat(ts: int = 1_795_000_000) -> bytes:
 class LoopbackServer:
     """The Console API over aiohttp on a loopback address, serving what the test put in."""
 
-    def __init__(self, api_key: str = API_KEY, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        api_key: str = API_KEY,
+        *,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.api_key = api_key
         self.host = host
+        self.tls = tls
         self.agents: list[dict[str, Any]] = []
         self.conversations: dict[str, list[dict[str, Any]]] = defaultdict(list)
         #: Per conversation, newest first (as the API pages them).
@@ -276,11 +284,11 @@ class LoopbackServer:
         app.router.add_get(base + "/stream", self._stream)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.tls)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.port = port
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     async def stop(self) -> None:
         self._stopping.set()

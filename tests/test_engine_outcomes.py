@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import replace
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from bimpe_tui.api.errors import (
     APIConnectionError,
@@ -22,6 +24,14 @@ from bimpe_tui.api.retry import MAX_RETRY_AFTER
 KEY = "sk_outcome_test_key_1234567"
 TICKET = "tk_outcome_ticket_abcdef"
 WHEN = "2026-11-23T10:00:00.000Z"
+
+KEY_TO_HOST = ConnectionKey("api.example", 443, True, True, None, None, None, None)
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    """What aiohttp raises when nothing listens on the port."""
+    return aiohttp.ClientConnectorError(KEY_TO_HOST, OSError(111, "Connection refused"))
+
 
 BASE = Attempt(
     phase="stream",
@@ -240,19 +250,46 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
         Outcome("retry", "POST /x: cannot connect", 1, delay=0.25),
     ),
     "no byte in read_timeout: stalled, then retry": (
-        httpx.ReadTimeout("timed out"),
+        aiohttp.SocketTimeoutError("timed out"),
         at(read_timeout=0.3),
         Outcome("retry", "no data for 0.3 s", 1, delay=0.25, stalled=True),
     ),
     "connection cut mid-message: retry": (
-        httpx.RemoteProtocolError("peer closed"),
+        aiohttp.ClientPayloadError("Response payload is not completed"),
         at(),
         Outcome("retry", "connection lost mid-message", 1, delay=0.25),
     ),
     "connection refused: retry": (
-        httpx.ConnectError("refused"),
+        refused(),
         at(),
         Outcome("retry", "cannot connect", 1, delay=0.25),
+    ),
+    "the server closed before answering: retry": (
+        aiohttp.ServerDisconnectedError(),
+        at(),
+        Outcome("retry", "connection lost mid-message", 1, delay=0.25),
+    ),
+    "a certificate this machine does not trust: said so, not a timeout": (
+        aiohttp.ClientConnectorCertificateError(
+            KEY_TO_HOST, ssl.SSLCertVerificationError(1, "certificate verify failed")
+        ),
+        at(),
+        Outcome("retry", "the server's TLS certificate is not trusted", 1, delay=0.25),
+    ),
+    "a TLS handshake that fails otherwise: said so": (
+        aiohttp.ClientConnectorSSLError(KEY_TO_HOST, ssl.SSLError(1, "wrong version number")),
+        at(),
+        Outcome("retry", "TLS handshake failed", 1, delay=0.25),
+    ),
+    "a host name that does not resolve: said so": (
+        aiohttp.ClientConnectorDNSError(KEY_TO_HOST, OSError(-2, "Name or service not known")),
+        at(),
+        Outcome("retry", "cannot connect (host name not found)", 1, delay=0.25),
+    ),
+    "the connection itself timed out: not a stall": (
+        aiohttp.ConnectionTimeoutError("Connection timeout to host"),
+        at(),
+        Outcome("retry", "connection timed out", 1, delay=0.25),
     ),
     "the server ended the stream: retry": (
         None,
@@ -265,22 +302,22 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
         Outcome("close", "the server closed the stream", 0),
     ),
     "a failure without reconnect: give up": (
-        httpx.ReadError("reset"),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
         at(reconnect=False),
         Outcome("give_up", "connection reset", 1),
     ),
     "stalled without reconnect: stalled, then give up": (
-        httpx.ReadTimeout("timed out"),
+        aiohttp.SocketTimeoutError("timed out"),
         at(reconnect=False),
         Outcome("give_up", "no data for 45 s", 1, stalled=True),
     ),
     "the last retry of the budget: retry": (
-        httpx.ReadError("reset"),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
         at(failures=4, jitter=0.5),
         Outcome("retry", "connection reset", 5, delay=4.0),
     ),
     "budget spent: give up saying so": (
-        httpx.ReadError("reset"),
+        aiohttp.ClientOSError(104, "Connection reset by peer"),
         at(failures=5),
         Outcome("give_up", "connection reset (after 5 retries)", 6),
     ),
@@ -290,12 +327,12 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
         Outcome("give_up", "stream ticket refused (401) (after 2 retries)", 3),
     ),
     "budget spent while stalled: stalled, then give up": (
-        httpx.ReadTimeout("timed out"),
+        aiohttp.SocketTimeoutError("timed out"),
         at(failures=1, max_retries=1, read_timeout=1),
         Outcome("give_up", "no data for 1 s (after 1 retries)", 2, stalled=True),
     ),
     "a long outage: the window stops at max_delay": (
-        httpx.ConnectError("refused"),
+        refused(),
         at(failures=60, max_retries=100, jitter=0.75),
         Outcome("retry", "cannot connect", 61, delay=0.75 * 8.0),
     ),

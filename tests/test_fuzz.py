@@ -81,6 +81,17 @@ caps = st.sampled_from([8, 32, 100, 4 * 1024 * 1024])
 
 
 @FUZZ
+@given(raw=stream_bytes, cap=caps)
+def test_sse_fast_path_gives_the_events_of_the_line_by_line_path(raw: bytes, cap: int) -> None:
+    # Fed whole, frames in the usual shape take the parser's fast path; fed
+    # a byte at a time, no chunk ever holds a whole frame, so every line
+    # goes the line-by-line way. Both must agree on every byte stream.
+    one_byte = [raw[i : i + 1] for i in range(len(raw))]
+    whole = feed_all(SSEParser(max_event_bytes=cap), [raw])
+    assert whole == feed_all(SSEParser(max_event_bytes=cap), one_byte)
+
+
+@FUZZ
 @given(raw=stream_bytes, cuts=cuts, cap=caps)
 def test_sse_any_bytes_any_chunking_same_events_bounded_memory(
     raw: bytes, cuts: list[int], cap: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,14 +34,12 @@ from .models import (
     StreamTicket,
 )
 from .retry import honour_retry_after, is_retryable, sdk_backoff
+from .transport import EventStreamResponse, StreamTransport, proxy_for
 
 DEFAULT_BASE_URL = "https://api.bimpe.ai"
 API_PREFIX = "/api/v1/console"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
-#: Streams per httpx client: httpcore's pool does work that grows with the
-#: square of its connections, so many streams are spread over several clients.
-STREAMS_PER_CLIENT = 20
 #: The largest REST answer read: a bigger one is refused, never held in memory.
 MAX_REST_BODY = 16 * 2**20
 #: Ticket calls in flight at once (see ConsoleClient.__init__).
@@ -74,36 +73,6 @@ def _query(params: dict[str, Any]) -> dict[str, str]:
             continue
         out[key] = "true" if value is True else "false" if value is False else str(value)
     return out
-
-
-class _StreamClients:
-    """httpx clients for long-lived streams, each carrying at most a few of them."""
-
-    def __init__(self, factory: Callable[[], httpx.AsyncClient]) -> None:
-        self._factory = factory
-        self._clients: list[httpx.AsyncClient] = []
-        self._load: dict[int, int] = {}
-
-    @asynccontextmanager
-    async def lease(self) -> AsyncIterator[httpx.AsyncClient]:
-        client = next((c for c in self._clients if self._load[id(c)] < STREAMS_PER_CLIENT), None)
-        if client is None:
-            client = self._factory()
-            self._clients.append(client)
-            self._load[id(client)] = 0
-        self._load[id(client)] += 1
-        try:
-            yield client
-        finally:
-            self._load[id(client)] -= 1
-
-    def loads(self) -> list[int]:
-        """How many streams each client carries now, oldest client first."""
-        return [self._load[id(c)] for c in self._clients]
-
-    async def aclose(self) -> None:
-        clients, self._clients = self._clients, []
-        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
 
 
 class ConsoleClient:
@@ -147,20 +116,14 @@ class ConsoleClient:
         # together; httpcore's pool does work that grows with the square of
         # the requests waiting on it, so a few at a time is faster in all.
         self._ticket_gate = asyncio.Semaphore(TICKETS_AT_ONCE)
-        self._streams = _StreamClients(self._new_stream_http)
+        self._streams = StreamTransport(
+            tls=self._tls, user_agent=self._user_agent, proxy=proxy_for(self.base_url)
+        )
 
     @property
     def api_key(self) -> str:
         """The key, for code that must compare or redact it; never print it."""
         return self._api_key
-
-    def _new_stream_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            follow_redirects=False,
-            headers={"User-Agent": self._user_agent},
-            limits=httpx.Limits(max_connections=STREAMS_PER_CLIENT * 2),
-            verify=self._tls,
-        )
 
     async def aclose(self) -> None:
         """Close every connection this client holds."""
@@ -359,40 +322,18 @@ class ConsoleClient:
         ticket: str,
         after: str | None,
         read_timeout: float,
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[EventStreamResponse]:
         """Open the SSE GET with a ticket and no Authorization header.
 
         Yields the response once it is known to be a 2xx event stream; raises
-        the typed API error otherwise. httpx's read timeout is the watchdog:
-        no bytes for `read_timeout` seconds raises `httpx.ReadTimeout`.
+        the typed API error otherwise. No byte for `read_timeout` seconds
+        raises aiohttp's `SocketTimeoutError` (see `transport.py`).
         """
         path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/stream"
         params = {"ticket": ticket} if after is None else {"ticket": ticket, "after": after}
-        timeout = httpx.Timeout(read_timeout, connect=min(read_timeout, 10.0))
-        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
-        async with (
-            self._streams.lease() as http,
-            http.stream(
-                "GET", self.url(path), params=params, headers=headers, timeout=timeout
-            ) as response,
-        ):
-            if not response.is_success:
-                body = await _read_capped(response)
-                if 300 <= response.status_code < 400:
-                    target = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
-                    raise APIError(
-                        f"the stream redirected to {target}; not followed",
-                        status=response.status_code,
-                    )
-                raise error_from_response(response.status_code, body, response.headers)
-            content_type = response.headers.get("content-type", "")
-            if not content_type.lower().startswith("text/event-stream"):
-                body = await _read_capped(response)
-                raise MalformedResponseError(
-                    f"stream answered with content type {content_type or 'none'!r}",
-                    status=response.status_code,
-                    body=body,
-                )
+        async with self._streams.open(
+            self.url(path), params, read_timeout=read_timeout
+        ) as response:
             yield response
 
 
@@ -410,6 +351,10 @@ async def _read_capped(response: httpx.Response, limit: int = 64 * 1024) -> byte
 
 def describe_transport_error(exc: BaseException) -> str:
     """Plain words for a network failure, with no URL (URLs carry tickets)."""
+    if _caused_by(exc, ssl.SSLCertVerificationError):
+        # httpx reports it as a ConnectError: "cannot connect" would send
+        # the user looking at the network instead of the certificate.
+        return "the server's TLS certificate is not trusted"
     if isinstance(exc, httpx.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, httpx.ReadTimeout):
@@ -425,6 +370,17 @@ def describe_transport_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.NetworkError):
         return "network error"
     return type(exc).__name__
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain is short; a cycle must not loop forever
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def iter_pages(fetch: Callable[[int], Awaitable[Page[T]]]) -> AsyncIterator[T]:

@@ -259,13 +259,17 @@ class Attachment:
     url: str
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(msgspec.Struct, frozen=True, eq=False):
     """A message of a conversation, from the history list or from the stream.
 
     `raw` is the object as decoded (empty from the fast path, `decode_message`);
     `payload`, for a streamed message, the frame's data text as received (what
-    `bimpe-tui tail` passes through).
+    `bimpe-tui tail` passes through). Neither takes part in equality, hashing
+    or repr: the same message from the history and from the stream is equal.
+
+    A msgspec Struct rather than a frozen dataclass: one is made per message
+    of a replay, and a frozen dataclass costs 1.4 us to make, a Struct 0.2 us
+    (README, Performance).
     """
 
     id: str
@@ -275,9 +279,35 @@ class Message:
     message_type: str | None = None
     conversation_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, Any] = msgspec.field(default_factory=dict)
     #: A stream frame's data as it came (what `tail` passes through); None from history.
-    payload: str | None = field(default=None, compare=False, repr=False)
+    payload: str | None = None
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.id,
+            self.role,
+            self.created_at,
+            self.message,
+            self.message_type,
+            self.conversation_id,
+            self.attachments,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Message(id={self.id!r}, role={self.role!r}, created_at={self.created_at!r}, "
+            f"message={self.message!r}, message_type={self.message_type!r}, "
+            f"conversation_id={self.conversation_id!r}, attachments={self.attachments!r})"
+        )
 
     @classmethod
     def from_api(cls, raw: Any, payload: str | None = None) -> Message:

@@ -36,10 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import httpx
+import aiohttp
 
 from ..redact import redact
-from .client import describe_transport_error
 from .errors import (
     APIConnectionError,
     APIError,
@@ -52,6 +51,7 @@ from .errors import (
     RateLimitError,
 )
 from .retry import backoff_window, honour_retry_after, is_retryable
+from .transport import describe_stream_failure
 
 #: Where an attempt ended: in the ticket call, or in the stream GET and its reading.
 Phase = Literal["ticket", "stream"]
@@ -66,9 +66,16 @@ OutcomeKind = Literal[
     "close",
 ]
 
+
+class NoEventTimeout(Exception):
+    """Bytes kept coming but no event completed in time (a proxy that drips, a
+    frame trickled a byte at a time): as stalled as silence."""
+
+
 #: What the engine catches from an attempt; anything else is a bug and propagates.
 FAILURES: tuple[type[BaseException], ...] = (
-    httpx.HTTPError,
+    aiohttp.ClientError,
+    NoEventTimeout,
     APIError,
     APIConnectionError,
     MalformedResponseError,
@@ -134,11 +141,6 @@ def is_timestamp(value: str) -> bool:
     return parse_timestamp(value) is not None
 
 
-class NoEventTimeout(httpx.ReadTimeout):
-    """Bytes kept coming but no event completed in time (a proxy that drips, a
-    frame trickled a byte at a time): as stalled as silence."""
-
-
 def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
     """The outcome of an attempt that ended with `failure` (None: the server ended it)."""
     keep = attempt.failures
@@ -149,11 +151,13 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
     if isinstance(failure, NoEventTimeout):
         cause = f"no complete event for {attempt.read_timeout:g} s (bytes trickling)"
         return _retry("retry", cause, attempt, stalled=True)
-    if isinstance(failure, httpx.ReadTimeout):
-        cause = f"no data for {attempt.read_timeout:g} s"
-        return _retry("retry", cause, attempt, stalled=True)
-    if isinstance(failure, httpx.HTTPError):
-        return _retry("retry", describe_transport_error(failure), attempt)
+    transport = describe_stream_failure(failure)
+    if transport is not None:
+        words, silence = transport
+        if silence:
+            cause = f"no data for {attempt.read_timeout:g} s"
+            return _retry("retry", cause, attempt, stalled=True)
+        return _retry("retry", words, attempt)
     if isinstance(failure, AuthenticationError | PermissionDeniedError):
         if attempt.phase == "ticket":
             cause = _mask(f"the API key was refused ({failure})", attempt)

@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-import httpx
-
 from .client import ConsoleClient
 from .errors import APIConnectionError, APIError, MalformedResponseError, printable
 from .models import Message, ModelError, decode_message
@@ -36,6 +34,7 @@ from .outcomes import (
 )
 from .retry import BASE_DELAY, MAX_DELAY
 from .sse import SSEParser
+from .transport import EventStreamResponse
 
 __all__ = [
     "DEFAULT_DEDUPE_WINDOW",
@@ -121,17 +120,24 @@ class StreamStatus:
 StreamEvent = Message | StreamStatus
 
 
-def created_before(created_at: str, floor: str) -> bool:
+def created_before(created_at: str, floor: str, *, unknown: bool = False) -> bool:
     """Whether a message's `created_at` is strictly earlier than `floor`.
 
     Two timestamps in the same canonical UTC form (same length, `Z`) compare
     as strings, with no parsing: the common case, once per delivered message.
-    Anything else is parsed; a time that cannot be read is never "before".
+    Anything else is parsed; when either time cannot be read, the answer is
+    `unknown`.
     """
     if len(created_at) == len(floor) and created_at[-1:] == floor[-1:] == "Z":
         return created_at < floor
     a, b = parse_timestamp(created_at), parse_timestamp(floor)
-    return a is not None and b is not None and a < b
+    return unknown if a is None or b is None else a < b
+
+
+def canonical_time(when: datetime) -> str:
+    """`when` in the API's usual form, `2026-11-23T10:00:00.000Z`, to compare as text."""
+    utc = when.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def replay_horizon(date_header: str | None) -> datetime | None:
@@ -207,6 +213,7 @@ class ResumableStream:
         if self.last_id is not None:
             self._remember(self.last_id)
         self._events = self._run()
+        self._ready: deque[StreamEvent] = deque()
         self._consumer: asyncio.Task[object] | None = None
         self._close_requested = False
         self._closed = False
@@ -220,9 +227,15 @@ class ResumableStream:
     async def __anext__(self) -> StreamEvent:
         if self._closed:
             raise StopAsyncIteration
+        ready = self._ready
+        if ready:
+            # Events come in batches, one per chunk read: handing out the rest
+            # of a batch touches no generator at all.
+            return ready.popleft()
         self._consumer = asyncio.current_task()
         try:
-            return await self._events.__anext__()
+            ready.extend(await self._events.__anext__())
+            return ready.popleft()
         except asyncio.CancelledError:
             if not self._close_requested or self._consumer is None:
                 raise
@@ -238,6 +251,7 @@ class ResumableStream:
     async def aclose(self) -> None:
         """Stop streaming and close the connection now, from any task."""
         self._close_requested = True
+        self._ready.clear()
         consumer = self._consumer
         if consumer is not None and consumer is not asyncio.current_task():
             # The generator is busy in another task's __anext__ and cannot be
@@ -291,11 +305,11 @@ class ResumableStream:
                 return None
         return None
 
-    async def _run(self) -> AsyncGenerator[StreamEvent, None]:
+    async def _run(self) -> AsyncGenerator[list[StreamEvent], None]:
         """Attempt after attempt: connect, deliver, then apply the outcome table."""
         client = self.client
         while True:
-            yield self._status("connecting", attempt=self.failures)
+            yield [self._status("connecting", attempt=self.failures)]
             phase: Phase = "ticket"
             ticket: str | None = None
             after = self.cursor
@@ -317,29 +331,34 @@ class ResumableStream:
                     ) as response,
                     aclosing(self._read(response, after)) as events,
                 ):
-                    async for event in events:
-                        yield event
+                    async for batch in events:
+                        yield batch
             except FAILURES as exc:
                 failure = exc
             outcome = await self._classify(failure, phase, ticket)
             if outcome.stalled:
-                yield self._status("stalled", cause=outcome.cause)
+                yield [self._status("stalled", cause=outcome.cause)]
             kind = outcome.kind
             self.failures = outcome.failures
             if kind == "fall_back" or kind == "continue_live":
                 self.cursor = outcome.cursor
-                yield self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)
+                yield [self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)]
                 continue
             if kind == "give_up":
-                yield self._status("gave_up", cause=outcome.cause)
+                yield [self._status("gave_up", cause=outcome.cause)]
                 return
             if kind == "close":
-                yield self._status("closed", cause=outcome.cause)
+                yield [self._status("closed", cause=outcome.cause)]
                 return
             # retry or refresh_ticket: every attempt fetches a new ticket anyway.
-            yield self._status(
-                "reconnecting", attempt=outcome.failures, delay=outcome.delay, cause=outcome.cause
-            )
+            yield [
+                self._status(
+                    "reconnecting",
+                    attempt=outcome.failures,
+                    delay=outcome.delay,
+                    cause=outcome.cause,
+                )
+            ]
             await asyncio.sleep(outcome.delay or 0.0)
 
     async def _classify(
@@ -367,9 +386,9 @@ class ResumableStream:
         return outcome
 
     async def _read(
-        self, response: httpx.Response, after: str | None
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Deliver one connection's messages; returns when the server ends it.
+        self, response: EventStreamResponse, after: str | None
+    ) -> AsyncGenerator[list[StreamEvent], None]:
+        """Deliver one connection's messages, a batch per chunk; returns when the server ends it.
 
         With a resume point, the messages that come first are a replay of
         what was missed: they are counted, and `resumed` says how many once
@@ -377,34 +396,43 @@ class ResumableStream:
         `replay_horizon`): the replay ends with the first message the server
         created after it answered, or with the first heartbeat (a server
         with nothing more to replay goes quiet), or with the connection.
+
+        This is the engine's hot loop (once per message of a replay): the
+        bookkeeping is inlined and every batch is built in one list.
         """
         self.connections += 1
-        yield self._status("live")
+        yield [self._status("live")]
         replaying = after is not None
         replayed = 0
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
+        horizon_text = canonical_time(horizon) if horizon is not None else None
         parser = SSEParser()
-        recent = self._recent_set
+        recent = self._recent
+        recent_set = self._recent_set
+        window = recent.maxlen
         # The watchdog counts complete events (messages, heartbeats, comment
-        # keep-alives), not bytes: httpx's read timeout catches silence, this
-        # a connection that drips bytes and never finishes a frame.
+        # keep-alives), not bytes: the socket's read timeout catches silence,
+        # this a connection that drips bytes and never finishes a frame.
         last_event = time.monotonic()
         comments = 0
         stale = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.chunks:
             now = self.last_activity = time.monotonic()
             events = parser.feed(chunk)
             if events or parser.comments != comments:
                 last_event, comments = now, parser.comments
             elif now - last_event >= self.read_timeout:
                 raise NoEventTimeout(f"no complete event for {self.read_timeout:g} s")
+            batch: list[StreamEvent] = []
             for event in events:
                 kind = event.event
                 if kind == "message":
                     if event.oversized:
-                        yield self._status(
-                            "frame_skipped",
-                            cause=f"a message frame over the size limit (id {event.id})",
+                        batch.append(
+                            self._status(
+                                "frame_skipped",
+                                cause=f"a message frame over the size limit (id {event.id})",
+                            )
                         )
                         continue
                     try:
@@ -412,43 +440,58 @@ class ResumableStream:
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.
-                        yield self._status("frame_skipped", cause=f"malformed message frame: {exc}")
+                        batch.append(
+                            self._status("frame_skipped", cause=f"malformed message frame: {exc}")
+                        )
                         continue
-                    if message.id in recent:
+                    message_id = message.id
+                    if message_id in recent_set:
                         continue
+                    created_at = message.created_at
                     floor = self.last_created_at
-                    if floor is not None and created_before(message.created_at, floor):
+                    # created_before's string fast path, inlined: once per message.
+                    if floor is not None and (
+                        created_at < floor
+                        if len(created_at) == len(floor) and created_at[-1:] == floor[-1:] == "Z"
+                        else created_before(created_at, floor)
+                    ):
                         # From before the resume point: a server (or a proxy
                         # stripping `after`) replaying from further back than
                         # the dedupe window reaches. Dropped, and said once.
                         stale += 1
                         continue
                     if stale:
-                        yield self._stale_status(stale)
+                        batch.append(self._stale_status(stale))
                         stale = 0
                     if replaying:
-                        created = (
-                            parse_timestamp(message.created_at) if horizon is not None else None
-                        )
-                        if created is not None and horizon is not None and created >= horizon:
+                        if horizon_text is not None and not created_before(
+                            created_at, horizon_text, unknown=True
+                        ):
                             replaying = False
-                            yield self._status("resumed", after=after, replayed=replayed)
+                            batch.append(self._status("resumed", after=after, replayed=replayed))
                         else:
                             replayed += 1
-                    self._remember(message.id)
-                    self.last_id = message.id
-                    self.last_created_at = message.created_at
-                    self.cursor = message.id
+                    if len(recent) == window:
+                        recent_set.discard(recent[0])
+                    recent.append(message_id)
+                    recent_set.add(message_id)
+                    self.last_id = self.cursor = message_id
+                    self.last_created_at = created_at
                     self.delivered += 1
                     self.failures = 0
-                    yield message
+                    batch.append(message)
                 elif kind == "heartbeat":
                     self.failures = 0
                     if replaying:
                         replaying = False
-                        yield self._status("resumed", after=after, replayed=replayed)
+                        batch.append(self._status("resumed", after=after, replayed=replayed))
                 # Any other event type is not ours to interpret: ignored.
+            if batch:
+                yield batch
+        ending: list[StreamEvent] = []
         if stale:
-            yield self._stale_status(stale)
+            ending.append(self._stale_status(stale))
         if replaying and replayed:
-            yield self._status("resumed", after=after, replayed=replayed)
+            ending.append(self._status("resumed", after=after, replayed=replayed))
+        if ending:
+            yield ending

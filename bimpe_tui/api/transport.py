@@ -1,0 +1,185 @@
+"""The transport of long-lived stream GETs: aiohttp's client, set up for SSE.
+
+REST calls stay on httpx (`client.py`): they are few, and httpx's typed
+timeouts and its retry-friendly API suit them. A stream is one GET read for
+hours, where the per-read cost decides everything: aiohttp's C parser and
+thin read path cost a fraction of httpx's h11 + httpcore + anyio layers (the
+README's design section has the figures). aiohttp's defaults do not suit a
+stream and each is overridden here:
+
+- `ClientTimeout(total=300)` would cut every stream at five minutes: there is
+  no total; `sock_read` is the watchdog of silence instead.
+- Redirects are followed by default: never here (`allow_redirects=False`).
+- The connector allows 100 connections: a monitor of 200 conversations needs
+  200, so there is no limit.
+- `trust_env=True` would also read `~/.netrc` and send its password as an
+  Authorization header: a stream carries no credential but its ticket, so the
+  environment's proxy is looked up here instead, the way httpx does for REST.
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+from yarl import URL
+
+from .errors import APIError, MalformedResponseError, error_from_response
+
+#: The largest error body read from a refused stream GET.
+ERROR_BODY_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class EventStreamResponse:
+    """A stream GET answered 2xx with an event stream: its headers and its bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    #: The body as it arrives (decompressed), chunk by chunk.
+    chunks: AsyncIterator[bytes]
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, NO_PROXY, ...), if any."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not proxies:
+        return None
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def describe_stream_failure(exc: BaseException) -> tuple[str, bool] | None:
+    """Plain words for a stream transport failure, and whether it was silence.
+
+    None when `exc` is not a transport failure. No URL is ever part of the
+    words: a stream URL carries its ticket. A certificate the machine does
+    not trust is said as such, never as a timeout or a bare "cannot connect".
+    """
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "the server's TLS certificate is not trusted", False
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return "TLS handshake failed", False
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "cannot connect (host name not found)", False
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "cannot connect", False
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "connection timed out", False
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        # sock_read: no byte for the read timeout.
+        return "no data in time", True
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return "connection lost mid-message", False
+    if isinstance(exc, aiohttp.ClientConnectionResetError | aiohttp.ClientOSError):
+        return "connection reset", False
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "the server's answer could not be read", False
+    if isinstance(exc, aiohttp.ClientError):
+        return "network error", False
+    return None
+
+
+class StreamTransport:
+    """One aiohttp session carrying every stream GET of a `ConsoleClient`.
+
+    The session is made on first use, inside the running loop (aiohttp
+    wants that), and closed by `aclose()`.
+    """
+
+    def __init__(self, *, tls: ssl.SSLContext, user_agent: str, proxy: str | None) -> None:
+        self._tls = tls
+        self._user_agent = user_agent
+        self._proxy = proxy
+        self._session: aiohttp.ClientSession | None = None
+        #: Streams open now (a figure the tests and the bench read).
+        self.open_streams = 0
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=0, ssl=self._tls)
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self._user_agent},
+                timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=False,
+            )
+        return session
+
+    @asynccontextmanager
+    async def open(
+        self,
+        url: str,
+        params: dict[str, str],
+        *,
+        read_timeout: float,
+    ) -> AsyncIterator[EventStreamResponse]:
+        """GET `url` as an event stream; raise the typed error unless it is one.
+
+        `url` is already percent-encoded (ids are quoted by the caller), so
+        it is taken as is: re-quoting could turn an id's `%2F` into a `/`.
+        """
+        target = URL(f"{url}?{urlencode(params)}", encoded=True)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=min(read_timeout, 10.0), sock_read=read_timeout
+        )
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        response = await self._get_session().get(
+            target,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            proxy=self._proxy,
+        )
+        self.open_streams += 1
+        try:
+            status = response.status
+            if not 200 <= status < 300:
+                body = await _read_capped(response)
+                if 300 <= status < 400:
+                    where = urlsplit(response.headers.get("location", "")).netloc or "elsewhere"
+                    raise APIError(f"the stream redirected to {where}; not followed", status=status)
+                raise error_from_response(status, body, response.headers)
+            content_type = response.headers.get("content-type", "")
+            if not content_type.lower().startswith("text/event-stream"):
+                body = await _read_capped(response)
+                raise MalformedResponseError(
+                    f"stream answered with content type {content_type or 'none'!r}",
+                    status=status,
+                    body=body,
+                )
+            yield EventStreamResponse(status, response.headers, response.content.iter_any())
+        finally:
+            self.open_streams -= 1
+            # close(), not release(): a stream left mid-body must drop its
+            # connection at once rather than wait to be read to the end.
+            response.close()
+
+    async def aclose(self) -> None:
+        """Close the session and every connection it holds."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < ERROR_BODY_LIMIT:
+            chunk = await response.content.read(ERROR_BODY_LIMIT - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except aiohttp.ClientError:
+        pass  # An error answer cut short still says its status.
+    return b"".join(chunks)

@@ -62,9 +62,9 @@ async def tail(
 ) -> int:
     """Copy a stream's messages to `out` and its status changes to `err`.
 
-    Messages are flushed once per batch: the frames a read brought are
-    written one after another without giving the loop a turn, and the flush
-    runs when the stream next waits for the network. A pipe sees each
+    Messages are written and flushed once per batch: the frames a read
+    brought are gathered without giving the loop a turn, and the write runs
+    when the stream next waits for the network. A pipe sees each
     message as soon as it arrived; a replay is not one syscall per message.
     """
     loop = asyncio.get_running_loop()
@@ -72,12 +72,18 @@ async def tail(
     flush_due = False
     broken: BrokenPipeError | None = None
 
+    pending: list[str] = []
+
     def flush() -> None:
         nonlocal flush_due, broken
         if not flush_due:
             return
         flush_due = False
         try:
+            # One write of the whole batch: one encode, and a batch bigger
+            # than the stream's buffer goes to the pipe in one syscall.
+            out.write("".join(pending))
+            pending.clear()
             out.flush()
         except BrokenPipeError as exc:
             # The reader went away: end as a write would have (see run_tail).
@@ -88,7 +94,7 @@ async def tail(
     try:
         async for event in stream:
             if isinstance(event, Message):
-                out.write(json_line(event))
+                pending.append(json_line(event))
                 if not flush_due:
                     flush_due = True
                     loop.call_soon(flush)
@@ -107,7 +113,9 @@ async def tail(
         raise
     finally:
         if flush_due and broken is None:
+            # Raised from here, a closed pipe ends the run as run_tail expects.
             flush_due = False
+            out.write("".join(pending))
             out.flush()
 
 

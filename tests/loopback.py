@@ -53,7 +53,8 @@ class Reply:
 
     `then` is "end" (finish cleanly), "abort" (drop the connection without
     finishing the body) or "hang" (stay open and silent until the server
-    stops). `sent` and `completed` say how much of it the client took.
+    stops). `silent` answers nothing at all, not even the status line, until
+    the server stops. `sent` and `completed` say how much of it the client took.
     """
 
     status: int = 200
@@ -62,6 +63,7 @@ class Reply:
     then: Then = "end"
     #: Seconds between chunks: a slow or dripping proxy (0: all at once).
     pace: float = 0.0
+    silent: bool = False
     sent: int = 0
     completed: bool = False
 
@@ -337,6 +339,8 @@ class LoopbackServer:
         return web.Response(status=answer.status, body=body, headers=answer.headers)
 
     async def _play(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        if reply.silent:
+            await self._stopping.wait()
         response = web.StreamResponse(status=reply.status, headers=reply.headers)
         await response.prepare(request)
         try:

@@ -214,6 +214,18 @@ async def test_watchdog_reconnects_a_silent_connection(scripted: LoopbackServer)
     assert stalled.describe() == "stalled: no data for 0.3 s"
 
 
+async def test_watchdog_reconnects_a_stream_get_that_is_never_answered(
+    scripted: LoopbackServer,
+) -> None:
+    # Not even a status line: the watchdog covers the wait for the headers too.
+    scripted.add_streams([Reply(silent=True), Reply(chunks=[frame("m_1")], then="hang")])
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(scripted, api, read_timeout=0.3), count_messages(1))
+    assert [m.id for m in messages(events)] == ["m_1"]
+    stalled = next(s for s in statuses(events) if s.state == "stalled")
+    assert stalled.describe() == "stalled: no data for 0.3 s"
+
+
 async def test_redirect_on_rest_is_not_followed(scripted: LoopbackServer) -> None:
     from bimpe_tui.api.errors import APIError
 

@@ -57,34 +57,34 @@ def proxy_for(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all")
 
 
+#: Transport failures in plain words, most specific first, and whether each
+#: is silence (no byte in time). No URL is ever part of the words: a stream
+#: URL carries its ticket.
+_FAILURE_WORDS: tuple[tuple[type[BaseException], str, bool], ...] = (
+    (aiohttp.ClientConnectorCertificateError, "the server's TLS certificate is not trusted", False),
+    (aiohttp.ClientSSLError, "TLS handshake failed", False),
+    (aiohttp.ClientConnectorDNSError, "cannot connect (host name not found)", False),
+    (aiohttp.ClientConnectorError, "cannot connect", False),
+    (aiohttp.ConnectionTimeoutError, "connection timed out", False),
+    (aiohttp.ServerTimeoutError, "no data in time", True),
+    (aiohttp.ClientPayloadError, "connection lost mid-message", False),
+    (aiohttp.ServerDisconnectedError, "connection lost mid-message", False),
+    (aiohttp.ClientConnectionResetError, "connection reset", False),
+    (aiohttp.ClientOSError, "connection reset", False),
+    (aiohttp.ClientResponseError, "the server's answer could not be read", False),
+    (aiohttp.ClientError, "network error", False),
+)
+
+
 def describe_stream_failure(exc: BaseException) -> tuple[str, bool] | None:
     """Plain words for a stream transport failure, and whether it was silence.
 
-    None when `exc` is not a transport failure. No URL is ever part of the
-    words: a stream URL carries its ticket. A certificate the machine does
-    not trust is said as such, never as a timeout or a bare "cannot connect".
+    None when `exc` is not a transport failure. A certificate the machine
+    does not trust is said as such, never as a timeout or "cannot connect".
     """
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "the server's TLS certificate is not trusted", False
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return "TLS handshake failed", False
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "cannot connect (host name not found)", False
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return "cannot connect", False
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return "connection timed out", False
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        # sock_read: no byte for the read timeout.
-        return "no data in time", True
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-        return "connection lost mid-message", False
-    if isinstance(exc, aiohttp.ClientConnectionResetError | aiohttp.ClientOSError):
-        return "connection reset", False
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return "the server's answer could not be read", False
-    if isinstance(exc, aiohttp.ClientError):
-        return "network error", False
+    for kind, words, silence in _FAILURE_WORDS:
+        if isinstance(exc, kind):
+            return words, silence
     return None
 
 

@@ -28,7 +28,7 @@ from .monitor import (
 from .render import visible
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
-from .widgets.message_log import MessageLog, _Lines
+from .widgets.message_log import MessageLog, TimelineView
 from .widgets.picker import ConversationList, Picker
 
 __all__ = ["AppConfig", "BimpeApp", "server_key"]
@@ -167,7 +167,7 @@ class BimpeApp(App[None]):
             [
                 ("everywhere", [type(self), MainScreen]),
                 ("conversation list", [ConversationList, Picker]),
-                ("message log", [_Lines, MessageLog]),
+                ("message log", [TimelineView, MessageLog]),
             ]
         )
         palette = (self.COMMAND_PALETTE_BINDING, "Command palette")

@@ -253,10 +253,10 @@ async def test_help_screen_lists_every_binding(
         from textual.binding import Binding
 
         from bimpe_tui.screens.main import MainScreen
-        from bimpe_tui.widgets.message_log import MessageLog, _Lines
+        from bimpe_tui.widgets.message_log import MessageLog, TimelineView
         from bimpe_tui.widgets.picker import ConversationList, Picker
 
-        owners = (type(app), MainScreen, ConversationList, Picker, MessageLog, _Lines)
+        owners = (type(app), MainScreen, ConversationList, Picker, MessageLog, TimelineView)
         declared = [
             b
             for owner in owners

@@ -1,4 +1,4 @@
-"""Promises of the shell that only the app can keep: redraw limits, the burst cap, the palette."""
+"""Promises of the shell that only the app can keep: redraw limits, whole bursts, the palette."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from bimpe_tui.api.models import Message
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import ListChanged
-from bimpe_tui.widgets.message_log import BURST_DRAWN
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -35,12 +34,13 @@ async def test_the_picker_redraws_once_for_a_flood_of_changes(
         assert 1 <= len(drawn) <= 2
 
 
-async def test_a_burst_draws_its_newest_messages_and_says_how_many_more(
+async def test_a_burst_is_drawn_whole_and_every_message_of_it_is_reachable(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, tmp_path / "state.toml", clock)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
+        count = 3_000
         burst = [
             Message.from_api(
                 {
@@ -50,19 +50,26 @@ async def test_a_burst_draws_its_newest_messages_and_says_how_many_more(
                     "created_at": "2026-11-20T09:00:00Z",
                 }
             )
-            for n in range(BURST_DRAWN + 300)
+            for n in range(count)
         ]
         log = app.main.log_view
+        view = log.lines
         log.append(burst)
-
-        def texts() -> list[str]:
-            return ["".join(seg.text for seg in strip) for strip in log.lines.lines]
-
-        await until(pilot, lambda: any("burst 499" in t for t in texts()))
-        shown = texts()
-        assert any("300 more messages of this burst" in t for t in shown)
-        assert not any(t.endswith("burst 299") for t in shown)
-        assert any(t.endswith("burst 300") for t in shown)
+        # Following: the newest of the burst is on the last line, at once.
+        await until(
+            pilot, lambda: view.line_strip(view.line_count - 1).text.endswith(f"burst {count - 1}")
+        )
+        assert log.following
+        # No cap: the first of the burst is there too, found by scrolling up.
+        view.focus()
+        first = next(
+            n for n, item in enumerate(view.items) if getattr(item, "id", "") == "m_burst_0"
+        )
+        view.scroll_to_item(first)
+        await pilot.pause()
+        top = view.line_strip(round(view.scroll_y)).text
+        assert top.rstrip().endswith("burst 0"), top
+        assert not log.following
 
 
 async def test_every_palette_command_is_named_once_and_does_what_it_says(

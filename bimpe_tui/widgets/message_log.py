@@ -1,39 +1,59 @@
-"""The open conversation's messages: follows the tail, or shows "N new ↓" when scrolled up."""
+"""The open conversation's messages: follows the tail, or shows "N new ↓" when scrolled up.
+
+The timeline is drawn by a Line-API view that renders only the lines on
+screen: each item is wrapped when it first shows (and again only for a new
+width), and a `LineIndex` maps items to the lines they start on. Every item
+of the timeline is reachable by scrolling, and a flood costs what a trickle
+does per frame: an arrival extends the index, it wraps nothing off screen.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
+from typing import overload
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Region, Size
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
+from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.timer import Timer
-from textual.widgets import Label, RichLog
+from textual.widgets import Label
 
 from ..api.models import Message
-from ..book import Marker, TimelineItem
-from ..render import AttachmentLine, MessageParts, marker_lines, message_parts, url_text
+from ..book import MAX_TIMELINE, TimelineItem
+from ..line_index import LineIndex
+from ..render import (
+    MAX_SHOWN_ATTACHMENTS,
+    MAX_SHOWN_CHARS,
+    MAX_SHOWN_LINES,
+    AttachmentLine,
+    MessageParts,
+    marker_lines,
+    message_parts,
+    url_text,
+)
 
-#: Lines the log widget keeps; a conversation's full timeline lives in the Book.
-MAX_LOG_LINES = 20_000
-#: Timeline items rendered when a conversation is opened; the newest ones.
-SHOWN_ON_OPEN = 1_000
-#: Most messages drawn from one burst: beyond this, the oldest of the burst are
-#: left in the timeline (reopen the conversation to draw them), so a flood
-#: never holds the UI loop for long.
-BURST_DRAWN = 200
-#: Arrivals are drawn at most this often (seconds): a flood costs a few draws.
-DRAW_INTERVAL = 0.05
+#: Items the view keeps, as many as the Book's timeline: a long session drops
+#: the oldest (in batches of a quarter, as a drop re-indexes the rest).
+KEEP_ITEMS = MAX_TIMELINE
+#: Items whose wrapped lines are kept for the current width: a few screens'
+#: worth either way of where the reader is; the rest are wrapped again if shown.
+WRAP_CACHE = 2_000
+#: How often the view re-measures after scrolling to the end, when wrapping
+#: the last items showed them taller or shorter than estimated.
+SETTLE_ROUNDS = 4
 #: Width of the time and role columns: wrapped text lines up after them.
 INDENT = 18
 #: Width used before the widget has been laid out.
@@ -72,25 +92,354 @@ def attachment_rows(attachment: AttachmentLine, width: int, room: int) -> list[R
     return rows
 
 
-class _Lines(RichLog):
-    """A RichLog that tells its parent when the user scrolls to or away from the end."""
+def message_lines(
+    message: Message,
+    width: int,
+    console: Console,
+    *,
+    tz: tzinfo | None,
+    now: datetime | None,
+    highlights: Sequence[tuple[int, int]] = (),
+) -> list[Text]:
+    """One message as lines of at most `width` cells: its text lines up under itself,
+    after the time and role, and links stay whole (`attachment_rows`)."""
+    parts = message_parts(message, tz=tz, now=now, highlights=highlights)
+    who = parts.who
+    head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
+    room = max(10, width - head.cell_len)
+    text = parts.text
+    alone = not parts.attachments and parts.more is None
+    if alone and text.cell_len <= room and "\n" not in text.plain:
+        return [head.append_text(text)]
+    indent = " " * head.cell_len
+    lines: list[Text] = []
+    for line, under in _body_rows(parts, width, room, console):
+        if not lines:
+            lines.append(Text.assemble(head, line))
+        else:
+            lines.append(Text.assemble(indent, line) if under else line)
+    return lines or [head]
 
-    # On the focused log itself, so they win over RichLog's own `end`.
+
+def _body_rows(parts: MessageParts, width: int, room: int, console: Console) -> list[Row]:
+    """The lines of a message's body: its text wrapped, then each attachment."""
+    rows: list[Row] = []
+    if parts.text:
+        rows.extend((line, True) for line in parts.text.wrap(console, room, overflow="fold"))
+    for attachment in parts.attachments:
+        rows.extend(attachment_rows(attachment, width, room))
+    if parts.more is not None:
+        rows.extend((line, True) for line in parts.more.wrap(console, room, overflow="fold"))
+    return rows
+
+
+class AllLines(Sequence[Strip]):
+    """Every line of a view, wrapped on demand (for tests, and what RichLog's `lines` was).
+
+    Its length wraps every item once for the current width: fine for a test
+    or a copy, not for each frame.
+    """
+
+    def __init__(self, view: TimelineView) -> None:
+        self._view = view
+
+    def __len__(self) -> int:
+        self._view.measure_all()
+        return self._view.line_count
+
+    @overload
+    def __getitem__(self, index: int) -> Strip: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Strip]: ...
+    def __getitem__(self, index: int | slice) -> Strip | Sequence[Strip]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        count = len(self)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError(index)
+        return self._view.line_strip(index)
+
+    def __iter__(self) -> Iterator[Strip]:
+        for index in range(len(self)):
+            yield self._view.line_strip(index)
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """The timeline's lines, of which only those on screen are wrapped and drawn."""
+
+    # A self-contained widget's look (RichLog's): the scrollbar is always
+    # there, as one that came and went would change the width the text is
+    # wrapped to and wrap it all again.
+    DEFAULT_CSS = """
+    TimelineView {
+        background: $surface;
+        color: $foreground;
+        overflow-y: scroll;
+        overflow-x: hidden;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
+
+    # On the focused view itself, so they win over the scroll bindings' own `end`.
     BINDINGS = [
         Binding("end", "newest", "Newest", id="log.end"),
         Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
     ]
 
-    # Text selection (drag, then ctrl+c): RichLog draws strips without the
-    # offsets Textual's selection reads, and has no text to give back.
+    def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tz = tz
+        #: Per message id, the spans of its text to highlight (the open conversation's).
+        self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
+        #: Items beyond this many are dropped from the front.
+        self.keep = KEEP_ITEMS
+        #: Whether the view stays at the newest line as items arrive and wrap.
+        self.stick_to_end = True
+        self._items: list[TimelineItem] = []
+        #: The number, since the view was filled, of `_items[0]`: wrapped lines are
+        #: cached by that number, which a drop from the front does not change.
+        self._base = 0
+        #: Heights: exact for the items wrapped, estimates for the others until they show.
+        self._index = LineIndex()
+        self._exact = bytearray()
+        self._wrapped: LRUCache[int, list[Strip]] = LRUCache(WRAP_CACHE)
+        self._wrapped_width = 0
+        self._now: datetime | None = None
+        self._settling = False
+
+    # -- content ----------------------------------------------------------------------
+
+    @property
+    def items(self) -> Sequence[TimelineItem]:
+        """The items the view holds, oldest first."""
+        return self._items
+
+    @property
+    def line_count(self) -> int:
+        """Lines of all items (estimates for those not wrapped yet)."""
+        return self._index.total
+
+    @property
+    def lines(self) -> AllLines:
+        """Every line, as RichLog had them (wraps them all: for tests and copies)."""
+        return AllLines(self)
+
+    def wrap_width(self) -> int:
+        """The width items are wrapped to."""
+        width = self.scrollable_content_region.width
+        return width if width > INDENT + 10 else FALLBACK_WIDTH
+
+    def fill(self, items: Sequence[TimelineItem], now: datetime | None) -> None:
+        """Hold these items instead (nothing is wrapped until it shows)."""
+        self._items = list(items[-self.keep :]) if len(items) > self.keep else list(items)
+        self._base = 0
+        self._now = now
+        self._wrapped.clear()
+        self._wrapped_width = self.wrap_width()
+        self._index.reset(self._estimates(self._items))
+        self._exact = bytearray(len(self._items))
+        self._update_size()
+
+    def extend(self, items: Sequence[TimelineItem], now: datetime | None) -> None:
+        """Add items at the end: the index grows by one estimate each."""
+        self._now = now
+        self._items.extend(items)
+        self._exact.extend(bytes(len(items)))
+        append = self._index.append
+        for height in self._estimates(items):
+            append(height)
+        excess = len(self._items) - self.keep
+        if excess > self.keep // 4:
+            self._drop_front(excess)
+        self._update_size()
+        self.refresh()
+
+    def _drop_front(self, count: int) -> None:
+        lines = self._index.drop_front(count)
+        del self._items[:count]
+        del self._exact[:count]
+        self._base += count
+        self.text_selection_cleared()
+        if not self.stick_to_end:
+            # The reader's lines moved up by what was dropped: stay on them.
+            self.scroll_to(y=max(0, self.scroll_y - lines), animate=False)
+
+    def text_selection_cleared(self) -> None:
+        """Forget a selection: its lines no longer mean what they did."""
+        if self.is_mounted and self.text_selection is not None:
+            self.screen.clear_selection()
+
+    def rewrap(self) -> None:
+        """Wrap for the current width (lazily), keeping the reader on the same item."""
+        width = self.wrap_width()
+        if width == self._wrapped_width:
+            return
+        item, offset = self._index.find(round(self.scroll_y))
+        self._wrapped.clear()
+        self._wrapped_width = width
+        self._index.reset(self._estimates(self._items))
+        self._exact = bytearray(len(self._items))
+        self._update_size()
+        if not self.stick_to_end and self._items:
+            self._measure(self._index.start(item), self.size.height)
+            offset = min(offset, self._index.height(item) - 1)
+            self.scroll_to(y=self._index.start(item) + offset, animate=False)
+        self.settle()
+        self.refresh()
+
+    def restyle(self, keys: Sequence[int] | None = None) -> None:
+        """Wrap again what shows differently now (search matches); None: everything."""
+        if keys is None:
+            self._wrapped.clear()
+        else:
+            for key in keys:
+                self._wrapped.discard(key)
+        self.refresh()
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self._wrapped_width, self._index.total)
+
+    # -- wrapping ---------------------------------------------------------------------
+
+    def item_lines(self, item: TimelineItem, width: int) -> list[Text]:
+        """An item as lines of at most `width` cells."""
+        if isinstance(item, Message):
+            spans = self.highlights.get(item.id, ())
+            return message_lines(
+                item, width, self.app.console, tz=self.tz, now=self._now, highlights=spans
+            )
+        return marker_lines(item.label, width)
+
+    def _estimates(self, items: Sequence[TimelineItem]) -> list[int]:
+        """Heights guessed from lengths alone, good enough for the scrollbar until
+        the items show (wrapping them all would cost what the view is there to save)."""
+        width = self._wrapped_width or FALLBACK_WIDTH
+        # Words wrap before the edge: about a tenth of each line is left blank.
+        room = max(10, (width - INDENT) * 9 // 10)
+        heights: list[int] = []
+        add = heights.append
+        for item in items:
+            if isinstance(item, Message):
+                text = item.message or ""
+                lines = 1 + min(len(text), MAX_SHOWN_CHARS) // room
+                if "\n" in text:
+                    lines += min(text.count("\n", 0, MAX_SHOWN_CHARS), MAX_SHOWN_LINES)
+                add(lines + 2 * min(len(item.attachments), MAX_SHOWN_ATTACHMENTS))
+            else:
+                add(1 + len(item.label) // max(10, width * 9 // 10))
+        return heights
+
+    def _strips(self, position: int) -> list[Strip]:
+        """Item `position`'s lines, wrapped for the current width (and its height made exact)."""
+        key = self._base + position
+        strips = self._wrapped.get(key)
+        if strips is None:
+            width = self._wrapped_width
+            console = self.app.console
+            strips = []
+            for line in self.item_lines(self._items[position], width):
+                segments = line.render(console)
+                if line.style:
+                    # Text.render leaves a text's own style to its caller when
+                    # it has no spans (a link, a divider).
+                    segments = Segment.apply_style(segments, console.get_style(line.style))
+                strips.append(Strip(list(segments), line.cell_len))
+            self._wrapped.set(key, strips)
+        if not self._exact[position]:
+            self._exact[position] = 1
+            self._index.set(position, len(strips))
+        return strips
+
+    def _measure(self, first: int, count: int) -> bool:
+        """Wrap the items under lines first..first+count; whether any height changed."""
+        if not self._items or count <= 0:
+            return False
+        index = self._index
+        total_before = index.total
+        position, _ = index.find(first)
+        line = index.start(position)
+        end = first + count
+        while position < len(self._items) and line < end:
+            if not self._exact[position]:
+                self._strips(position)
+            line += index.height(position)
+            position += 1
+        return index.total != total_before
+
+    def measure_all(self) -> None:
+        """Make every height exact (wraps every item once for this width)."""
+        changed = False
+        for position, exact in enumerate(self._exact):
+            if not exact:
+                self._strips(position)
+                changed = True
+        if changed:
+            self._update_size()
+
+    def settle(self) -> None:
+        """Wrap what shows; at the end, stay there as the last items find their height."""
+        if self._settling or not self.is_mounted:
+            return
+        self._settling = True
+        try:
+            height = self.scrollable_content_region.height
+            for _ in range(SETTLE_ROUNDS):
+                changed = self._measure(round(self.scroll_y), height)
+                if changed:
+                    self._update_size()
+                if not self.stick_to_end:
+                    break
+                end = self.max_scroll_y
+                if round(self.scroll_y) == end and not changed:
+                    break
+                self.scroll_to(y=end, animate=False)
+        finally:
+            self._settling = False
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def line_strip(self, line: int) -> Strip:
+        """Line `line` of the whole timeline, as wrapped for the current width."""
+        position, offset = self._index.find(line)
+        strips = self._strips(position)
+        return strips[offset] if offset < len(strips) else Strip.blank(self._wrapped_width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Whatever moved the view (a layout, an arrival, a scroll), what is
+        # drawn has been wrapped and measured first. Measuring from the top
+        # line down moves no line on screen; the size and, at the end, the
+        # scroll position follow after this frame: a refresh asked for while
+        # a frame is drawn can be lost.
+        if not self._settling and self._measure(self.scroll_offset.y, crop.bottom):
+            self.call_after_refresh(self._resettle)
+        return super().render_lines(crop)
+
+    def _resettle(self) -> None:
+        self._update_size()
+        self.settle()
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
-        strip = super().render_line(y).apply_offsets(scroll_x, index)
+        line = scroll_y + y
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if line >= self._index.total or not self._items:
+            return Strip.blank(width, style)
+        strip = self.line_strip(line).crop_extend(scroll_x, scroll_x + width, style)
+        strip = strip.apply_style(style).apply_offsets(scroll_x, line)
+        return self._selected(strip, line)
+
+    def _selected(self, strip: Strip, line: int) -> Strip:
+        """The strip with the selected part (drag) shown as selected."""
         selection = self.text_selection
-        if selection is None or index >= len(self.lines):
+        if selection is None:
             return strip
-        span = selection.get_span(index)
+        span = selection.get_span(line)
         if span is None:
             return strip
         start, end = span
@@ -106,11 +455,33 @@ class _Lines(RichLog):
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text, as drawn (wrapped lines stay separate lines)."""
-        text = "\n".join(strip.text.rstrip() for strip in self.lines)
-        return selection.extract(text), "\n"
+        if not self._items:
+            return None
+        first = 0 if selection.start is None else selection.start.y
+        last = self._index.total - 1 if selection.end is None else selection.end.y
+        last = min(last, self._index.total - 1)
+        # Only the selected lines are read, from its first: a drag over a
+        # screenful of a 100,000-message log does not wrap the rest.
+        text = "\n".join(self.line_strip(n).text.rstrip() for n in range(first, last + 1))
+        start = None if selection.start is None else selection.start._replace(y=0)
+        end = None if selection.end is None else selection.end._replace(y=last - first)
+        return Selection(start, end).extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.rewrap()
+        self.settle()
+
+    # -- scrolling --------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.settle()
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            parent.scrolled()
 
     def action_newest(self) -> None:
         """Back to the newest message, following again."""
@@ -118,16 +489,10 @@ class _Lines(RichLog):
         if isinstance(parent, MessageLog):
             parent.action_jump_to_end()
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        parent = self.parent
-        if isinstance(parent, MessageLog):
-            parent.scrolled()
-
-    # Following the end is a scroll RichLog makes after the next refresh. A key
-    # that leaves the end, pressed before that refresh on a busy machine, would
-    # be undone by it: the key stops the following at once, and its own
-    # scroll is queued behind any scroll to the end still waiting.
+    # Scrolls are immediate (a ScrollView scrolls without waiting for a
+    # refresh): a key pressed while arrivals are drawn cannot be undone by a
+    # scroll to the end queued before it. A key that leaves the end stops the
+    # following first, so an arrival in between does not pull the view back.
     def _leave_end(self) -> None:
         if not self.allow_vertical_scroll:
             raise SkipAction()
@@ -137,21 +502,43 @@ class _Lines(RichLog):
 
     def action_scroll_home(self) -> None:
         self._leave_end()
-        self.call_after_refresh(self.scroll_home)
+        self.scroll_to(y=0, animate=False)
 
     def action_scroll_up(self) -> None:
         self._leave_end()
-        self.call_after_refresh(self.scroll_up)
+        self.scroll_to(y=self.scroll_y - 1, animate=False)
 
     def action_page_up(self) -> None:
         self._leave_end()
-        self.call_after_refresh(self.scroll_page_up)
+        self.scroll_to(y=self.scroll_y - self.scrollable_content_region.height, animate=False)
+
+    def action_scroll_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_to(y=self.scroll_y + 1, animate=False)
+
+    def action_page_down(self) -> None:
+        if not self.allow_vertical_scroll:
+            raise SkipAction()
+        self.scroll_to(y=self.scroll_y + self.scrollable_content_region.height, animate=False)
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         parent = self.parent
         if isinstance(parent, MessageLog) and self.allow_vertical_scroll:
             parent.leave_end()
         super()._on_mouse_scroll_up(event)
+
+    def scroll_to_item(self, position: int) -> None:
+        """Show item `position` at the top (or as near as the end allows)."""
+        if not 0 <= position < len(self._items):
+            return
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            parent.leave_end()
+        start = self._index.start(position)
+        self._measure(start, self.scrollable_content_region.height)
+        self._update_size()
+        self.scroll_to(y=self._index.start(position), animate=False)
 
 
 class MessageLog(Vertical):
@@ -161,7 +548,10 @@ class MessageLog(Vertical):
         """The newest message is on screen again (the user can be said to have seen it)."""
 
     class NeedsRedraw(TextualMessage):
-        """The width changed: the text, wrapped for the old width, must be drawn again."""
+        """The width changed: the text, wrapped for the old width, must be drawn again.
+
+        The view re-wraps by itself now; kept for callers that also redraw.
+        """
 
     #: Messages that arrived while the user was scrolled up.
     new_count: reactive[int] = reactive(0)
@@ -171,184 +561,121 @@ class MessageLog(Vertical):
         self.tz = tz
         self._following = True
         self._drawn_width = 0
-        self._pending: list[TimelineItem] = []
-        self._pending_now: datetime | None = None
-        self._flush_timer: Timer | None = None
         self._redrawing = False
-        #: Per message id, the spans of its text to highlight (the open conversation's).
-        self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
+        self._highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
 
     def compose(self) -> ComposeResult:
-        yield _Lines(id="lines", wrap=True, markup=False, highlight=False, max_lines=MAX_LOG_LINES)
+        view = TimelineView(tz=self.tz, id="lines")
+        view.highlights = self._highlights
+        yield view
         yield Label("", id="new-marker")
 
     @property
-    def lines(self) -> RichLog:
-        """The log widget itself."""
-        return self.query_one(_Lines)
+    def lines(self) -> TimelineView:
+        """The timeline view itself."""
+        return self.query_one(TimelineView)
+
+    @property
+    def highlights(self) -> Mapping[str, Sequence[tuple[int, int]]]:
+        """Per message id, the spans of its text to highlight (the open conversation's)."""
+        return self._highlights
+
+    @highlights.setter
+    def highlights(self, value: Mapping[str, Sequence[tuple[int, int]]]) -> None:
+        self._highlights = value
+        if self.is_mounted:
+            self.lines.highlights = value
 
     @property
     def following(self) -> bool:
         """Whether the view is at the newest message."""
         return self._following
 
+    def _set_following(self, following: bool) -> None:
+        self._following = following
+        self.lines.stick_to_end = following
+
     def _width(self) -> int:
-        width = self.lines.scrollable_content_region.width
-        return width if width > INDENT + 10 else FALLBACK_WIDTH
-
-    def _message_text(self, message: Message, width: int, now: datetime | None) -> Text:
-        """One message, wrapped by us so its text lines up under itself and links stay whole."""
-        spans = self.highlights.get(message.id, ())
-        parts = message_parts(message, tz=self.tz, now=now, highlights=spans)
-        who = parts.who
-        head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
-        room = max(10, width - head.cell_len)
-        text = parts.text
-        alone = not parts.attachments and parts.more is None
-        if alone and text.cell_len <= room and "\n" not in text.plain:
-            return head.append_text(text)
-        indent = " " * head.cell_len
-        for number, (line, under) in enumerate(self._body_rows(parts, width, room)):
-            if number:
-                head.append("\n" + indent if under else "\n")
-            head.append_text(line)
-        return head
-
-    def _body_rows(self, parts: MessageParts, width: int, room: int) -> list[Row]:
-        """The lines of a message's body: its text wrapped, then each attachment."""
-        console = self.app.console
-        rows: list[Row] = []
-        if parts.text:
-            rows.extend((line, True) for line in parts.text.wrap(console, room, overflow="fold"))
-        for attachment in parts.attachments:
-            rows.extend(attachment_rows(attachment, width, room))
-        if parts.more is not None:
-            rows.extend((line, True) for line in parts.more.wrap(console, room, overflow="fold"))
-        return rows
-
-    def _text(self, items: Iterable[TimelineItem], now: datetime | None) -> Text:
-        """Items as one pre-wrapped Text: one write, no layout work for the log."""
-        width = self._width()
-        parts: list[Text] = []
-        for item in items:
-            if isinstance(item, Message):
-                parts.append(self._message_text(item, width, now))
-            elif isinstance(item, Marker):
-                parts.append(marker_line(item.label, width))
-        return Text("\n", no_wrap=True, overflow="ignore").join(parts)
+        return self.lines.wrap_width()
 
     def on_resize(self) -> None:
-        if self._drawn_width and self._width() != self._drawn_width:
-            self.post_message(self.NeedsRedraw())
-
-    def _write(self, text: Text, follow: bool) -> None:
+        # The view wraps again for its new width by itself, keeping the reader's place.
         self._drawn_width = self._width()
-        if text.plain:
-            # The text is wrapped already: giving the width skips RichLog's
-            # measuring pass, and no_wrap its wrapping pass.
-            self.lines.write(text, width=self._width(), scroll_end=follow)
 
     def show(
         self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
-        """Replace the content with a conversation's newest items and follow its tail."""
-        self._draw_all(title, items, now, follow=True)
-        self._following = True
+        """Replace the content with a conversation's items and follow its tail."""
+        self.border_title = title
+        self._set_following(True)
         self.new_count = 0
-        self.lines.scroll_end(animate=False, immediate=True)
+        view = self.lines
+        view.fill(items, now)
+        self._drawn_width = view.wrap_width()
+        view.scroll_to(y=view.max_scroll_y, animate=False)
+        view.settle()
+        view.refresh()
 
     def redraw(
         self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
     ) -> None:
-        """Draw the same conversation again (for a new width), keeping the reader's place.
+        """Draw the same conversation again, keeping the reader's place.
 
-        A reader scrolled up stays scrolled up, with the "N new" count kept: a
-        resize that lands late (a busy machine lays out after the first draw)
-        must not count as having read to the end.
+        A reader scrolled up stays on the same item, with the "N new" count
+        kept: a resize that lands late (a busy machine lays out after the first
+        draw) must not count as having read to the end.
         """
         if self._following:
             self.show(title, items, now=now)
             return
-        lines = self.lines
-        ratio = lines.scroll_y / lines.max_scroll_y if lines.max_scroll_y else 0.0
-        # Scrolling done here is ours, not the reader's: it must not read as
-        # "reached the end" (which would mark everything seen).
+        view = self.lines
+        position, offset = view._index.find(round(view.scroll_y))
+        key = view._base + position
         self._redrawing = True
         try:
-            self._draw_all(title, items, now, follow=False)
+            self.border_title = title
+            view.fill(items, now)
+            view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
+            view.scroll_to(y=view.scroll_y + offset, animate=False)
+            self._drawn_width = view.wrap_width()
         finally:
             self._redrawing = False
 
-        def restore() -> None:
-            lines.scroll_to(y=round(ratio * lines.max_scroll_y), animate=False, immediate=True)
-
-        self.call_after_refresh(restore)
-
-    def _draw_all(
-        self,
-        title: str | Content,
-        items: Sequence[TimelineItem],
-        now: datetime | None,
-        *,
-        follow: bool,
-    ) -> None:
-        self.border_title = title
-        self._pending = []
-        self.lines.clear()
-        hidden = len(items) - SHOWN_ON_OPEN
-        shown = list(items[-SHOWN_ON_OPEN:] if hidden > 0 else items)
-        if hidden > 0:
-            shown.insert(0, Marker("info", f"{hidden:,} older items not shown"))
-        self._write(self._text(shown, now), follow=follow)
-
     def append(self, items: Sequence[TimelineItem], *, now: datetime | None = None) -> None:
-        """Add items at the end; they are drawn on the next tick, all arrivals at once."""
+        """Add items at the end: the index grows, nothing off screen is wrapped."""
         if not items:
             return
-        self._pending.extend(items)
-        self._pending_now = now
-        if not self._following:
+        view = self.lines
+        view.extend(items, now)
+        if self._following:
+            view.scroll_to(y=view.max_scroll_y, animate=False)
+            view.settle()
+        else:
             self.new_count += sum(1 for item in items if isinstance(item, Message))
-        if self._flush_timer is None:
-            self._flush_timer = self.set_timer(DRAW_INTERVAL, self._draw_pending)
-
-    def _draw_pending(self) -> None:
-        self._flush_timer = None
-        items, self._pending = self._pending, []
-        shown: Sequence[TimelineItem] = items
-        skipped = sum(1 for item in items[:-BURST_DRAWN] if isinstance(item, Message))
-        if skipped:
-            shown = [
-                Marker("info", f"{skipped:,} more messages of this burst: reopen to see them"),
-                *items[-BURST_DRAWN:],
-            ]
-        self._write(self._text(shown, self._pending_now), follow=self._following)
 
     def scrolled(self) -> None:
         """Track whether the user left the end or came back to it."""
         if self._redrawing:
             return
-        lines = self.lines
-        at_end = lines.scroll_y >= lines.max_scroll_y - 1
+        view = self.lines
+        at_end = view.scroll_y >= view.max_scroll_y - 1
         if at_end and not self._following:
-            self._following = True
+            self._set_following(True)
             self.new_count = 0
             self.post_message(self.ReachedEnd())
-        elif not at_end and self._following:
-            self._following = False
+        elif not at_end and self._following and not view._settling:
+            self._set_following(False)
 
     def leave_end(self) -> None:
         """The reader is scrolling up: stop following now, before the scroll lands."""
-        self._following = False
+        self._set_following(False)
 
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""
-        self._following = True
-        if self._flush_timer is not None:
-            # Draw what is waiting first, so the end we jump to is the real one.
-            self._flush_timer.stop()
-            self._draw_pending()
-        self.lines.scroll_end(animate=False, immediate=True)
+        self._set_following(True)
+        view = self.lines
+        view.scroll_to(y=view.max_scroll_y, animate=False)
+        view.settle()
         self.new_count = 0
         self.post_message(self.ReachedEnd())
 

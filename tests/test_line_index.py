@@ -1,0 +1,53 @@
+"""The index from timeline items to lines: every operation against a plain list."""
+
+from __future__ import annotations
+
+import random
+
+from bimpe_tui.line_index import LineIndex
+
+
+def starts(heights: list[int]) -> list[int]:
+    out, line = [], 0
+    for height in heights:
+        out.append(line)
+        line += height
+    return out
+
+
+def check(index: LineIndex, heights: list[int]) -> None:
+    assert len(index) == len(heights)
+    assert index.total == sum(heights)
+    first = starts(heights)
+    for position, start in enumerate(first):
+        assert index.start(position) == start
+        for offset in range(heights[position]):
+            assert index.find(start + offset) == (position, offset)
+
+
+def test_append_set_and_drop_agree_with_a_list() -> None:
+    rng = random.Random(11)
+    heights = [rng.randint(1, 6) for _ in range(37)]
+    index = LineIndex(heights)
+    check(index, heights)
+    for _ in range(60):
+        height = rng.randint(1, 9)
+        heights.append(height)
+        index.append(height)
+    check(index, heights)
+    for _ in range(80):
+        position = rng.randrange(len(heights))
+        heights[position] = rng.randint(1, 12)
+        index.set(position, heights[position])
+    check(index, heights)
+    dropped = index.drop_front(25)
+    assert dropped == sum(heights[:25])
+    check(index, heights[25:])
+
+
+def test_lines_past_either_end_land_on_the_first_or_last_item() -> None:
+    index = LineIndex([2, 3])
+    assert index.find(-4) == (0, 0)
+    assert index.find(5) == (1, 2)
+    assert index.find(500) == (1, 2)
+    assert LineIndex().find(0) == (0, 0)

@@ -132,6 +132,9 @@ def local_time(iso: str, tz: tzinfo | None, now: datetime | None = None) -> str:
 #: How text that matched a highlight rule is shown.
 HIGHLIGHT_STYLE = "bold reverse"
 
+#: A span of a message's raw text (start, end) and the style it is shown in.
+Mark = tuple[int, int, "str | Style"]
+
 
 class AttachmentLine(NamedTuple):
     """An attachment as shown: its label, then its link (never broken, see `url_text`)."""
@@ -163,8 +166,13 @@ def message_parts(
     tz: tzinfo | None = None,
     now: datetime | None = None,
     highlights: Sequence[tuple[int, int]] = (),
+    marks: Sequence[Mark] = (),
 ) -> MessageParts:
-    """One message in parts: time, role, text, attachments (see `message_row`)."""
+    """One message in parts: time, role, text, attachments (see `message_row`).
+
+    `marks` are more spans of the raw text, each with its own style (search
+    matches), sorted by start like `highlights`.
+    """
     label, style = role_label(message.role)
     when = Text(local_time(message.created_at, tz, now), "dim")
     who = Text(label, style)
@@ -173,8 +181,11 @@ def message_parts(
         body.append(f" {one_line(message.message_type, 16)} ", "reverse")
         body.append(" ")
     text = message.message or ""
-    shown = _shown_part(text)
-    _append_highlighted(body, shown, highlights)
+    shown = shown_part(text)
+    spans: list[Mark] = [(start, end, HIGHLIGHT_STYLE) for start, end in highlights]
+    if marks:
+        spans = sorted([*spans, *marks], key=lambda mark: mark[0])
+    _append_highlighted(body, shown, spans)
     if len(shown) < len(text):
         hidden = len(text) - len(shown)
         body.append(f" … ({hidden:,} more characters not shown)", "dim italic")
@@ -264,21 +275,21 @@ def message_row(
     return when, who, body
 
 
-def _append_highlighted(body: Text, raw: str, spans: Sequence[tuple[int, int]]) -> None:
+def _append_highlighted(body: Text, raw: str, spans: Sequence[Mark]) -> None:
     # Split the raw text at the spans first, then make each piece visible:
     # visible() changes lengths (a tab, a control character), offsets do not survive it.
     at = 0
-    for start, end in spans:
+    for start, end, style in spans:
         start, end = max(start, at), min(end, len(raw))
         if start >= end:
             continue
         body.append(visible(raw[at:start]))
-        body.append(visible(raw[start:end]), HIGHLIGHT_STYLE)
+        body.append(visible(raw[start:end]), style)
         at = end
     body.append(visible(raw[at:]))
 
 
-def _shown_part(text: str) -> str:
+def shown_part(text: str) -> str:
     """The head of a message text that is shown: capped in characters and in lines."""
     shown = text[:MAX_SHOWN_CHARS]
     end = -1

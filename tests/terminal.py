@@ -41,8 +41,10 @@ KEYS: dict[str, bytes] = {
     "pagedown": b"\x1b[6~",
     "shift+tab": b"\x1b[Z",
     "ctrl+c": b"\x03",
+    "ctrl+f": b"\x06",
     "ctrl+p": b"\x10",
     "ctrl+q": b"\x11",
+    "ctrl+r": b"\x12",
 }
 
 

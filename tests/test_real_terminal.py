@@ -61,7 +61,10 @@ COVERED = {
     "page up": "test_list_keys, test_log_keys",
     "page down": "test_list_keys, test_log_keys",
     "enter": "test_list_keys",
-    "escape": "test_switching_keys (clears the filter)",
+    "escape": "test_switching_keys (clears the filter), test_search_keys (clears the search)",
+    "ctrl+f": "test_search_keys",
+    "n": "test_search_keys",
+    "N": "test_search_keys",
     "up": "test_log_keys",
     "down": "test_log_keys",
     "end, G": "test_log_keys",
@@ -357,6 +360,52 @@ async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
         x, y = t.find(top[4].strip()[:12])
         t.send(mouse(65, x, y))
         await t.wait_for(lambda: log_lines(t)[0] != top[0])
+
+
+#: The search's count under the log: "3 of 17", "no matches".
+SEARCH_COUNT = re.compile(r"(\d+) of (\d+)|no matches")
+
+
+def search_count(t: Terminal) -> tuple[int, int] | None:
+    """The search's "N of M" on screen, if any."""
+    match = SEARCH_COUNT.search(t.text)
+    if match is None or match.group(1) is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_search_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True, rate="0.001") as t:
+        await open_long_row(t)
+        t.send("l", "ctrl+f")
+        await t.shows("type to search")
+        # Literal text at first: "ord.r" is in no message.
+        t.send("ORD.R")
+        await t.shows("no matches")
+        # ctrl+r reads it as a regex, in any case: every demo conversation
+        # talks of orders. Following the end: the newest match.
+        t.send("ctrl+r")
+        await t.wait_for(lambda: search_count(t) is not None and "regex" in t.text)
+        count = search_count(t)
+        assert count is not None
+        last, total = count
+        assert last == total
+        # enter: the next match, round the end to the first.
+        t.send("enter")
+        await t.wait_for(lambda: search_count(t) == (1, total))
+        # Back in the log, n and N walk the matches (round the ends).
+        # (Escape alone: ESC and a key in one read is how alt+key arrives.)
+        t.send("escape")
+        await t.wait_for(lambda: "Back to the log" not in t.text)
+        t.send("n")
+        await t.wait_for(lambda: search_count(t) == (min(2, total), total))
+        t.send("N", "N")
+        await t.wait_for(lambda: search_count(t) == (total, total))
+        # Escape in the log clears the search; the next one goes to the list.
+        t.send("escape")
+        await t.wait_for(lambda: search_count(t) is None and "regex" not in t.text)
+        assert log_title(t)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -9,6 +9,7 @@ does per frame: an arrival extends the index, it wraps nothing off screen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import overload
@@ -21,7 +22,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message as TextualMessage
@@ -29,7 +30,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from ..api.models import Message
 from ..book import MAX_TIMELINE, TimelineItem
@@ -39,11 +40,13 @@ from ..render import (
     MAX_SHOWN_CHARS,
     MAX_SHOWN_LINES,
     AttachmentLine,
+    Mark,
     MessageParts,
     marker_lines,
     message_parts,
     url_text,
 )
+from ..search import Hit, compile_query, find_hits
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
@@ -100,10 +103,11 @@ def message_lines(
     tz: tzinfo | None,
     now: datetime | None,
     highlights: Sequence[tuple[int, int]] = (),
+    marks: Sequence[Mark] = (),
 ) -> list[Text]:
     """One message as lines of at most `width` cells: its text lines up under itself,
     after the time and role, and links stay whole (`attachment_rows`)."""
-    parts = message_parts(message, tz=tz, now=now, highlights=highlights)
+    parts = message_parts(message, tz=tz, now=now, highlights=highlights, marks=marks)
     who = parts.who
     head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
     room = max(10, width - head.cell_len)
@@ -188,7 +192,13 @@ class TimelineView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("end", "newest", "Newest", id="log.end"),
         Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
+        Binding("n", "search_step(1)", "Next match", show=False, id="log.search_next"),
+        Binding("N", "search_step(-1)", "Previous match", show=False, id="log.search_previous"),
+        Binding("escape", "clear_search", "Clear the search", show=False, id="log.search_clear"),
     ]
+
+    #: Search matches, and the one the count points at; styled in app.tcss.
+    COMPONENT_CLASSES = {"timeline--match", "timeline--match-current"}
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -210,6 +220,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._wrapped_width = 0
         self._now: datetime | None = None
         self._settling = False
+        #: Search matches per item number (as `_base` counts): (start, end, current).
+        self._marks: dict[int, list[tuple[int, int, bool]]] = {}
 
     # -- content ----------------------------------------------------------------------
 
@@ -305,14 +317,64 @@ class TimelineView(ScrollView, can_focus=True):
 
     # -- wrapping ---------------------------------------------------------------------
 
-    def item_lines(self, item: TimelineItem, width: int) -> list[Text]:
-        """An item as lines of at most `width` cells."""
+    def item_lines(self, item: TimelineItem, width: int, key: int | None = None) -> list[Text]:
+        """An item as lines of at most `width` cells (`key`: its number, for its marks)."""
         if isinstance(item, Message):
             spans = self.highlights.get(item.id, ())
+            found = self._marks.get(key, ()) if key is not None else ()
+            marks: list[Mark] = []
+            if found:
+                match = self.get_component_rich_style("timeline--match", partial=True)
+                current = self.get_component_rich_style("timeline--match-current", partial=True)
+                marks = [(start, end, current if on else match) for start, end, on in found]
             return message_lines(
-                item, width, self.app.console, tz=self.tz, now=self._now, highlights=spans
+                item,
+                width,
+                self.app.console,
+                tz=self.tz,
+                now=self._now,
+                highlights=spans,
+                marks=marks,
             )
         return marker_lines(item.label, width)
+
+    def set_marks(self, marks: dict[int, list[tuple[int, int, bool]]]) -> None:
+        """Show these search matches instead (keyed by item number); wraps what changed."""
+        changed = self._marks.keys() | marks.keys()
+        self._marks = marks
+        for key in changed:
+            self._wrapped.discard(key)
+        self.refresh()
+
+    @property
+    def base(self) -> int:
+        """The number of the first item held (items are numbered from the last `fill`)."""
+        return self._base
+
+    def bottom_item(self) -> int:
+        """The position of the item on the last line of the view."""
+        bottom = round(self.scroll_y) + self.scrollable_content_region.height - 1
+        return self._index.find(bottom)[0]
+
+    def reveal(self, position: int) -> None:
+        """Scroll so item `position` shows whole if it can, a third of the way down if it moves."""
+        if not 0 <= position < len(self._items):
+            return
+        height = self.scrollable_content_region.height
+        self._strips(position)
+        start = self._index.start(position)
+        size = self._index.height(position)
+        top = round(self.scroll_y)
+        if top <= start and start + min(size, height) <= top + height:
+            self.refresh()
+            return
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            parent.leave_end()
+        target = max(0, start - height // 3) if size < height else start
+        self._measure(target, height)
+        self._update_size()
+        self.scroll_to(y=target, animate=False)
 
     def _estimates(self, items: Sequence[TimelineItem]) -> list[int]:
         """Heights guessed from lengths alone, good enough for the scrollbar until
@@ -341,7 +403,7 @@ class TimelineView(ScrollView, can_focus=True):
             width = self._wrapped_width
             console = self.app.console
             strips = []
-            for line in self.item_lines(self._items[position], width):
+            for line in self.item_lines(self._items[position], width, key):
                 segments = line.render(console)
                 if line.style:
                     # Text.render leaves a text's own style to its caller when
@@ -489,6 +551,20 @@ class TimelineView(ScrollView, can_focus=True):
         if isinstance(parent, MessageLog):
             parent.action_jump_to_end()
 
+    def action_search_step(self, step: int) -> None:
+        """The next (1) or previous (-1) search match; a plain key when nothing is searched."""
+        parent = self.parent
+        if not isinstance(parent, MessageLog) or not parent.searching:
+            raise SkipAction()
+        parent.search_step(step)
+
+    def action_clear_search(self) -> None:
+        """Forget the search; without one, escape goes on to the screen (the list)."""
+        parent = self.parent
+        if not isinstance(parent, MessageLog) or not parent.searching:
+            raise SkipAction()
+        parent.clear_search()
+
     # Scrolls are immediate (a ScrollView scrolls without waiting for a
     # refresh): a key pressed while arrivals are drawn cannot be undone by a
     # scroll to the end queued before it. A key that leaves the end stops the
@@ -541,8 +617,46 @@ class TimelineView(ScrollView, can_focus=True):
         self.scroll_to(y=self._index.start(position), animate=False)
 
 
+class SearchBox(Input):
+    """Where the reader types what to find in the open conversation (as they type)."""
+
+    BINDINGS = [
+        Binding("enter", "step(1)", "Next match", id="search.next"),
+        Binding("shift+enter", "step(-1)", "Previous match", show=False, id="search.previous"),
+        Binding("ctrl+r", "toggle_regex", "Regex on/off", id="search.regex"),
+        Binding("escape", "done", "Back to the log", id="search.done"),
+    ]
+
+    class Step(TextualMessage):
+        """Go to the next (1) or previous (-1) match."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    class ToggleRegex(TextualMessage):
+        """Read the query as a regular expression, or as literal text."""
+
+    def action_step(self, step: int) -> None:
+        self.post_message(self.Step(step))
+
+    def action_toggle_regex(self) -> None:
+        self.post_message(self.ToggleRegex())
+
+    def action_done(self) -> None:
+        # At once, not through a message: a key typed right after escape
+        # (n, N) belongs to the log, and must not land in this box.
+        for log in self.ancestors:
+            if isinstance(log, MessageLog):
+                log.search_done()
+
+
 class MessageLog(Vertical):
     """The timeline of the open conversation."""
+
+    BINDINGS = [
+        Binding("ctrl+f", "search", "Search", id="log.search"),
+    ]
 
     class ReachedEnd(TextualMessage):
         """The newest message is on screen again (the user can be said to have seen it)."""
@@ -563,6 +677,16 @@ class MessageLog(Vertical):
         self._drawn_width = 0
         self._redrawing = False
         self._highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
+        #: The search: its text, whether it is a regex, its matches (item numbers
+        #: as the view counts them), and which one the count points at.
+        self._query = ""
+        self._regex = False
+        self._pattern: re.Pattern[str] | None = None
+        self._hits: list[Hit] = []
+        self._current = 0
+        self._error = ""
+        #: The item at the bottom of the view when the search box opened.
+        self._anchor = 0
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
@@ -614,6 +738,8 @@ class MessageLog(Vertical):
         self._drawn_width = view.wrap_width()
         view.scroll_to(y=view.max_scroll_y, animate=False)
         view.settle()
+        if self._pattern is not None:
+            self._find(jump=False)
         view.refresh()
 
     def redraw(
@@ -635,6 +761,8 @@ class MessageLog(Vertical):
         try:
             self.border_title = title
             view.fill(items, now)
+            if self._pattern is not None:
+                self._find(jump=False)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
             view.scroll_to(y=view.scroll_y + offset, animate=False)
             self._drawn_width = view.wrap_width()
@@ -646,7 +774,10 @@ class MessageLog(Vertical):
         if not items:
             return
         view = self.lines
+        first = view.base + len(view.items)
         view.extend(items, now)
+        if self._pattern is not None:
+            self._found_more(items, first)
         if self._following:
             view.scroll_to(y=view.max_scroll_y, animate=False)
             view.settle()
@@ -683,3 +814,138 @@ class MessageLog(Vertical):
         marker = self.query_one("#new-marker", Label)
         marker.update(f" {count} new ↓ (end) ")
         marker.display = count > 0
+
+    # -- search -----------------------------------------------------------------------
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search is active (its matches marked, n and N move between them)."""
+        return self._pattern is not None
+
+    async def action_search(self) -> None:
+        """Open the search box (with the last search, to change it)."""
+        self.add_class("-searching")
+        view = self.lines
+        self._anchor = view.base + view.bottom_item()
+        if not self.query("#search-bar"):
+            # Mounted the first time it is needed: a text box's cursor and
+            # timers cost nothing to a reader who never searches.
+            box = SearchBox(placeholder="search (ctrl+r: regex)", id="search")
+            bar = Horizontal(box, Label("", id="search-count"), id="search-bar")
+            await self.mount(bar, before=self.query_one("#new-marker"))
+        self.screen.set_focus(self.query_one(SearchBox))
+        self._show_count()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        event.stop()
+        self._query = event.value
+        self._compile()
+        self._find(jump=True)
+
+    def on_search_box_step(self, event: SearchBox.Step) -> None:
+        event.stop()
+        self.search_step(event.step)
+
+    def on_search_box_toggle_regex(self, event: SearchBox.ToggleRegex) -> None:
+        event.stop()
+        self._regex = not self._regex
+        self._compile()
+        self._find(jump=True)
+
+    def search_done(self) -> None:
+        """Back to the log from the search box, the matches still marked."""
+        if not self._query:
+            self.clear_search()
+            return
+        self.screen.set_focus(self.lines)
+
+    def _compile(self) -> None:
+        self._pattern = None
+        self._error = ""
+        if not self._query:
+            return
+        try:
+            self._pattern = compile_query(self._query, regex=self._regex)
+        except re.error as exc:
+            self._error = f"not a valid regex: {exc}"
+
+    def _find(self, *, jump: bool) -> None:
+        """Search everything the view holds; point at the first match from the top of the view."""
+        view = self.lines
+        pattern = self._pattern
+        self._hits = [] if pattern is None else find_hits(view.items, pattern, first=view.base)
+        if self._hits:
+            # Back from where the search began, as a reader searches a chat's
+            # history: the nearest match at or above the bottom of the view then.
+            anchor = self._anchor
+            before = [n for n, hit in enumerate(self._hits) if hit.item <= anchor]
+            self._current = before[-1] if before else 0
+        self._mark()
+        if jump:
+            self._jump()
+
+    def _found_more(self, items: Sequence[TimelineItem], first: int) -> None:
+        """Arrivals searched too: the count grows, the reader stays where they are."""
+        assert self._pattern is not None
+        more = find_hits(items, self._pattern, first=first)
+        if more:
+            self._hits.extend(more)
+            self._mark()
+
+    def _mark(self) -> None:
+        view = self.lines
+        base = view.base
+        # Matches in items the view dropped (a long session) are gone with them.
+        if self._hits and self._hits[0].item < base:
+            dropped = sum(1 for hit in self._hits if hit.item < base)
+            self._hits = self._hits[dropped:]
+            self._current = max(0, self._current - dropped)
+        marks: dict[int, list[tuple[int, int, bool]]] = {}
+        for number, hit in enumerate(self._hits):
+            marks.setdefault(hit.item, []).append((hit.start, hit.end, number == self._current))
+        view.set_marks(marks)
+        self._show_count()
+
+    def _jump(self) -> None:
+        if self._hits:
+            view = self.lines
+            view.reveal(self._hits[self._current].item - view.base)
+
+    def search_step(self, step: int) -> None:
+        """Go to the next (1, newer) or previous (-1, older) match, round the ends."""
+        if not self._hits:
+            return
+        self._current = (self._current + step) % len(self._hits)
+        self._mark()
+        self._jump()
+
+    def clear_search(self) -> None:
+        """Forget the search and close its box."""
+        self._query = ""
+        self._pattern = None
+        self._hits = []
+        self._current = 0
+        self.lines.set_marks({})
+        self.remove_class("-searching")
+        for box in self.query(SearchBox):
+            with box.prevent(Input.Changed):
+                box.value = ""
+            if self.screen.focused is box:
+                self.screen.set_focus(self.lines)
+
+    def _show_count(self) -> None:
+        if not self.query("#search-count"):
+            return
+        label = self.query_one("#search-count", Label)
+        mode = " · regex" if self._regex else ""
+        if self._error:
+            words = self._error
+        elif not self._query:
+            words = "type to search"
+        elif not self._hits:
+            words = "no matches"
+        else:
+            words = f"{self._current + 1} of {len(self._hits)}"
+        label.update(f" {words}{mode} ")

@@ -70,3 +70,9 @@ def test_footer_while_reconnecting(snap_compare: SnapCompare, tmp_path: Path) ->
         )
 
     assert snap_compare(app, terminal_size=SIZE, run_before=reconnecting)
+
+
+def test_search_marks_every_match(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+    keys = ["l", "ctrl+f", *"order", "shift+enter"]
+    assert snap_compare(app, press=keys, terminal_size=SIZE, run_before=_until_ready)

@@ -63,6 +63,7 @@ COVERED = {
     "enter": "test_list_keys",
     "escape": "test_switching_keys (clears the filter), test_search_keys (clears the search)",
     "ctrl+f": "test_search_keys",
+    "f": "test_filter_keys",
     "n": "test_search_keys",
     "N": "test_search_keys",
     "up": "test_log_keys",
@@ -405,6 +406,34 @@ async def test_search_keys(size: tuple[int, int], tmp_path: Path) -> None:
         # Escape in the log clears the search; the next one goes to the list.
         t.send("escape")
         await t.wait_for(lambda: search_count(t) is None and "regex" not in t.text)
+        assert log_title(t)
+
+
+#: The filter's status under the log: "showing 12 of 340 · filter: @customer".
+FILTER_STATUS = re.compile(r"showing ([\d,]+) of ([\d,]+) · filter: @customer")
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_filter_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True, rate="0.001") as t:
+        await open_long_row(t)
+        t.send("l", "f")
+        await t.shows("showing every message")
+        t.send("@customer")
+        await t.wait_for(lambda: FILTER_STATUS.search(t.text) is not None)
+        match = FILTER_STATUS.search(t.text)
+        assert match is not None
+        assert int(match.group(1).replace(",", "")) < int(match.group(2).replace(",", ""))
+        # Only the customer's messages: no agent's first line on screen (the
+        # log may be drawn a frame after the status).
+        await t.wait_for(
+            lambda: not any(re.match(r"^\S.*\d +agent ", line) for line in log_lines(t))
+        )
+        t.send("enter")
+        await t.wait_for(lambda: "Back to the log" not in t.text)
+        # escape in the log clears the filter.
+        t.send("escape")
+        await t.wait_for(lambda: "showing" not in t.text)
         assert log_title(t)
 
 

@@ -76,3 +76,9 @@ def test_search_marks_every_match(snap_compare: SnapCompare, tmp_path: Path) -> 
     app, _ = still_app(tmp_path)
     keys = ["l", "ctrl+f", *"order", "shift+enter"]
     assert snap_compare(app, press=keys, terminal_size=SIZE, run_before=_until_ready)
+
+
+def test_a_filter_shows_only_the_customer(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+    keys = ["l", "f", *"@customer", "enter"]
+    assert snap_compare(app, press=keys, terminal_size=SIZE, run_before=_until_ready)

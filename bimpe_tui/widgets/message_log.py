@@ -46,7 +46,7 @@ from ..render import (
     message_parts,
     url_text,
 )
-from ..search import Hit, compile_query, find_hits
+from ..search import Hit, LogFilter, compile_query, find_hits, kept
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
@@ -194,7 +194,14 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
         Binding("n", "search_step(1)", "Next match", show=False, id="log.search_next"),
         Binding("N", "search_step(-1)", "Previous match", show=False, id="log.search_previous"),
-        Binding("escape", "clear_search", "Clear the search", show=False, id="log.search_clear"),
+        Binding(
+            "escape",
+            "clear_search",
+            "Clear the search, else the filter",
+            show=False,
+            id="log.search_clear",
+        ),
+        Binding("f", "filter_log", "Filter the log", id="log.filter"),
     ]
 
     #: Search matches, and the one the count points at; styled in app.tcss.
@@ -255,6 +262,12 @@ class TimelineView(ScrollView, can_focus=True):
         self._index.reset(self._estimates(self._items))
         self._exact = bytearray(len(self._items))
         self._update_size()
+        # Other items under the same lines: a scroll that lands where the view
+        # was would not redraw them. And once more after the next refresh: a
+        # layout in the same frame (a label next to the log changing width)
+        # clears the screen's list of widgets to repaint, this one with it.
+        self.refresh()
+        self.call_after_refresh(self.refresh)
 
     def extend(self, items: Sequence[TimelineItem], now: datetime | None) -> None:
         """Add items at the end: the index grows by one estimate each."""
@@ -350,6 +363,10 @@ class TimelineView(ScrollView, can_focus=True):
     def base(self) -> int:
         """The number of the first item held (items are numbered from the last `fill`)."""
         return self._base
+
+    def top_item(self) -> int:
+        """The position of the item on the first line of the view."""
+        return self._index.find(round(self.scroll_y))[0]
 
     def bottom_item(self) -> int:
         """The position of the item on the last line of the view."""
@@ -559,11 +576,22 @@ class TimelineView(ScrollView, can_focus=True):
         parent.search_step(step)
 
     def action_clear_search(self) -> None:
-        """Forget the search; without one, escape goes on to the screen (the list)."""
+        """Forget the search, else the filter; without either, escape goes on to the list."""
         parent = self.parent
-        if not isinstance(parent, MessageLog) or not parent.searching:
+        if not isinstance(parent, MessageLog):
             raise SkipAction()
-        parent.clear_search()
+        if parent.searching:
+            parent.clear_search()
+        elif parent.filtered:
+            parent.clear_filter()
+        else:
+            raise SkipAction()
+
+    async def action_filter_log(self) -> None:
+        """Show only some messages: by text, by role (`@customer`, `@agent`, ...)."""
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            await parent.open_filter()
 
     # Scrolls are immediate (a ScrollView scrolls without waiting for a
     # refresh): a key pressed while arrivals are drawn cannot be undone by a
@@ -651,6 +679,32 @@ class SearchBox(Input):
                 log.search_done()
 
 
+class FilterBox(Input):
+    """What the log shows: words to find, `@customer`, `@agent`, `@staff`, `@other`."""
+
+    BINDINGS = [
+        Binding("enter", "done", "Back to the log", id="filter.done"),
+        Binding("escape", "clear", "Clear the filter", id="filter.clear"),
+    ]
+
+    def _log(self) -> MessageLog | None:
+        for log in self.ancestors:
+            if isinstance(log, MessageLog):
+                return log
+        return None
+
+    # Directly, not through a message: the next key belongs to the log.
+    def action_done(self) -> None:
+        log = self._log()
+        if log is not None:
+            log.screen.set_focus(log.lines)
+
+    def action_clear(self) -> None:
+        log = self._log()
+        if log is not None:
+            log.clear_filter()
+
+
 class MessageLog(Vertical):
     """The timeline of the open conversation."""
 
@@ -687,6 +741,10 @@ class MessageLog(Vertical):
         self._error = ""
         #: The item at the bottom of the view when the search box opened.
         self._anchor = 0
+        #: The log's filter, and while one is set, every item (the view holds
+        #: those it keeps).
+        self._filter = LogFilter()
+        self._all: list[TimelineItem] | None = None
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
@@ -734,7 +792,7 @@ class MessageLog(Vertical):
         self._set_following(True)
         self.new_count = 0
         view = self.lines
-        view.fill(items, now)
+        view.fill(self._through_filter(items), now)
         self._drawn_width = view.wrap_width()
         view.scroll_to(y=view.max_scroll_y, animate=False)
         view.settle()
@@ -760,7 +818,7 @@ class MessageLog(Vertical):
         self._redrawing = True
         try:
             self.border_title = title
-            view.fill(items, now)
+            view.fill(self._through_filter(items), now)
             if self._pattern is not None:
                 self._find(jump=False)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
@@ -775,7 +833,14 @@ class MessageLog(Vertical):
             return
         view = self.lines
         first = view.base + len(view.items)
+        if self._all is not None:
+            self._all.extend(items)
+            if len(self._all) > view.keep + view.keep // 4:
+                del self._all[: len(self._all) - view.keep]
+            items = kept(items, self._filter)
         view.extend(items, now)
+        if self._all is not None:
+            self._show_filter()
         if self._pattern is not None:
             self._found_more(items, first)
         if self._following:
@@ -817,6 +882,15 @@ class MessageLog(Vertical):
 
     # -- search -----------------------------------------------------------------------
 
+    def _bars(self) -> Vertical:
+        """The boxes under the log (search above filter), made the first time one opens."""
+        found = self.query("#log-bars")
+        if found:
+            return found.only_one(Vertical)
+        bars = Vertical(id="log-bars")
+        self.mount(bars, before=self.query_one("#new-marker"))
+        return bars
+
     @property
     def searching(self) -> bool:
         """Whether a search is active (its matches marked, n and N move between them)."""
@@ -832,11 +906,15 @@ class MessageLog(Vertical):
             # timers cost nothing to a reader who never searches.
             box = SearchBox(placeholder="search (ctrl+r: regex)", id="search")
             bar = Horizontal(box, Label("", id="search-count"), id="search-bar")
-            await self.mount(bar, before=self.query_one("#new-marker"))
+            await self._bars().mount(bar, before=0)
         self.screen.set_focus(self.query_one(SearchBox))
         self._show_count()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "log-filter":
+            event.stop()
+            self._filter_changed(event.value)
+            return
         if event.input.id != "search":
             return
         event.stop()
@@ -949,3 +1027,91 @@ class MessageLog(Vertical):
         else:
             words = f"{self._current + 1} of {len(self._hits)}"
         label.update(f" {words}{mode} ")
+
+    # -- filter -----------------------------------------------------------------------
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the log shows only some messages."""
+        return self._all is not None
+
+    def _through_filter(self, items: Sequence[TimelineItem]) -> Sequence[TimelineItem]:
+        """What the view holds of these items: all, or while filtered those kept."""
+        if self._all is None:
+            return items
+        self._all = list(items)
+        shown = kept(items, self._filter)
+        self._show_filter()
+        return shown
+
+    async def open_filter(self) -> None:
+        """Open the filter box (with the filter as it is, to change it)."""
+        self.add_class("-filtering")
+        if not self.query("#filter-bar"):
+            box = FilterBox(
+                placeholder="filter: words, @customer @agent @staff @other", id="log-filter"
+            )
+            bar = Horizontal(box, Label("", id="filter-count"), id="filter-bar")
+            await self._bars().mount(bar)
+        self.screen.set_focus(self.query_one(FilterBox))
+        self._show_filter()
+
+    def _filter_changed(self, text: str) -> None:
+        log_filter = LogFilter.parse(text)
+        if log_filter == self._filter:
+            return
+        view = self.lines
+        every = self._all if self._all is not None else list(view.items)
+        top = view.items[view.top_item()] if view.items and not self._following else None
+        self._filter = log_filter
+        self._all = every if log_filter else None
+        view.fill(kept(every, log_filter) if log_filter else every, view._now)
+        self._place(top)
+        if self._pattern is not None:
+            self._find(jump=False)
+        self._show_filter()
+
+    def _place(self, top: TimelineItem | None) -> None:
+        """After the view was filled again: at the end if following, else near `top`."""
+        view = self.lines
+        if self._following or top is None:
+            view.scroll_to(y=view.max_scroll_y, animate=False)
+            view.settle()
+            return
+        items = view.items
+        position = next((n for n, item in enumerate(items) if item is top), None)
+        if position is None:
+            # Not shown now: the nearest item after it that is.
+            every = self._all if self._all is not None else items
+            ids = {id(item): n for n, item in enumerate(every)}
+            after = ids.get(id(top), 0)
+            position = next(
+                (n for n, item in enumerate(items) if ids.get(id(item), -1) >= after),
+                len(items) - 1,
+            )
+        self._redrawing = True
+        try:
+            view.scroll_to_item(max(0, position))
+        finally:
+            self._redrawing = False
+
+    def clear_filter(self) -> None:
+        """Show every message again, and close the filter box."""
+        self.remove_class("-filtering")
+        for box in self.query(FilterBox):
+            with box.prevent(Input.Changed):
+                box.value = ""
+            if self.screen.focused is box:
+                self.screen.set_focus(self.lines)
+        self._filter_changed("")
+
+    def _show_filter(self) -> None:
+        if not self.query("#filter-count"):
+            return
+        label = self.query_one("#filter-count", Label)
+        if self._all is None:
+            label.update(" showing every message ")
+            return
+        shown = sum(1 for item in self.lines.items if isinstance(item, Message))
+        total = sum(1 for item in self._all if isinstance(item, Message))
+        label.update(f" showing {shown:,} of {total:,} · filter: {self._filter.describe()} ")

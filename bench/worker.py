@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.common import emit
 
-_SECTIONS = ("per_message", "many_streams", "terminal", "reconnect")
+_SECTIONS = ("per_message", "many_streams", "terminal", "reconnect", "timeline_view")
 
 
 def main(argv: list[str]) -> int:

@@ -8,8 +8,9 @@ the count says what a reader can see.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .api.models import Message
 from .book import TimelineItem
@@ -57,6 +58,96 @@ def find_hits(
             if found.end() > found.start()
         )
     return hits
+
+
+#: Between two messages' texts in a `Corpus`: no message can hold it (the log
+#: shows a NUL as a symbol, but the raw text keeps it, so one that does is cut there).
+_SEPARATOR = "\x00"
+
+
+@dataclass
+class Corpus:
+    """The shown text of many items as one string, searched in one pass.
+
+    One regex pass over a few megabytes runs in C; a pass per message pays
+    Python's cost 100,000 times (200 ms against 20 ms here). Texts are
+    added as items arrive; the string is joined again only when searched.
+    """
+
+    #: The number of the first item (as the view counts them).
+    first: int = 0
+    _texts: list[str] = field(default_factory=list)
+    _joined: str | None = None
+    _lowered: str | None = None
+    _starts: list[int] = field(default_factory=list)
+
+    def reset(self, items: Sequence[TimelineItem], first: int) -> None:
+        """Hold these items' texts instead."""
+        self.first = first
+        self._texts = []
+        self._joined = self._lowered = None
+        self.extend(items)
+
+    def extend(self, items: Iterable[TimelineItem]) -> None:
+        """Add items' texts at the end (markers add an empty one)."""
+        add = self._texts.append
+        for item in items:
+            if isinstance(item, Message) and item.message:
+                add(shown_part(item.message).split(_SEPARATOR, 1)[0])
+            else:
+                add("")
+        self._joined = self._lowered = None
+
+    def drop_front(self, first: int) -> None:
+        """Forget the items numbered before `first`."""
+        if first > self.first:
+            del self._texts[: first - self.first]
+            self.first = first
+            self._joined = self._lowered = None
+
+    def find(self, pattern: re.Pattern[str]) -> list[Hit]:
+        """Every non-empty match inside one item's text, in order."""
+        if self._joined is None:
+            self._join()
+        assert self._joined is not None
+        return self._hits(pattern.finditer(self._joined))
+
+    def find_text(self, text: str) -> list[Hit]:
+        """Every occurrence of `text`, in any case: what `compile_query` finds, faster.
+
+        A case-insensitive regex over megabytes is seven times slower than a
+        plain one over the lowered text; that one serves whenever lowering
+        keeps every offset (no character lowers to two).
+        """
+        if self._joined is None:
+            self._join()
+        if self._lowered is None:
+            return self.find(compile_query(text, regex=False))
+        return self._hits(re.finditer(re.escape(text.lower()), self._lowered))
+
+    def _join(self) -> None:
+        joined = self._joined = _SEPARATOR.join(self._texts)
+        lowered = joined.lower()
+        self._lowered = lowered if len(lowered) == len(joined) else None
+        starts, at = [], 0
+        for text in self._texts:
+            starts.append(at)
+            at += len(text) + 1
+        self._starts = starts
+
+    def _hits(self, matches: Iterable[re.Match[str]]) -> list[Hit]:
+        starts = self._starts
+        hits: list[Hit] = []
+        for found in matches:
+            start, end = found.span()
+            if end <= start:
+                continue
+            item = bisect_right(starts, start) - 1
+            offset = starts[item]
+            if end > offset + len(self._texts[item]):
+                continue  # across two messages: a regex's `.` on the separator
+            hits.append(Hit(self.first + item, start - offset, end - offset))
+        return hits
 
 
 def role_name(role: str) -> str:

@@ -46,7 +46,7 @@ from ..render import (
     message_parts,
     url_text,
 )
-from ..search import Hit, LogFilter, compile_query, find_hits, kept
+from ..search import Corpus, Hit, LogFilter, compile_query, find_hits, kept
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
@@ -745,6 +745,9 @@ class MessageLog(Vertical):
         #: those it keeps).
         self._filter = LogFilter()
         self._all: list[TimelineItem] | None = None
+        #: What the search looks in: the view's items' texts, made at the first
+        #: search after the view was filled (None until then).
+        self._corpus: Corpus | None = None
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
@@ -793,6 +796,7 @@ class MessageLog(Vertical):
         self.new_count = 0
         view = self.lines
         view.fill(self._through_filter(items), now)
+        self._corpus = None
         self._drawn_width = view.wrap_width()
         view.scroll_to(y=view.max_scroll_y, animate=False)
         view.settle()
@@ -819,6 +823,7 @@ class MessageLog(Vertical):
         try:
             self.border_title = title
             view.fill(self._through_filter(items), now)
+            self._corpus = None
             if self._pattern is not None:
                 self._find(jump=False)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
@@ -839,6 +844,8 @@ class MessageLog(Vertical):
                 del self._all[: len(self._all) - view.keep]
             items = kept(items, self._filter)
         view.extend(items, now)
+        if self._corpus is not None:
+            self._corpus.extend(items)
         if self._all is not None:
             self._show_filter()
         if self._pattern is not None:
@@ -951,9 +958,13 @@ class MessageLog(Vertical):
 
     def _find(self, *, jump: bool) -> None:
         """Search everything the view holds; point at the first match from the top of the view."""
-        view = self.lines
         pattern = self._pattern
-        self._hits = [] if pattern is None else find_hits(view.items, pattern, first=view.base)
+        if pattern is None:
+            self._hits = []
+        elif self._regex:
+            self._hits = self._searched().find(pattern)
+        else:
+            self._hits = self._searched().find_text(self._query)
         if self._hits:
             # Back from where the search began, as a reader searches a chat's
             # history: the nearest match at or above the bottom of the view then.
@@ -963,6 +974,17 @@ class MessageLog(Vertical):
         self._mark()
         if jump:
             self._jump()
+
+    def _searched(self) -> Corpus:
+        """The corpus of what the view holds, up to date."""
+        view = self.lines
+        corpus = self._corpus
+        if corpus is None:
+            corpus = self._corpus = Corpus()
+            corpus.reset(view.items, view.base)
+        else:
+            corpus.drop_front(view.base)
+        return corpus
 
     def _found_more(self, items: Sequence[TimelineItem], first: int) -> None:
         """Arrivals searched too: the count grows, the reader stays where they are."""
@@ -1066,6 +1088,7 @@ class MessageLog(Vertical):
         self._filter = log_filter
         self._all = every if log_filter else None
         view.fill(kept(every, log_filter) if log_filter else every, view._now)
+        self._corpus = None
         self._place(top)
         if self._pattern is not None:
             self._find(jump=False)

@@ -64,6 +64,8 @@ COVERED = {
     "escape": "test_switching_keys (clears the filter), test_search_keys (clears the search)",
     "ctrl+f": "test_search_keys",
     "f": "test_filter_keys",
+    "c": "test_copy_message_and_first_unread",
+    "u": "test_copy_message_and_first_unread",
     "n": "test_search_keys",
     "N": "test_search_keys",
     "up": "test_log_keys",
@@ -435,6 +437,26 @@ async def test_filter_keys(size: tuple[int, int], tmp_path: Path) -> None:
         t.send("escape")
         await t.wait_for(lambda: "showing" not in t.text)
         assert log_title(t)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_copy_message_and_first_unread(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True, rate="0.001") as t:
+        await open_long_row(t)
+        # c: the newest message on screen, as received, to the clipboard (OSC 52).
+        start = len(t.output)
+        t.send("l", "c")
+        await t.wait_for(lambda: re.search(OSC52, t.output[start:]) is not None)
+        match = re.search(OSC52, t.output[start:])
+        assert match is not None
+        copied = base64.b64decode(match.group(1)).decode()
+        await t.shows("copied")
+        words = copied.split()
+        assert words
+        assert any(words[0] in line for line in log_lines(t))
+        # u: a first start has nothing "new since you left"; it says so.
+        t.send("u")
+        await t.shows("nothing unread")
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -33,7 +33,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Label
 
 from ..api.models import Message
-from ..book import MAX_TIMELINE, TimelineItem
+from ..book import MAX_TIMELINE, Marker, TimelineItem
 from ..line_index import LineIndex
 from ..render import (
     MAX_SHOWN_ATTACHMENTS,
@@ -201,7 +201,10 @@ class TimelineView(ScrollView, can_focus=True):
             show=False,
             id="log.search_clear",
         ),
-        Binding("f", "filter_log", "Filter the log", id="log.filter"),
+        # In the help, not the footer: the footer keeps room for q and ?.
+        Binding("f", "filter_log", "Filter the log", show=False, id="log.filter"),
+        Binding("c", "copy_message", "Copy a message's text", show=False, id="log.copy_message"),
+        Binding("u", "first_unread", "First unread message", show=False, id="log.first_unread"),
     ]
 
     #: Search matches, and the one the count points at; styled in app.tcss.
@@ -586,6 +589,45 @@ class TimelineView(ScrollView, can_focus=True):
             parent.clear_filter()
         else:
             raise SkipAction()
+
+    def message_to_copy(self) -> Message | None:
+        """The message `c` copies: the current search match's, else the newest whose
+        first line is on screen."""
+        parent = self.parent
+        if isinstance(parent, MessageLog):
+            matched = parent.current_match_item()
+            if matched is not None:
+                item = self._items[matched - self._base]
+                if isinstance(item, Message):
+                    return item
+        if not self._items:
+            return None
+        top = round(self.scroll_y)
+        first = self._index.find(top)[0]
+        last = self._index.find(top + self.scrollable_content_region.height - 1)[0]
+        for position in range(last, first - 1, -1):
+            item = self._items[position]
+            if isinstance(item, Message) and self._index.start(position) >= top:
+                return item
+        item = self._items[first]
+        return item if isinstance(item, Message) else None
+
+    def action_copy_message(self) -> None:
+        """Copy a message's text as received (OSC 52): see `message_to_copy`."""
+        message = self.message_to_copy()
+        if message is None or not message.message:
+            self.notify("no message text to copy here", markup=False)
+            return
+        self.app.copy_to_clipboard(message.message)
+        self.notify(f"copied {len(message.message):,} characters", markup=False)
+
+    def action_first_unread(self) -> None:
+        """To the first message after "new since you left"."""
+        for position, item in enumerate(self._items):
+            if isinstance(item, Marker) and item.kind == "new_since":
+                self.reveal(position)
+                return
+        self.notify("nothing unread from before this start", markup=False)
 
     async def action_filter_log(self) -> None:
         """Show only some messages: by text, by role (`@customer`, `@agent`, ...)."""
@@ -1012,6 +1054,12 @@ class MessageLog(Vertical):
         if self._hits:
             view = self.lines
             view.reveal(self._hits[self._current].item - view.base)
+
+    def current_match_item(self) -> int | None:
+        """The number of the item holding the current search match, if searching."""
+        if self._pattern is None or not self._hits:
+            return None
+        return self._hits[self._current].item
 
     def search_step(self, step: int) -> None:
         """Go to the next (1, newer) or previous (-1, older) match, round the ends."""

@@ -1,0 +1,66 @@
+"""Copying a message's text (c) and jumping to the first unread message (u)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+import bimpe_tui
+from bimpe_tui.api.models import Message
+from bimpe_tui.book import Marker, TimelineItem
+from bimpe_tui.widgets.message_log import MessageLog
+
+
+def message(n: int, text: str) -> Message:
+    return Message.from_api(
+        {"id": f"m_{n}", "role": "customer", "message": text, "created_at": "2026-11-20T09:00:00Z"}
+    )
+
+
+class LogApp(App[None]):
+    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
+
+    def compose(self) -> ComposeResult:
+        yield MessageLog(tz=UTC)
+
+
+async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_received() -> None:
+    items: list[TimelineItem] = [message(n, f"text {n}") for n in range(300)]
+    # Markup, an escape and a tab stay as they were sent in the copy.
+    items[120] = message(120, "order [b]4711[/b] \x1b[31m\tred")
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        log.show("title", items)
+        log.lines.focus()
+        await pilot.press("c")
+        assert app.clipboard == "text 299"
+        await pilot.press("ctrl+f", *"4711", "escape", "c")
+        assert app.clipboard == "order [b]4711[/b] \x1b[31m\tred"
+        # Without a search: the newest message whose first line shows.
+        await pilot.press("escape", "home", "c")
+        bottom = log.lines.bottom_item()
+        assert app.clipboard == f"text {bottom}"
+
+
+async def test_u_goes_to_the_first_message_new_since_you_left() -> None:
+    items: list[TimelineItem] = [message(n, f"text {n}") for n in range(500)]
+    items.insert(200, Marker("new_since", "new since you left"))
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        log.show("title", items)
+        view.focus()
+        await pilot.press("u")
+        top = round(view.scroll_y)
+        shown = [view.line_strip(top + y).text for y in range(view.size.height)]
+        assert any("new since you left" in line for line in shown)
+        assert any(line.rstrip().endswith("text 200") for line in shown)
+        assert not log.following
+        # None in the timeline: it says so, and stays.
+        log.show("title", [message(n, f"text {n}") for n in range(50)])
+        await pilot.press("u")
+        assert any("nothing unread" in n.message for n in app._notifications)

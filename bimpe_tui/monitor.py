@@ -813,6 +813,33 @@ class Monitor:
             self.emit(ListChanged())
         return True
 
+    def mark_unread_from(self, message_id: str) -> bool:
+        """Move the open conversation's seen cursor back to just before `message_id`.
+
+        The picker's count then counts from there; reaching the end again
+        (or a new message while at the end) moves the cursor forward as usual.
+        """
+        entry = self.book.get(self.current) if self.current else None
+        if entry is None:
+            return False
+        before: str | None = None
+        for item in entry.timeline.items:
+            if isinstance(item, Message):
+                if item.id == message_id:
+                    break
+                before = item.id
+        else:
+            return False
+        cursor = self.cursor(entry)
+        # Nothing before it in the timeline: its own id less one is unknown,
+        # so every message held counts as unread.
+        cursor.seen = before
+        entry.unread = entry.timeline.count_after(before)
+        entry.visited = False
+        self.state.changed()
+        self.emit(ListChanged())
+        return True
+
     # -- retry and shut-down ----------------------------------------------------------
 
     def retry(self) -> None:

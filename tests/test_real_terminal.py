@@ -66,6 +66,7 @@ COVERED = {
     "f": "test_filter_keys",
     "c": "test_copy_message_and_first_unread",
     "u": "test_copy_message_and_first_unread",
+    "m": "test_copy_message_and_first_unread",
     "n": "test_search_keys",
     "N": "test_search_keys",
     "up": "test_log_keys",
@@ -457,6 +458,11 @@ async def test_copy_message_and_first_unread(size: tuple[int, int], tmp_path: Pa
         # u: a first start has nothing "new since you left"; it says so.
         t.send("u")
         await t.shows("nothing unread")
+        # m: from the top of the log on, unread again (the count is said).
+        t.send("home")
+        await t.wait_for(lambda: thumb(t) == (True, False))
+        t.send("m")
+        await t.wait_for(lambda: re.search(r"marked unread: \d+ messages", t.text) is not None)
 
 
 @pytest.mark.parametrize("size", SIZES)

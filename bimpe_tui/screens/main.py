@@ -344,6 +344,13 @@ class MainScreen(Screen[None]):
     def _reached_end(self) -> None:
         self.monitor.seen_now()
 
+    @on(MessageLog.MarkUnread)
+    def _mark_unread(self, event: MessageLog.MarkUnread) -> None:
+        if self.monitor.mark_unread_from(event.message_id):
+            entry = self._open_entry()
+            count = entry.unread if entry is not None else 0
+            self.notify(f"marked unread: {count:,} messages from the top of the log", markup=False)
+
     def action_filter(self) -> None:
         """Type to narrow the conversation list."""
         self.picker.open_filter()

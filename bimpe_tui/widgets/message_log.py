@@ -205,6 +205,7 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("f", "filter_log", "Filter the log", show=False, id="log.filter"),
         Binding("c", "copy_message", "Copy a message's text", show=False, id="log.copy_message"),
         Binding("u", "first_unread", "First unread message", show=False, id="log.first_unread"),
+        Binding("m", "mark_unread", "Mark unread from here", show=False, id="log.mark_unread"),
     ]
 
     #: Search matches, and the one the count points at; styled in app.tcss.
@@ -621,6 +622,28 @@ class TimelineView(ScrollView, can_focus=True):
         self.app.copy_to_clipboard(message.message)
         self.notify(f"copied {len(message.message):,} characters", markup=False)
 
+    def top_message(self) -> Message | None:
+        """The first message whose first line is on screen (else the one at the top)."""
+        if not self._items:
+            return None
+        top = round(self.scroll_y)
+        first = self._index.find(top)[0]
+        last = self._index.find(top + self.scrollable_content_region.height - 1)[0]
+        for position in range(first, last + 1):
+            item = self._items[position]
+            if isinstance(item, Message) and self._index.start(position) >= top:
+                return item
+        item = self._items[first]
+        return item if isinstance(item, Message) else None
+
+    def action_mark_unread(self) -> None:
+        """Count the messages from the top of the view on as unread (the picker follows)."""
+        message = self.top_message()
+        parent = self.parent
+        if message is None or not isinstance(parent, MessageLog):
+            return
+        parent.post_message(MessageLog.MarkUnread(message.id))
+
     def action_first_unread(self) -> None:
         """To the first message after "new since you left"."""
         for position, item in enumerate(self._items):
@@ -756,6 +779,13 @@ class MessageLog(Vertical):
 
     class ReachedEnd(TextualMessage):
         """The newest message is on screen again (the user can be said to have seen it)."""
+
+    class MarkUnread(TextualMessage):
+        """The reader wants the messages from this one on counted as unread."""
+
+        def __init__(self, message_id: str) -> None:
+            super().__init__()
+            self.message_id = message_id
 
     class NeedsRedraw(TextualMessage):
         """The width changed: the text, wrapped for the old width, must be drawn again.

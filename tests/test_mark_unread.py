@@ -1,0 +1,44 @@
+"""Mark unread from here (m): the seen cursor moves back, the picker's count follows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bimpe_tui.api.models import Message
+from bimpe_tui.demo.server import DemoServer
+from tests.apptools import FakeClock, make_app, ready, until
+
+
+async def test_m_marks_the_messages_from_the_top_of_the_log_unread(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        current = app.monitor.current
+        assert current is not None
+        entry = app.monitor.book.entries[current]
+        log = app.main.log_view
+        view = log.lines
+        view.focus()
+        assert entry.unread == 0
+        # Down from the top: the message on the first line and every later one.
+        await pilot.press("home", "down", "down", "down")
+        top = view.top_message()
+        assert top is not None
+        messages = [i for i in entry.timeline.items if isinstance(i, Message)]
+        position = next(n for n, m in enumerate(messages) if m.id == top.id)
+        await pilot.press("m")
+        assert entry.unread == len(messages) - position
+        cursor = app.monitor.saved.cursors[current]
+        assert cursor.seen == (messages[position - 1].id if position else None)
+        await until(pilot, lambda: not app.redraw_pending)
+        assert f"{entry.unread}" in str(
+            app.main.picker.options.get_option_at_index(
+                app.main.picker.options.highlighted or 0
+            ).prompt
+        )
+        # Back at the end: seen again.
+        await pilot.press("end")
+        await until(pilot, lambda: entry.unread == 0)
+        assert cursor.seen == messages[-1].id

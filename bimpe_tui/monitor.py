@@ -184,6 +184,8 @@ class Monitor:
         self.server_key = ""
         self.base_url = ""
         self.current: str | None = None
+        #: The open conversation was opened with "peek": its seen cursor stays put.
+        self.peeking = False
         self.ready = False
         self.phase = "starting"
         self._owns_demo = False
@@ -336,11 +338,16 @@ class Monitor:
 
     # -- opening and watching -------------------------------------------------------
 
-    def open(self, conversation_id: str) -> None:
-        """Make a conversation the open one, and watch it if it is not yet watched."""
+    def open(self, conversation_id: str, *, peek: bool = False) -> None:
+        """Make a conversation the open one, and watch it if it is not yet watched.
+
+        `peek`: its seen cursor stays where it is while it is open (and its
+        unread count keeps counting), until a conversation is opened normally.
+        """
         entry = self.book.get(conversation_id)
         if entry is None:
             return
+        self.peeking = peek
         if self.current != conversation_id and self.current is not None:
             left = self.book.get(self.current)
             if left is not None:
@@ -798,7 +805,7 @@ class Monitor:
     def seen_now(self) -> bool:
         """Advance the open conversation's seen cursor if the user can see its newest message."""
         entry = self.book.get(self.current) if self.current else None
-        if entry is None or not self.can_see():
+        if entry is None or self.peeking or not self.can_see():
             return False
         had_unread = entry.unread
         entry.unread = 0

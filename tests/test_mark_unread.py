@@ -42,3 +42,39 @@ async def test_m_marks_the_messages_from_the_top_of_the_log_unread(
         await pilot.press("end")
         await until(pilot, lambda: entry.unread == 0)
         assert cursor.seen == messages[-1].id
+
+
+async def test_p_peeks_without_marking_seen_and_enter_then_marks_it(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        first = app.monitor.current
+        assert first is not None
+        other = next(c for c in app.order if c != first)
+        # Watched in the background, it gathers unread messages.
+        app.main._go(other)
+        await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
+        app.main._go(first)
+        entry = app.monitor.book.entries[other]
+        clock.advance(600, server)
+        await until(pilot, lambda: entry.unread > 0)
+        seen = app.monitor.saved.cursors[other].seen
+        options = app.main.picker.options
+        options.focus()
+        options.highlighted = options.get_option_index(other)
+        await pilot.press("p")
+        await until(pilot, lambda: app.monitor.current == other)
+        assert app.monitor.peeking
+        await pilot.pause()
+        # Open and at its end, yet not seen: the count and the cursor stay.
+        assert entry.unread > 0
+        assert app.monitor.saved.cursors[other].seen == seen
+        before = entry.unread
+        clock.advance(600, server)
+        await until(pilot, lambda: entry.unread > before)
+        # Opened for real: seen.
+        options.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: entry.unread == 0 and not app.monitor.peeking)

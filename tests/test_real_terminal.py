@@ -67,6 +67,7 @@ COVERED = {
     "c": "test_copy_message_and_first_unread",
     "u": "test_copy_message_and_first_unread",
     "m": "test_copy_message_and_first_unread",
+    "p": "test_peek_key",
     "n": "test_search_keys",
     "N": "test_search_keys",
     "up": "test_log_keys",
@@ -463,6 +464,18 @@ async def test_copy_message_and_first_unread(size: tuple[int, int], tmp_path: Pa
         await t.wait_for(lambda: thumb(t) == (True, False))
         t.send("m")
         await t.wait_for(lambda: re.search(r"marked unread: \d+ messages", t.text) is not None)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_peek_key(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size) as t:
+        name = row(t, 3)
+        if not list_shown(t):
+            await to_list(t)
+        # Down to row 3 (the list has its first row highlighted), then p.
+        t.send("down", "down", "p")
+        await t.shows("peeking")
+        await t.wait_for(lambda: log_title(t).startswith(name))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -330,6 +330,12 @@ class MainScreen(Screen[None]):
         self.monitor.open(event.conversation_id)
         self.action_show_pane("log")
 
+    @on(ConversationList.Peek)
+    def _peek(self, event: ConversationList.Peek) -> None:
+        self.monitor.open(event.conversation_id, peek=True)
+        self.action_show_pane("log")
+        self.notify("peeking: its messages stay unread", markup=False)
+
     @on(Picker.LoadMore)
     def _load_more(self, event: Picker.LoadMore) -> None:
         self.run_worker(self.monitor.load_more(event.agent_id), group="pages")

@@ -80,7 +80,25 @@ class ConversationList(OptionList):
         Binding("j", "cursor_down", "Down", show=False, id="picker.down"),
         Binding("k", "cursor_up", "Up", show=False, id="picker.up"),
         Binding("enter", "select", "Open", show=False, id="picker.open"),
+        Binding("p", "peek", "Peek (open, not marked seen)", show=False, id="picker.peek"),
     ]
+
+    class Peek(Message):
+        """The user wants to look at a conversation without marking it seen."""
+
+        def __init__(self, conversation_id: str) -> None:
+            self.conversation_id = conversation_id
+            super().__init__()
+
+    def action_peek(self) -> None:
+        """Open the highlighted conversation without moving its seen cursor."""
+        index = self.highlighted
+        if index is None:
+            return
+        option_id = self.get_option_at_index(index).id or ""
+        if option_id.startswith((LOAD_MORE_PREFIX, AGENT_PREFIX)):
+            return
+        self.post_message(self.Peek(option_id))
 
     def action_page_up(self) -> None:
         self._page(-1)

@@ -253,22 +253,33 @@ async def test_messages_paging_newest_first(api: httpx.AsyncClient, server: Demo
     assert tail["meta"]["has_next_page"] is False
 
 
-async def test_messages_search_is_limited_to_recent_history(
+async def test_messages_search_reaches_back_to_the_first_message(
     api: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    needle = "jollof"
-    expected = [
-        server.world.message(conv, i).id
-        for i in range(latest, latest - 2000, -1)
-        if needle in server.world.message(conv, i).message.casefold()
-    ]
-    body = (
-        await api.get(conv_path(agent_id, conv) + "/messages", params={"search": "Jollof"})
-    ).json()
-    assert body["meta"]["total_count"] == len(expected) > 0
-    assert [m["id"] for m in body["data"]] == expected[:20]
+    # Conversations now have a beginning, so search covers all of one (it used to stop
+    # 2,000 messages back, when histories reached back to the world's epoch).
+    world = server.world
+    long = world.long_conversation()
+    assert long is not None
+    for agent_id, conv in (world.conversation_ids()[0], long):
+        latest = world.latest_index(conv)
+        needle = "jollof" if conv != long[1] else "order"
+        expected = [
+            world.message(conv, i).id
+            for i in range(latest, -1, -1)
+            if needle in world.message(conv, i).message.casefold()
+        ]
+        url = conv_path(agent_id, conv) + "/messages"
+        body = (await api.get(url, params={"search": needle.title()})).json()
+        assert body["meta"]["total_count"] == len(expected) > 0
+        assert [m["id"] for m in body["data"]] == expected[:20]
+        last = body["meta"]["page_count"]
+        tail = (await api.get(url, params={"search": needle, "page": last, "limit": 20})).json()
+        assert tail["data"][-1]["id"] == expected[-1]
+        oldest = (
+            await api.get(url, params={"search": needle, "sort": "created_at", "limit": 1})
+        ).json()
+        assert [m["id"] for m in oldest["data"]] == expected[-1:]
 
 
 async def test_auth_errors(server: DemoServer) -> None:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RestHandlers", "find_conversation", "rate_limited"]
 
-_SEARCH_WINDOW = 2000
 _MAX_LIMIT = 100
 _DEFAULT_LIMIT = 20
 _CHANNELS = (
@@ -145,12 +144,8 @@ class RestHandlers:
         newest_first = sort.startswith("-")
         offset = (page - 1) * limit
         if search:
-            # Searching is bounded to recent history: the full history can be millions long.
-            needle = search.casefold()
-            window = range(max(0, latest - _SEARCH_WINDOW + 1), latest + 1)
-            hits = [
-                i for i in window if needle in world.message(conversation_id, i).message.casefold()
-            ]
+            # The whole conversation, back to its first message: lives are bounded.
+            hits = world.search(conversation_id, search, latest)
             if newest_first:
                 hits.reverse()
             total = len(hits)

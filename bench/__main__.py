@@ -26,6 +26,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "startup": ("startup", "4 start-up"),
     "reconnect": ("reconnect", "5 reconnect"),
     "tail": ("tail_pipe", "6 tail"),
+    "export": ("export_bench", "7 export"),
 }
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 _PACKAGES = ("bimpe-tui", "textual", "httpx", "aiohttp", "bimpeai")

@@ -3,7 +3,9 @@
 The demo server runs with ``--control``: its clock is frozen, and the worker moves it to
 make exactly N messages of the open conversation fall due at once, or lets it run at a
 speed that gives R messages a second. The worker computes which message is due when
-from the same seed (the world is a pure function of seed and clock).
+from the same seed (the world is a pure function of seed and clock). It serves the
+uniform bench world (``--bench-conversations``): the demo world's conversations live a
+few thousand messages at most, and a million must pass through the open one.
 
 * burst: 10,000 messages due at once; the time until the timeline holds the last one
   and the screen has been refreshed after the log took it in.
@@ -41,6 +43,9 @@ DRAIN_BUDGET = 0.25
 PROBE_EVERY = 0.2
 SIZE = (120, 40)
 IDLE_WATCHED = 10
+#: The bench world: as many conversations as the idle figure watches, each writing every
+#: 5 s of the server's clock (a busy demo conversation's pace), none ever ending.
+BENCH_WORLD = {"bench_conversations": IDLE_WATCHED, "bench_period": 5.0}
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -52,7 +57,13 @@ def measure(ctx: Context) -> list[Row]:
     keys: dict[str, list[float]] = {}
     rss: dict[str, list[float]] = {}
     idle: list[float] = []
-    with DemoServerProcess(["--seed", str(SEED), "--control"]) as server:
+    world_args = [
+        "--bench-conversations",
+        str(BENCH_WORLD["bench_conversations"]),
+        "--bench-period",
+        str(BENCH_WORLD["bench_period"]),
+    ]
+    with DemoServerProcess(["--seed", str(SEED), "--control", *world_args]) as server:
         base = {"base_url": server.base_url, "api_key": server.api_key, "seed": SEED}
         for run in range(ctx.runs):
             result = run_worker("terminal.interactive", {**base, "hold": hold}, timeout=300)
@@ -164,7 +175,11 @@ class _Driver:
 
         self.app = app
         self.params = params
-        self.world = DemoWorld(seed=params["seed"])
+        self.world = DemoWorld(
+            seed=params["seed"],
+            bench_conversations=int(BENCH_WORLD["bench_conversations"]),
+            bench_period=BENCH_WORLD["bench_period"],
+        )
         self.conv: str = app.monitor.current
 
     async def clock(self, **body: float) -> float:
@@ -222,14 +237,8 @@ async def _with_app(kind: str, p: dict[str, Any]) -> dict[str, Any]:
         )
         async with app.run_test(size=SIZE) as pilot:
             await _ready(app)
-            # The bench moves a conversation's clock far ahead: it needs one that
-            # never ends (a regular), not a newcomer whose life may be over.
-            from bimpe_tui.demo.world import DemoWorld
-
-            world = DemoWorld(seed=p["seed"])
-            if world.is_newcomer(app.monitor.current):
-                app.monitor.open(next(c for c in app.order if not world.is_newcomer(c)))
-                await _ready(app)
+            # The bench world's conversations never end, so the one the app opened
+            # can take the clock as far ahead as the bench moves it.
             await pilot.pause()
             driver = _Driver(app, p)
             await driver.clock(speed=0)

@@ -1,4 +1,4 @@
-"""Command line: `bimpe-tui`, `bimpe-tui tail`, `bimpe-tui demo-server`, exit codes.
+"""Command line: `bimpe-tui`, `tail`, `export`, `login`, `demo-server`, exit codes.
 
 Only the standard library is imported at module level, so `--version` and
 `--help` answer without loading httpx, Textual or aiohttp.
@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds without any data before the connection counts as dead (default 45)",
     )
     _add_connection_options(tail, sub=True)
+    _add_export_parser(sub)
 
     login = sub.add_parser(
         "login",
@@ -246,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tail(args)
     if args.command == "login":
         return _login(args)
+    if args.command == "export":
+        return _export(args)
     return _app(args)
 
 
@@ -381,4 +384,56 @@ def _tail(args: argparse.Namespace) -> int:
         reconnect=args.reconnect,
         max_retries=args.max_retries,
         read_timeout=args.read_timeout,
+    )
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def _add_export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write a whole conversation to Markdown or JSON Lines",
+        description="Write one conversation, from its first message to its newest, as "
+        "Markdown (to read or paste into a ticket) or JSON Lines (each message as the "
+        "server sent it). Progress goes to stderr: a bar on a terminal, plain lines "
+        "otherwise.",
+    )
+    export.add_argument("agent_id", metavar="AGENT_ID")
+    export.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    export.add_argument(
+        "--format",
+        choices=("md", "jsonl"),
+        help="md or jsonl (default: from the -o file name, .jsonl or .ndjson for JSON "
+        "Lines, else md)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the file to write, replaced only once complete (default, or '-': stdout)",
+    )
+    _add_connection_options(export, sub=True)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
+    from .export import format_for_path, run_export
+
+    try:
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
+        api_key = _require_key(settings)
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_warnings(settings.warnings)
+    return run_export(
+        api_key=api_key,
+        base_url=settings.base_url,
+        agent_id=args.agent_id,
+        conversation_id=args.conversation_id,
+        fmt=args.format or format_for_path(args.output),
+        output=args.output,
     )

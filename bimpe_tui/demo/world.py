@@ -54,7 +54,7 @@ _NEWCOMER_CACHE = 4096
 MIN_LIFE = 100
 MAX_LIFE = 3000
 """Bounds of a regular conversation's life, in messages (each seat draws one length)."""
-LONG_BACKLOG = 99_000
+LONG_BACKLOG = 100_200
 """Messages the long conversation already holds when it becomes the one listed."""
 LONG_WINDOW = 2_000
 """Messages the long conversation then receives live before the next one takes its seat."""

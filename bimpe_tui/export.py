@@ -30,7 +30,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TextIO
@@ -49,7 +49,9 @@ __all__ = [
     "ExportHeader",
     "Progress",
     "ProgressReport",
+    "atomic_text_file",
     "export_conversation",
+    "export_file_name",
     "export_messages",
     "format_for_path",
     "jsonl_message",
@@ -326,7 +328,7 @@ class ProgressReport:
             self._bar_shown = False
 
 
-def _utf8_stdout() -> TextIO:
+def _utf8_stdout() -> io.TextIOWrapper:
     # Exports are UTF-8 whatever the locale says: a C locale would refuse the first é.
     return io.TextIOWrapper(
         sys.stdout.buffer, encoding="utf-8", newline="\n", line_buffering=False, write_through=False
@@ -349,6 +351,35 @@ async def _export_to(
         )
 
 
+@contextlib.contextmanager
+def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A UTF-8 file written beside ``path`` and renamed onto it once the block succeeds.
+
+    Created readable by you alone (an export holds customers' words); if the block
+    raises, the partial file is removed and ``path`` is left as it was.
+    """
+    target = os.path.abspath(os.fspath(path))
+    fd, temp_path = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".part", dir=os.path.dirname(target)
+    )
+    try:
+        with open(fd, "w", encoding="utf-8", newline="\n") as out:
+            yield out
+        os.replace(temp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_path)
+        raise
+
+
+def export_file_name(conversation_id: str, fmt: ExportFormat, now: datetime | None = None) -> str:
+    """A file name for an export: the conversation and the time, e.g. for the app to offer."""
+    when = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    # Ids come from the server: only what is safe in a file name on any system is kept.
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", conversation_id)[:80] or "conversation"
+    return f"bimpe-{safe}-{when}.{fmt}"
+
+
 def run_export(
     *,
     api_key: str,
@@ -361,8 +392,7 @@ def run_export(
 ) -> int:
     """Run `bimpe-tui export`: the whole conversation to ``output`` (None or "-": stdout).
 
-    A file is written beside its final name and renamed into place once complete
-    (readable by you alone: it holds customers' words), so an interrupted or failed
+    A file is written through :func:`atomic_text_file`, so an interrupted or failed
     export leaves no half file. Returns the exit code: 0 done, 1 failed.
     """
     from . import event_loop
@@ -371,41 +401,35 @@ def run_export(
     err = sys.stderr if stderr is None else stderr
     report = ProgressReport(err)
     to_stdout = output is None or output == "-"
-    temp_path: str | None = None
+
+    def export_to(out: TextIO) -> int:
+        written = event_loop.run(
+            _export_to(
+                api_key=api_key,
+                base_url=base_url,
+                agent_id=agent_id,
+                conversation_id=conversation_id,
+                fmt=fmt,
+                out=out,
+                report=report,
+            )
+        )
+        out.flush()
+        return written
+
     try:
         if to_stdout:
-            out = _utf8_stdout()
+            stdout = _utf8_stdout()
+            try:
+                written = export_to(stdout)
+            finally:
+                # Not closed: that would close the process's stdout under Python's feet.
+                with contextlib.suppress(ValueError, OSError):
+                    stdout.detach()
         else:
             assert output is not None
-            target = os.path.abspath(output)
-            fd, temp_path = tempfile.mkstemp(
-                prefix=f".{os.path.basename(target)}.", suffix=".part", dir=os.path.dirname(target)
-            )
-            out = open(fd, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
-        try:
-            written = event_loop.run(
-                _export_to(
-                    api_key=api_key,
-                    base_url=base_url,
-                    agent_id=agent_id,
-                    conversation_id=conversation_id,
-                    fmt=fmt,
-                    out=out,
-                    report=report,
-                )
-            )
-            out.flush()
-        finally:
-            if to_stdout:
-                # Not closed: that would close the process's stdout under Python's feet.
-                assert isinstance(out, io.TextIOWrapper)
-                with contextlib.suppress(ValueError, OSError):
-                    out.detach()
-            else:
-                out.close()
-        if temp_path is not None:
-            os.replace(temp_path, target)
-            temp_path = None
+            with atomic_text_file(output) as out:
+                written = export_to(out)
     except BimpeError as exc:
         report.finish()
         print(f"bimpe-tui: export failed: {exc}", file=err)
@@ -423,11 +447,7 @@ def run_export(
         report.finish()
         print("bimpe-tui: export interrupted; nothing written", file=err)
         return 1
-    finally:
-        if temp_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_path)
     report.finish()
-    where = "stdout" if to_stdout else target
+    where = "stdout" if to_stdout else os.path.abspath(str(output))
     print(f"bimpe-tui: wrote {written:,} messages to {where}", file=err)
     return 0

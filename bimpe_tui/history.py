@@ -15,16 +15,25 @@ below it: nothing twice, nothing skipped, however many arrive meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from .api.client import ConsoleClient
 from .api.models import Message, Page
 
-__all__ = ["DEFAULT_PAGE_SIZE", "HistoryError", "HistoryPager", "iter_all_messages"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "PAGES_AHEAD",
+    "HistoryError",
+    "HistoryPager",
+    "iter_all_messages",
+]
 
 DEFAULT_PAGE_SIZE = 100
 """Messages asked for per request: the API's largest page."""
+PAGES_AHEAD = 3
+"""Pages a whole-conversation walk keeps asked for at once (see iter_all_messages)."""
 #: Pages tried while looking for the anchor before giving up: arrivals push it at most
 #: a page or so further per request, so a few dozen covers any real drift.
 _MAX_SEARCH_STEPS = 64
@@ -174,21 +183,43 @@ async def iter_all_messages(
     conversation_id: str,
     *,
     page_size: int = DEFAULT_PAGE_SIZE,
+    ahead: int = PAGES_AHEAD,
 ) -> AsyncIterator[tuple[list[Message], int]]:
     """Every message of a conversation, oldest first, a page at a time, with the total.
 
     Yields ``(batch, total)`` where ``total`` is the server's latest count (it grows if
     messages arrive meanwhile; they are included up to the last page read). Oldest
-    first, positions do not move as messages arrive, so none is listed twice.
+    first, positions do not move as messages arrive, so none is listed twice, and the
+    next ``ahead`` pages can be asked for while one is being written: the server builds
+    a page while the client writes the one before.
     """
-    page = 1
-    while True:
-        found = await client.list_messages(
-            agent_id, conversation_id, page=page, limit=page_size, sort="created_at"
+    if ahead < 1:
+        raise ValueError("ahead must be at least 1")
+
+    async def fetch(number: int) -> Page[Message]:
+        return await client.list_messages(
+            agent_id, conversation_id, page=number, limit=page_size, sort="created_at"
         )
-        total = found.meta.total_count if found.meta is not None else 0
-        if found.items:
-            yield found.items, max(total, (page - 1) * page_size + len(found.items))
-        if not found.has_next_page or not found.items:
-            return
-        page += 1
+
+    page = 1
+    # Pages the first answer says exist; beyond them only the next one is asked for.
+    known_pages = 1
+    pending: dict[int, asyncio.Task[Page[Message]]] = {}
+    try:
+        while True:
+            for number in range(page, max(page + 1, min(page + ahead, known_pages + 1))):
+                if number not in pending:
+                    pending[number] = asyncio.create_task(fetch(number))
+            found = await pending.pop(page)
+            total = found.meta.total_count if found.meta is not None else 0
+            if found.meta is not None:
+                known_pages = max(known_pages, found.meta.page_count)
+            if found.items:
+                yield found.items, max(total, (page - 1) * page_size + len(found.items))
+            if not found.has_next_page or not found.items:
+                return
+            page += 1
+    finally:
+        for task in pending.values():
+            task.cancel()
+        await asyncio.gather(*pending.values(), return_exceptions=True)

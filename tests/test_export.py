@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from bimpe_tui.demo.world import DemoWorld
 from bimpe_tui.export import (
     ExportHeader,
     ProgressReport,
+    atomic_text_file,
     export_conversation,
+    export_file_name,
     export_messages,
     format_for_path,
     jsonl_message,
@@ -352,3 +355,32 @@ def test_export_and_history_never_import_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_file_is_replaced_only_once_complete_and_is_private(tmp_path: Path) -> None:
+    target = tmp_path / "chat.md"
+    target.write_text("the previous export\n")
+
+    def fail_half_way() -> None:
+        with atomic_text_file(target) as out:
+            out.write("half of it")
+            raise RuntimeError("connection lost")
+
+    with pytest.raises(RuntimeError, match="lost"):
+        fail_half_way()
+    assert target.read_text() == "the previous export\n"
+    assert os.listdir(tmp_path) == ["chat.md"]
+    with atomic_text_file(target) as out:
+        out.write("Olá\n")
+    assert target.read_bytes() == "Olá\n".encode()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert os.listdir(tmp_path) == ["chat.md"]
+
+
+def test_a_file_name_for_the_app_keeps_only_safe_characters() -> None:
+    when = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
+    assert export_file_name("c_abc", "md", when) == "bimpe-c_abc-20261123-100005.md"
+    hostile = export_file_name("../../etc/passwd\x1b[2J", "jsonl", when)
+    assert "/" not in hostile
+    assert "\x1b" not in hostile
+    assert hostile.endswith("-20261123-100005.jsonl")

@@ -162,19 +162,27 @@ async def test_a_failed_request_leaves_the_pager_ready_to_retry(server: DemoServ
     assert ids(timeline) == expected
 
 
+@pytest.mark.parametrize("ahead", [1, 3])
 async def test_all_messages_oldest_first_while_more_arrive(
-    server: DemoServer, api: ConsoleClient, clock: FakeClock
+    server: DemoServer, api: ConsoleClient, clock: FakeClock, ahead: int
 ) -> None:
     agent, conv = busy_conversation(server)
+    at_start = server.world.latest_index(conv)
     seen: list[str] = []
     totals: list[int] = []
     latest = -1
-    async for batch, total in iter_all_messages(api, agent, conv, page_size=40):
+    async for batch, total in iter_all_messages(api, agent, conv, page_size=40, ahead=ahead):
         seen.extend(ids(batch))
         totals.append(total)
-        # What exists when the last page was read is what the walk must have covered.
         latest = server.world.latest_index(conv)
         clock.advance(60.0, server)
-    assert seen == [server.world.message_id(conv, i) for i in range(latest + 1)]
+    # From the first message on, each once, in order, past what existed at the start.
+    assert seen == [server.world.message_id(conv, i) for i in range(len(seen))]
+    assert at_start + 1 < len(seen) <= latest + 1
     assert totals == sorted(totals)
-    assert totals[0] < totals[-1] == latest + 1
+    assert totals[-1] == len(seen)
+    if ahead == 1:
+        # One page at a time, the last one read when `latest` existed: all of it.
+        assert len(seen) == latest + 1
+    with pytest.raises(ValueError, match="ahead"):
+        await anext(iter_all_messages(api, agent, conv, ahead=0))

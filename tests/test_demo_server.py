@@ -22,7 +22,7 @@ from bimpe_tui.demo import DEMO_API_KEY, DemoServer, FaultPlan, parse_fault_spec
 from bimpe_tui.demo.faults import FAULT_KINDS
 from bimpe_tui.demo.scripts import ESCALATION
 from bimpe_tui.demo.server import API_PREFIX
-from bimpe_tui.demo.world import AdjustableClock
+from bimpe_tui.demo.world import AdjustableClock, format_iso
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 WAIT = 5.0  # generous upper bound for anything we wait for; never a timing assertion
@@ -413,6 +413,30 @@ async def test_replay_after_timestamp(
     assert [f["id"] for f in frames] == [
         server.world.message_id(conv, i) for i in range(latest - 2, latest + 1)
     ]
+
+
+async def test_replay_from_before_a_conversation_began_starts_at_its_first_message(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    # Conversations have a beginning: a time before it replays from message 0, and
+    # an ended one replays to its last message and then sends only heartbeats.
+    world = server.world
+    agent_id, conv = min(world.conversation_ids()[:15], key=lambda p: world.latest_index(p[1]))
+    latest = world.latest_index(conv)
+    before = format_iso(world.time_of(conv, 0) - 3600)
+    async with open_stream(api, bare, agent_id, conv, after=before) as resp:
+        frames = await FrameReader(resp).messages(latest + 1)
+    assert [f["id"] for f in frames] == [world.message_id(conv, i) for i in range(latest + 1)]
+    # The seat's previous conversation ended before this one began; still streamed by id.
+    seat = [c for _, c in world.conversation_ids()].index(conv)
+    _, ended = world.conversation_ids(world.time_of(conv, 0) - 0.001)[seat]
+    final = world.final_index(ended)
+    assert final is not None
+    assert world.latest_index(ended) == final
+    after = world.message_id(ended, final - 2)
+    async with open_stream(api, bare, agent_id, ended, after=after) as resp:
+        frames = await FrameReader(resp).messages(2)
+    assert [f["id"] for f in frames] == [world.message_id(ended, i) for i in (final - 1, final)]
 
 
 async def test_unknown_after_id_is_gone(

@@ -40,11 +40,11 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANCHOR: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
-"""Message 0 of every conversation is created shortly after this instant (epoch seconds)."""
+"""The world's epoch (seconds): nothing exists before it; the seats' first lives start here."""
 _ANCHOR_MS = round(ANCHOR * 1000)
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _PREVIEW_CHARS = 120
-# Regulars never end; a bound no index reaches keeps their latest_index a plain min().
+# Bench conversations never end; a bound no index reaches keeps latest_index a plain min().
 _NO_END = 1 << 62
 # The role the SDK gives a business's human staff (the app shows it as "staff").
 _STAFF_ROLE = "restaurant_user"

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import pty
 import stat
 import subprocess
 import sys
@@ -384,3 +385,50 @@ def test_a_file_name_for_the_app_keeps_only_safe_characters() -> None:
     assert "/" not in hostile
     assert "\x1b" not in hostile
     assert hostile.endswith("-20261123-100005.jsonl")
+
+
+async def test_the_command_draws_a_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    async with demo_server_process(tmp_path, "--rate", "40") as demo:
+        world = DemoWorld(seed=7, rate=40.0)
+        long = world.long_conversation()
+        assert long is not None
+        target = tmp_path / "long.md"
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "export",
+            *long,
+            "-o",
+            str(target),
+            "--base-url",
+            demo.base_url,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=slave,
+            env=child_env(tmp_path, BIMPEAI_API_KEY=DEMO_API_KEY),
+        )
+        os.close(slave)
+        # Read the terminal in a thread until the child closes it (EIO on Linux).
+        drawn = await asyncio.wait_for(asyncio.to_thread(read_until_closed, master), 120)
+        assert await asyncio.wait_for(proc.wait(), 120) == 0
+    text = drawn.decode("utf-8", errors="replace")
+    draws = text.split("\r")
+    assert len(draws) > 2
+    assert "bimpe-tui: exporting █" in text
+    assert "100% " in text
+    # The bar is cleared, then one line says where it went; no plain progress lines.
+    assert "\x1b[2K" in text
+    assert text.rstrip().endswith(f"messages to {target}")
+    assert "(10 %)" not in text
+    assert target.read_text(encoding="utf-8").count("\n### ") >= 99_000
+
+
+def read_until_closed(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        pass  # the other end is closed
+    finally:
+        os.close(fd)
+    return b"".join(chunks)

@@ -483,6 +483,8 @@ class DemoWorld:
         self._by_suffix: dict[str, _Conv] = {}
         self._seats: list[_Seat] = []
         self._life_cache: dict[tuple[int, int], _Conv] = {}
+        # The same lives by id: every message and list call looks its conversation up.
+        self._life_ids: dict[str, _Conv] = {}
         if not bench:
             self._seats = [self._seat(number, spec) for number, spec in enumerate(conv_specs)]
             conv_specs = ()
@@ -657,7 +659,9 @@ class DemoWorld:
         if len(self._life_cache) >= _LIFE_CACHE:
             # Lists need only the current life of each seat: start over.
             self._life_cache.clear()
+            self._life_ids.clear()
         self._life_cache[key] = conv
+        self._life_ids[conv.id] = conv
         return conv
 
     def _current_life(self, seat: _Seat, now_ms: int) -> _Conv:
@@ -673,6 +677,9 @@ class DemoWorld:
         return conv
 
     def _life_by_id(self, conversation_id: str) -> _Conv | None:
+        known = self._life_ids.get(conversation_id)
+        if known is not None:
+            return known
         suffix = conversation_id[2:]
         if (
             not self._seats

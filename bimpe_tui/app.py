@@ -42,6 +42,8 @@ class AppConfig(MonitorConfig):
     tz: tzinfo | None = None
     #: Warnings gathered before the app started (config file problems).
     warnings: list[str] = field(default_factory=list)
+    #: `--read-only` or `read_only = true`: every action (take over, reply) hidden.
+    read_only: bool = False
 
 
 class BimpeApp(App[None]):

@@ -541,6 +541,10 @@ class Monitor:
         if entry is None or not entry.watched:
             return
         added = entry.timeline.add(messages)
+        if entry.timeline.take_replaced():
+            # A message the user sent took its "sending…" item's place.
+            self.emit(TimelineReplaced(conversation_id))
+            self.emit(ListChanged())
         if not added:
             return
         last = entry.timeline.last_message

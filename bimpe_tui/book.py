@@ -197,6 +197,8 @@ class Entry:
     #: Opened since its last news: out of the hotlist until something new arrives
     #: (a message, activity in the list, or attention turning on).
     visited: bool = False
+    #: The user took it over this run (the server confirmed the AI paused).
+    yours: bool = False
 
     @property
     def hot(self) -> bool:

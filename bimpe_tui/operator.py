@@ -59,8 +59,6 @@ class Operator:
         self.read_only = read_only
         #: A write was refused with `insufficient_scope`: actions stay off this run.
         self.scope_denied = False
-        #: Conversations whose AI this run paused (and the server confirmed).
-        self.taken: set[str] = set()
         self.drafts: dict[str, Draft] = {}
         self._first_send_confirmed = False
 
@@ -82,7 +80,7 @@ class Operator:
         """Who has the conversation, by the server's flag: you, someone else, or the AI."""
         if not entry.conversation.is_ai_chat_paused:
             return "AI"
-        return "you" if entry.id in self.taken else "paused"
+        return "you" if entry.yours else "paused"
 
     def draft(self, conversation_id: str) -> Draft:
         """The conversation's draft (created empty)."""
@@ -108,10 +106,7 @@ class Operator:
             return self._refused(error) or Outcome(False, f"could not {verb}: {error}")
         # The server's answer, not the request, is what the list and title show.
         entry.conversation = dataclasses.replace(entry.conversation, is_ai_chat_paused=answer)
-        if answer:
-            self.taken.add(conversation_id)
-        else:
-            self.taken.discard(conversation_id)
+        entry.yours = answer
         monitor.emit(ListChanged())
         if answer != paused:
             return Outcome(False, "the server left the AI " + ("paused" if answer else "running"))

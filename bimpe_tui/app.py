@@ -29,7 +29,7 @@ from .operator import Operator
 from .render import visible
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
-from .widgets.compose import ComposeBox
+from .widgets.compose import ReplyKeys
 from .widgets.message_log import MessageLog, _Lines
 from .widgets.picker import ConversationList, Picker
 
@@ -179,7 +179,7 @@ class BimpeApp(App[None]):
             ("message log", [_Lines, MessageLog]),
         ]
         if self.operator.can_act:
-            groups.append(("reply box", [ComposeBox]))
+            groups.append(("reply box", [ReplyKeys]))
         rows = sections(groups)
         if not self.operator.can_act:
             # Read-only: the help does not offer what the keys will not do.

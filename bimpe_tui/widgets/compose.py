@@ -96,3 +96,13 @@ class ComposeBox(TextArea):
     def action_cancel(self) -> None:
         """Close the box; what was typed stays as the conversation's draft."""
         self.post_message(self.Cancelled(self.text))
+
+
+class ReplyKeys:
+    """The reply box's own keys, for the help.
+
+    Not ComposeBox itself: the help would then list every editing key
+    TextArea binds (undo, selection by word...), which are the usual ones.
+    """
+
+    BINDINGS = ComposeBox.BINDINGS

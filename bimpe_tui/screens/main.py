@@ -154,7 +154,10 @@ class MainScreen(Screen[None]):
         yield Header()
         with Horizontal(id="main"):
             yield Picker(id="picker")
-            yield MessageLog(tz=self.tz, id="log")
+            # The reply box is given to the log from here (docked at its bottom),
+            # so the log's own widget stays as it is.
+            with MessageLog(tz=self.tz, id="log"):
+                yield ComposeBox(id="compose")
         yield Static(id="too-small")
         yield StatusFooter(id="status")
         yield Footer()
@@ -181,8 +184,6 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.log_view.border_title = "no conversation open"
-        # Mounted into the log from here, so the log's own widget stays as it is.
-        self.log_view.mount(ComposeBox(id="compose"))
         self.set_interval(TICK, self._tick)
         self._apply_pane()
 

@@ -149,4 +149,17 @@ class Operator:
         # Either the item went (the stream was first) or it now reads "sent".
         entry.timeline.take_replaced()
         monitor.emit(TimelineReplaced(conversation_id))
+        await self._reread(entry)
         return Outcome(True, "sent")
+
+    async def _reread(self, entry: Entry) -> None:
+        """The conversation's flags as the server has them now (a reply may settle
+        `needs_attention`), without waiting for the next refresh of the list."""
+        client = self.monitor.client
+        if client is None:
+            return
+        try:
+            entry.conversation = await client.get_conversation(entry.agent.id, entry.id)
+        except BimpeError:
+            return  # the next refresh of the list brings them anyway
+        self.monitor.emit(ListChanged())

@@ -62,7 +62,8 @@ def notified(app: BimpeApp, words: str) -> bool:
 async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, state_path, clock)
+    # No refresh of the list: what the list shows after acting comes from acting.
+    app = app_for(server, state_path, clock, refresh_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
@@ -78,6 +79,8 @@ async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
         await pilot.press("enter")
         await until(pilot, lambda: len(mine(entry)) == 1 and not pending(entry))
         assert box.text == ""
+        # A person answered: the server settles the flag, and the list shows it.
+        await until(pilot, lambda: not entry.conversation.needs_attention)
         await pilot.press(*"line one", "ctrl+j", *"line two", "enter")
         await until(pilot, lambda: len(mine(entry)) == 2 and not pending(entry))
         first, second = mine(entry)

@@ -154,3 +154,22 @@ async def test_same_key_other_body_is_a_conflict(server: DemoServer, api: Consol
     await api.send_message(agent_id, conv, "one", idempotency_key="same")
     with pytest.raises(ConflictError):
         await api.send_message(agent_id, conv, "two", idempotency_key="same")
+
+
+async def test_a_hidden_reply_is_neither_in_history_nor_the_lists_preview(
+    server: DemoServer, api: ConsoleClient, clock: FakeClock
+) -> None:
+    agent_id, conv = tolu(server)
+    world = server.world
+    await api.set_ai_status(agent_id, conv, True)
+    hidden = world.latest_index(conv) + 1
+    while world.message(conv, hidden).role != "assistant":
+        hidden += 1
+    clock.now = world.time_of(conv, hidden)
+    assert world.latest_index(conv) == hidden
+    reply = world.message(conv, hidden)
+    listed = {c.id: c for c in (await api.list_conversations(agent_id, limit=100)).items}
+    assert listed[conv].last_message_preview == world.message(conv, hidden - 1).message[:120]
+    newest = (await api.list_messages(agent_id, conv, limit=1)).items[0]
+    assert newest.id == world.message(conv, hidden - 1).id
+    assert newest.id != reply.id

@@ -231,9 +231,11 @@ class UserActions:
             out["is_ai_chat_paused"] = touched.paused
         if touched.answered:
             out["needs_attention"] = False
-        _, items = self.tail(conversation_id, self._world.latest_index(conversation_id))
-        if items:
-            newest = items[-1]
+        k0, items = self.tail(conversation_id, self._world.latest_index(conversation_id))
+        # Everything since k0 hidden (the AI paused, nothing sent yet): the newest
+        # visible message is the world's last one before it.
+        newest: Item | None = items[-1] if items else (k0 - 1 if k0 > 0 else None)
+        if newest is not None:
             last = (
                 newest.message
                 if isinstance(newest, SentMessage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from . import event_loop
@@ -14,6 +15,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+#: One call on the client; returns the JSON object to print and whether it did what was asked.
+Act = Callable[[ConsoleClient], Awaitable[tuple[dict[str, object], bool]]]
+
 
 def read_text(message: str | None, stdin: TextIO) -> str:
     """The text to send: `-m`, else stdin without the newline `echo` adds."""
@@ -22,12 +26,25 @@ def read_text(message: str | None, stdin: TextIO) -> str:
     return stdin.read().removesuffix("\n")
 
 
-def _say_failure(command: str, error: BimpeError, err: TextIO) -> None:
-    # Errors are made printable and stripped of anything key-shaped (errors.py).
-    if isinstance(error, PermissionDeniedError) and error.code == "insufficient_scope":
-        print(f"bimpe-tui {command}: this key can only read ({error})", file=err)
-    else:
-        print(f"bimpe-tui {command}: {error}", file=err)
+def _run(command: str, api_key: str, base_url: str, act: Act, out: TextIO, err: TextIO) -> int:
+    """Run one action; its answer as one JSON line, or why it failed on stderr."""
+
+    async def go() -> int:
+        async with ConsoleClient(api_key, base_url) as client:
+            try:
+                answer, done = await act(client)
+            except BimpeError as error:
+                # Errors are made printable and stripped of anything key-shaped (errors.py).
+                if isinstance(error, PermissionDeniedError) and error.code == "insufficient_scope":
+                    print(f"bimpe-tui {command}: this key can only read ({error})", file=err)
+                else:
+                    print(f"bimpe-tui {command}: {error}", file=err)
+                return EXIT_FAILED
+        out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        out.flush()
+        return EXIT_OK if done else EXIT_FAILED
+
+    return event_loop.run(go())
 
 
 def run_send(
@@ -46,22 +63,14 @@ def run_send(
         print("bimpe-tui send: nothing to send (give -m TEXT or pipe the text in)", file=err)
         return EXIT_USAGE
 
-    async def go() -> int:
-        async with ConsoleClient(api_key, base_url) as client:
-            # One key for the call and all its retries: a retried send never doubles.
-            key = new_idempotency_key()
-            try:
-                sent = await client.send_message(
-                    agent_id, conversation_id, text, role=role, idempotency_key=key
-                )
-            except BimpeError as error:
-                _say_failure("send", error, err)
-                return EXIT_FAILED
-        out.write(json.dumps(dict(sent.raw), ensure_ascii=False) + "\n")
-        out.flush()
-        return EXIT_OK
+    async def send(client: ConsoleClient) -> tuple[dict[str, object], bool]:
+        # One key for the call and all its retries: a retried send never doubles.
+        sent = await client.send_message(
+            agent_id, conversation_id, text, role=role, idempotency_key=new_idempotency_key()
+        )
+        return dict(sent.raw), True
 
-    return event_loop.run(go())
+    return _run("send", api_key, base_url, send, out, err)
 
 
 def run_ai(
@@ -76,18 +85,10 @@ def run_ai(
 ) -> int:
     """Pause or resume the AI; print the server's answer as one JSON line."""
 
-    async def go() -> int:
-        async with ConsoleClient(api_key, base_url) as client:
-            try:
-                paused = await client.set_ai_status(agent_id, conversation_id, pause)
-            except BimpeError as error:
-                _say_failure("ai", error, err)
-                return EXIT_FAILED
-        out.write(json.dumps({"is_ai_chat_paused": paused}) + "\n")
-        out.flush()
+    async def set_status(client: ConsoleClient) -> tuple[dict[str, object], bool]:
+        paused = await client.set_ai_status(agent_id, conversation_id, pause)
         if paused is not pause:
             print("bimpe-tui ai: the server did not change the AI's state", file=err)
-            return EXIT_FAILED
-        return EXIT_OK
+        return {"is_ai_chat_paused": paused}, paused is pause
 
-    return event_loop.run(go())
+    return _run("ai", api_key, base_url, set_status, out, err)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bimpe_tui.demo.actions import MAX_MESSAGE_CHARS, SENDABLE_ROLES
-from bimpe_tui.demo.envelope import ApiError, authorize, ok
+from bimpe_tui.demo.envelope import ApiError, authorize, json_body, ok
 from bimpe_tui.demo.rest import find_conversation
 
 if TYPE_CHECKING:
@@ -28,13 +28,7 @@ class WriteHandlers:
         if not server.writes_allowed:
             raise ApiError(403, "insufficient_scope", "this API key may not write")
         agent_id, conversation_id = find_conversation(server.world, request)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "bad_request", "body must be a JSON object") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "body must be a JSON object")
-        return agent_id, conversation_id, body
+        return agent_id, conversation_id, await json_body(request)
 
     async def send_message(self, request: web.Request) -> web.StreamResponse:
         """``POST .../messages`` ``{"message", "role"?}``: 201 and the created Message."""

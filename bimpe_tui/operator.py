@@ -140,7 +140,7 @@ class Operator:
             draft = self.draft(conversation_id)
             if not draft.text:
                 draft.text = pending.text
-            monitor.emit(TimelineReplaced(conversation_id))
+            monitor.emit(TimelineReplaced(conversation_id, keep_place=True))
             return self._refused(error) or Outcome(False, f"not sent: {error}")
         entry.timeline.settle_pending(pending, sent.id)
         draft = self.draft(conversation_id)
@@ -148,7 +148,7 @@ class Operator:
             draft.key = draft.sent_text = None
         # Either the item went (the stream was first) or it now reads "sent".
         entry.timeline.take_replaced()
-        monitor.emit(TimelineReplaced(conversation_id))
+        monitor.emit(TimelineReplaced(conversation_id, keep_place=True))
         await self._reread(entry)
         return Outcome(True, "sent")
 

@@ -261,7 +261,10 @@ class MainScreen(Screen[None]):
             self.update_status()
         elif isinstance(event, TimelineReplaced):
             if event.conversation_id == monitor.current:
-                self._show_open()
+                if event.keep_place:
+                    self._redraw_log()
+                else:
+                    self._show_open()
         elif isinstance(event, Appended):
             if event.conversation_id == monitor.current:
                 self.log_view.append(event.items, now=self._now())

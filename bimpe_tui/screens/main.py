@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
@@ -50,8 +50,10 @@ REDRAW_INTERVAL = 0.25
 TICK = 1.0
 #: Seconds after a key press during which the list's rows do not move.
 HOLD = 3.0
-#: Ticks between redraws of an idle list, for its ages alone (an idle app stays idle).
-ROW_AGES_EVERY = 5
+#: Ticks between redraws of an idle list, for its ages alone (an idle app stays
+#: idle): ages are in minutes, and with dozens of rows one of them turns over
+#: every few seconds; each redraw repaints the whole list.
+ROW_AGES_EVERY = 15
 
 
 #: What Textual makes of ESC followed by a digit, the way most terminals (tmux
@@ -121,7 +123,9 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#conversations"
 
     #: Bumped whenever the list's rows change; the picker redraws from it, rate-limited.
-    list_version: reactive[int] = reactive(0, init=False)
+    #: A `var`: bumping it must not repaint the screen (the redraw it causes
+    #: repaints what changed).
+    list_version: var[int] = var(0, init=False)
     #: In a narrow terminal, the one pane shown.
     pane: reactive[Pane] = reactive("list", init=False)
 

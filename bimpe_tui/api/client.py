@@ -152,19 +152,26 @@ class ConsoleClient:
         *,
         params: dict[str, Any] | None = None,
         max_retries: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
         with_streams: bool = False,
     ) -> Envelope:
         """Send one REST call, retrying what the SDK retries, and unwrap the envelope.
 
-        `with_streams` sends it through the stream transport (see `transport.py`).
+        `body` (JSON) and `headers` go unchanged with every attempt: a write's
+        Idempotency-Key must be the same on each retry. `with_streams` sends a
+        call without a body through the stream transport (see `transport.py`).
         """
         retries = self.max_retries if max_retries is None else max_retries
         request_id = str(uuid.uuid4())
-        send = self._send_with_streams if with_streams else self._send_once
         attempt = 0
         while True:
             try:
-                return await send(method, path, params or {}, request_id)
+                if with_streams:
+                    return await self._send_with_streams(method, path, params or {}, request_id)
+                return await self._send_once(
+                    method, path, params or {}, request_id, body=body, extra=headers
+                )
             except (APIError, APIConnectionError, MalformedResponseError) as error:
                 if attempt >= retries or not is_retryable(error):
                     raise
@@ -182,12 +189,23 @@ class ConsoleClient:
         }
 
     async def _send_once(
-        self, method: str, path: str, params: dict[str, Any], request_id: str
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        request_id: str,
+        *,
+        body: Any = None,
+        extra: dict[str, str] | None = None,
     ) -> Envelope:
-        headers = self._headers(request_id)
+        headers = {**(extra or {}), **self._headers(request_id)}
+        content: bytes | None = None
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
         try:
             async with self._http.stream(
-                method, self.url(path), params=_query(params), headers=headers
+                method, self.url(path), params=_query(params), headers=headers, content=content
             ) as response:
                 body = await _read_capped(response, MAX_REST_BODY + 1)
         except httpx.TimeoutException as exc:
@@ -365,6 +383,71 @@ class ConsoleClient:
             self.url(path), params, read_timeout=read_timeout
         ) as response:
             yield response
+
+    # -- acting on a conversation --------------------------------------------
+
+    async def set_ai_status(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        paused: bool,
+        *,
+        idempotency_key: str | None = None,
+    ) -> bool:
+        """Pause (True) or resume the conversation's AI; the server's answer is returned.
+
+        The answer, not `paused`, is what the caller shows: a server may refuse
+        or leave the flag as it was.
+        """
+        path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/ai-status"
+        envelope = await self.request(
+            "PATCH",
+            path,
+            body={"is_ai_chat_paused": paused},
+            headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+        )
+        data = envelope.data
+        answer = data.get("is_ai_chat_paused") if isinstance(data, dict) else None
+        if not isinstance(answer, bool):
+            raise MalformedResponseError(
+                "ai-status answer has no boolean `is_ai_chat_paused`",
+                status=envelope.status,
+                body=repr(data).encode(),
+            )
+        return answer
+
+    async def send_message(
+        self,
+        agent_id: str,
+        conversation_id: str,
+        text: str,
+        *,
+        role: str = "assistant",
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Post a message into the conversation; returns the message the server created.
+
+        One Idempotency-Key covers every retry of this call (connection lost
+        after the server stored the message: the retry gets the same message
+        back, not a second one). A caller that retries on its own passes the
+        same key again.
+        """
+        path = f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}/messages"
+        envelope = await self.request(
+            "POST",
+            path,
+            body={"message": text, "role": role},
+            headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+        )
+        try:
+            return Message.from_api(envelope.data)
+        except ModelError as exc:
+            raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one write (a uuid4, as the official SDK makes them)."""
+    return str(uuid.uuid4())
 
 
 async def _read_capped(response: httpx.Response, limit: int = 64 * 1024) -> bytes:

@@ -30,7 +30,21 @@ class Marker:
     label: str
 
 
-TimelineItem = Message | Marker
+@dataclass(slots=True, eq=False)
+class Pending:
+    """A message the user is sending: "sending…" until the stream delivers it.
+
+    `key` is its Idempotency-Key (one per message, reused by every retry);
+    `message_id` is known once the server answered the POST. The stream's
+    message with that id takes the pending item's place, so it shows once.
+    """
+
+    key: str
+    text: str
+    message_id: str | None = None
+
+
+TimelineItem = Message | Marker | Pending
 
 
 class Timeline:
@@ -43,6 +57,11 @@ class Timeline:
         self.last_message: Message | None = None
         #: Set while a "new since you left" marker waits for its first message.
         self.pending_marker: Marker | None = None
+        #: Sends waiting for the stream, by the message id the server gave them.
+        self._sending: dict[str, Pending] = {}
+        #: Ids of the messages the user sent this run (shown as "you").
+        self.mine: set[str] = set()
+        self._replaced = False
 
     def __len__(self) -> int:
         return len(self.items)
@@ -63,6 +82,8 @@ class Timeline:
         for message in messages:
             if message.id in self._ids:
                 continue
+            if self._sending and self._take_place(message):
+                continue
             if self.pending_marker is not None:
                 self._push(self.pending_marker)
                 added.append(self.pending_marker)
@@ -72,6 +93,53 @@ class Timeline:
             added.append(message)
             self.last_message = message
         return added
+
+    def _take_place(self, message: Message) -> bool:
+        """Put a sent message where its "sending…" item is; False if it is not one."""
+        pending = self._sending.pop(message.id, None)
+        if pending is None:
+            return False
+        for i, item in enumerate(self.items):
+            if item is pending:
+                self.items[i] = message
+                break
+        else:
+            self._push(message)
+        self._ids.add(message.id)
+        self.last_message = message
+        self._replaced = True
+        return True
+
+    def add_pending(self, pending: Pending) -> Pending:
+        """Append a "sending…" item."""
+        self._push(pending)
+        return pending
+
+    def settle_pending(self, pending: Pending, message_id: str | None) -> None:
+        """The server's answer to a send: the new message's id, or None (failed: removed).
+
+        If the stream delivered the message before the POST answered, the
+        pending item goes at once; else it waits for the stream.
+        """
+        if message_id is not None:
+            self.mine.add(message_id)
+        if message_id is None or message_id in self._ids:
+            self._remove(pending)
+            return
+        pending.message_id = message_id
+        self._sending[message_id] = pending
+
+    def _remove(self, pending: Pending) -> None:
+        for i, item in enumerate(self.items):
+            if item is pending:
+                del self.items[i]
+                self._replaced = True
+                return
+
+    def take_replaced(self) -> bool:
+        """Whether items changed in place since the last call (the log must redraw)."""
+        replaced, self._replaced = self._replaced, False
+        return replaced
 
     def mark(self, marker: Marker) -> Marker:
         """Append a divider."""
@@ -129,6 +197,8 @@ class Entry:
     #: Opened since its last news: out of the hotlist until something new arrives
     #: (a message, activity in the list, or attention turning on).
     visited: bool = False
+    #: The user took it over this run (the server confirmed the AI paused).
+    yours: bool = False
 
     @property
     def hot(self) -> bool:

@@ -91,9 +91,14 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class TimelineReplaced:
-    """A conversation's timeline was rebuilt (history placed): draw it again if open."""
+    """A conversation's timeline was rebuilt (history placed): draw it again if open.
+
+    `keep_place`: only items changed in place (a sent message's "sending…"
+    item): a reader scrolled up stays where they are.
+    """
 
     conversation_id: str
+    keep_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +546,10 @@ class Monitor:
         if entry is None or not entry.watched:
             return
         added = entry.timeline.add(messages)
+        if entry.timeline.take_replaced():
+            # A message the user sent took its "sending…" item's place.
+            self.emit(TimelineReplaced(conversation_id, keep_place=True))
+            self.emit(ListChanged())
         if not added:
             return
         last = entry.timeline.last_message

@@ -65,6 +65,10 @@ COVERED = {
     "up": "test_log_keys",
     "down": "test_log_keys",
     "end, G": "test_log_keys",
+    "t": "test_acting_keys",
+    "b": "test_acting_keys",
+    "c": "test_acting_keys",
+    "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
 }
 
 
@@ -325,6 +329,35 @@ async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
         await to_list(t)
         t.send("home")
         await t.wait_for(lambda: first_line(t) == top)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size) as t:
+        await open_row(t, 1)
+        # t takes over: the title says so once the server confirmed it.
+        t.send("t")
+        await t.wait_for(lambda: log_title(t).endswith("· you have it"))
+        # c opens the reply box; ctrl+j (LF) and shift+enter (kitty) make new lines.
+        t.send("c")
+        await t.shows("╭─ reply")
+        t.send("hello from a pty", b"\n", "second line", kitty(13, modifiers=2), "third")
+        await t.shows("third")
+        t.send("enter")
+        # Sent: the stream's message replaces "sending…", drawn as "you".
+        await t.wait_for(
+            lambda: (
+                "sending…" not in t.text
+                and any("you hello from a pty" in " ".join(line.split()) for line in log_lines(t))
+            )
+        )
+        # escape closes the box (the draft is kept), b hands back to the AI.
+        t.send("escape")
+        await t.wait_for(lambda: "╭─ reply" not in t.text)
+        t.send("b")
+        await t.wait_for(lambda: log_title(t).endswith("· AI"))
+        t.send("q")
+        assert await t.ended() == 0
 
 
 @pytest.mark.parametrize("size", SIZES)

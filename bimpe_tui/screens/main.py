@@ -11,17 +11,17 @@ import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from ..book import Entry, held
+from ..book import Entry, Pending, held
 from ..monitor import (
     Appended,
     ListChanged,
@@ -32,11 +32,14 @@ from ..monitor import (
     StatusChanged,
     TimelineReplaced,
 )
+from ..operator import Operator
 from ..render import one_line
 from ..status_words import status_line
+from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
+from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,8 +50,10 @@ REDRAW_INTERVAL = 0.25
 TICK = 1.0
 #: Seconds after a key press during which the list's rows do not move.
 HOLD = 3.0
-#: Ticks between redraws of an idle list, for its ages alone (an idle app stays idle).
-ROW_AGES_EVERY = 5
+#: Ticks between redraws of an idle list, for its ages alone (an idle app stays
+#: idle): ages are in minutes, and with dozens of rows one of them turns over
+#: every few seconds; each redraw repaints the whole list.
+ROW_AGES_EVERY = 15
 
 
 #: What Textual makes of ESC followed by a digit, the way most terminals (tmux
@@ -91,6 +96,10 @@ class MainScreen(Screen[None]):
         Binding("h", "show_pane('list')", "List", id="main.list"),
         Binding("l", "show_pane('log')", "Log", id="main.log"),
         Binding("escape", "show_pane('list')", "List", show=False, id="main.back"),
+        # Acting on the open conversation (hidden in read-only mode, see check_action).
+        Binding("t", "take_over", "Take over", show=False, id="main.take_over"),
+        Binding("b", "hand_back", "Hand back", show=False, id="main.hand_back"),
+        Binding("c", "reply", "Reply", show=False, id="main.reply"),
         # Digits work in every terminal (a text box takes them first while it has
         # focus); alt+digit where the terminal delivers it.
         *(
@@ -114,13 +123,25 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#conversations"
 
     #: Bumped whenever the list's rows change; the picker redraws from it, rate-limited.
-    list_version: reactive[int] = reactive(0, init=False)
+    #: A `var`: bumping it must not repaint the screen (the redraw it causes
+    #: repaints what changed).
+    list_version: var[int] = var(0, init=False)
     #: In a narrow terminal, the one pane shown.
     pane: reactive[Pane] = reactive("list", init=False)
 
-    def __init__(self, monitor: Monitor, *, tz: tzinfo | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        monitor: Monitor,
+        *,
+        tz: tzinfo | None,
+        clock: Callable[[], float],
+        operator: Operator | None = None,
+    ) -> None:
         super().__init__()
         self.monitor = monitor
+        self.operator = operator or Operator(monitor)
+        #: The conversation the reply box is open for.
+        self._compose_for: str | None = None
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
@@ -137,7 +158,10 @@ class MainScreen(Screen[None]):
         yield Header()
         with Horizontal(id="main"):
             yield Picker(id="picker")
-            yield MessageLog(tz=self.tz, id="log")
+            # The reply box is given to the log from here (docked at its bottom),
+            # so the log's own widget stays as it is.
+            with MessageLog(tz=self.tz, id="log"):
+                yield ComposeBox(id="compose")
         yield Static(id="too-small")
         yield StatusFooter(id="status")
         yield Footer()
@@ -156,6 +180,11 @@ class MainScreen(Screen[None]):
     def status_footer(self) -> StatusFooter:
         """The status line."""
         return self.query_one(StatusFooter)
+
+    @property
+    def compose_box(self) -> ComposeBox:
+        """The reply box under the log."""
+        return self.query_one(ComposeBox)
 
     def on_mount(self) -> None:
         self.log_view.border_title = "no conversation open"
@@ -228,12 +257,18 @@ class MainScreen(Screen[None]):
         if isinstance(event, ListChanged):
             self.list_version += 1
         elif isinstance(event, Opened):
+            if self._compose_for not in (None, event.conversation_id):
+                self._close_compose()
+            self.refresh_bindings()
             self.picker.highlight(event.conversation_id)
             self._show_open()
             self.update_status()
         elif isinstance(event, TimelineReplaced):
             if event.conversation_id == monitor.current:
-                self._show_open()
+                if event.keep_place:
+                    self._redraw_log()
+                else:
+                    self._show_open()
         elif isinstance(event, Appended):
             if event.conversation_id == monitor.current:
                 self.log_view.append(event.items, now=self._now())
@@ -247,7 +282,8 @@ class MainScreen(Screen[None]):
         entry = self._open_entry()
         if entry is not None:
             self.log_view.highlights = entry.highlights
-            self.log_view.show(_title(entry), list(entry.timeline.items), now=self._now())
+            self.log_view.mine = entry.timeline.mine
+            self.log_view.show(self._title(entry), list(entry.timeline.items), now=self._now())
 
     def _open_entry(self) -> Entry | None:
         current = self.monitor.current
@@ -297,6 +333,12 @@ class MainScreen(Screen[None]):
             groups = held(groups, self.order)
         self.order = picker.show_rows(groups, self.clock(), book.more_pages)
         self.update_status()
+        entry = self._open_entry()
+        if entry is not None:
+            # A refresh of the list may say someone else paused or resumed the AI.
+            title = self._title(entry)
+            if title != self.log_view.border_title:
+                self.log_view.border_title = title
 
     def hold(self) -> None:
         """Keep the rows where they are for HOLD seconds (the user is moving through them)."""
@@ -338,7 +380,7 @@ class MainScreen(Screen[None]):
     def _redraw_log(self) -> None:
         entry = self._open_entry()
         if entry is not None:
-            self.log_view.redraw(_title(entry), list(entry.timeline.items), now=self._now())
+            self.log_view.redraw(self._title(entry), list(entry.timeline.items), now=self._now())
 
     @on(MessageLog.ReachedEnd)
     def _reached_end(self) -> None:
@@ -408,10 +450,170 @@ class MainScreen(Screen[None]):
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    def _title(self, entry: Entry) -> Content:
+        holder = self.operator.holder(entry)
+        return _title(entry, HOLDER_WORDS[holder])
 
-def _title(entry: Entry) -> Content:
+    # -- acting -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("take_over", "hand_back", "reply"):
+            if not self.operator.can_act:
+                return False  # read-only: hidden everywhere, and never run
+            if self._open_entry() is None:
+                return None
+        return True
+
+    def _refresh_title(self) -> None:
+        entry = self._open_entry()
+        if entry is not None:
+            self.log_view.border_title = self._title(entry)
+        self.refresh_bindings()
+
+    def _acted(self, ok: bool, text: str) -> None:
+        self.notify(text, severity="information" if ok else "error", markup=False)
+        self._refresh_title()
+        if not self.operator.can_act:
+            self._close_compose()
+
+    def action_take_over(self) -> None:
+        """Pause the open conversation's AI: you have it."""
+        entry = self._open_entry()
+        if entry is not None and self.operator.can_act:
+            self._set_ai(entry.id, True)
+
+    def action_hand_back(self) -> None:
+        """Resume the open conversation's AI."""
+        entry = self._open_entry()
+        if entry is not None and self.operator.can_act:
+            self._set_ai(entry.id, False)
+
+    @work(group="act", exit_on_error=False)
+    async def _set_ai(self, conversation_id: str, paused: bool, then_reply: bool = False) -> None:
+        outcome = await self.operator.set_ai(conversation_id, paused)
+        self._acted(outcome.ok, outcome.text)
+        if then_reply and outcome.ok and self.monitor.current == conversation_id:
+            self._open_compose(conversation_id)
+
+    def action_reply(self) -> None:
+        """Open the reply box; on a conversation the AI is answering, ask first."""
+        entry = self._open_entry()
+        if entry is None or not self.operator.can_act:
+            return
+        if entry.conversation.is_ai_chat_paused:
+            self._open_compose(entry.id)
+            return
+        c = entry.conversation
+        conversation_id = entry.id
+
+        def chosen(choice: str | None) -> None:
+            if choice == "take-over":
+                self._set_ai(conversation_id, True, then_reply=True)
+            elif choice == "reply":
+                self._open_compose(conversation_id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "The AI is answering",
+                f"The AI is answering {one_line(c.who, 40)} on {_channel(c.channel_type)}. "
+                "Pause it (take over) before you reply?",
+                [
+                    ("take-over", "Take over and reply"),
+                    ("reply", "Reply alongside the AI"),
+                    ("cancel", "Cancel"),
+                ],
+            ),
+            chosen,
+        )
+
+    def _open_compose(self, conversation_id: str) -> None:
+        if self.monitor.current != conversation_id or not self.operator.can_act:
+            return
+        box = self.compose_box
+        if self._compose_for != conversation_id:
+            box.text = self.operator.draft(conversation_id).text
+        self._compose_for = conversation_id
+        box.add_class("-open")
+        self.pane = "log"
+        # At once: keys typed right after `c` belong in the box.
+        self.set_focus(box)
+
+    def _close_compose(self) -> None:
+        conversation_id = self._compose_for
+        if conversation_id is None:
+            return
+        box = self.compose_box
+        self.operator.draft(conversation_id).text = box.text
+        self._compose_for = None
+        box.remove_class("-open")
+        if box.has_focus:
+            self.set_focus(self.log_view.lines)
+
+    @on(ComposeBox.Cancelled)
+    def _compose_cancelled(self, event: ComposeBox.Cancelled) -> None:
+        event.stop()
+        self._close_compose()
+
+    @on(ComposeBox.Send)
+    def _compose_send(self, event: ComposeBox.Send) -> None:
+        event.stop()
+        conversation_id = self._compose_for
+        entry = self.monitor.book.get(conversation_id) if conversation_id else None
+        if entry is None or conversation_id is None:
+            return
+        text = event.text
+        if not self.operator.needs_send_confirmation:
+            self._send(conversation_id, text)
+            return
+        c = entry.conversation
+
+        def chosen(choice: str | None) -> None:
+            if choice == "send":
+                self.operator.confirm_sending()
+                self._send(conversation_id, text)
+
+        host = self.monitor.base_url.split("://", 1)[-1]
+        self.app.push_screen(
+            ConfirmScreen(
+                "Send to a customer?",
+                f"This message goes to {one_line(c.who, 40)} on {_channel(c.channel_type)} "
+                f"({one_line(entry.agent.name, 40)}) through {one_line(host, 60)}. "
+                "This is asked once per run.",
+                [("send", "Send"), ("cancel", "Cancel")],
+            ),
+            chosen,
+        )
+
+    def _send(self, conversation_id: str, text: str) -> None:
+        pending = self.operator.start_send(conversation_id, text)
+        if pending is None:
+            return
+        if self._compose_for == conversation_id:
+            self.compose_box.text = ""
+        self._finish_send(conversation_id, pending)
+
+    @work(group="act", exit_on_error=False)
+    async def _finish_send(self, conversation_id: str, pending: Pending) -> None:
+        outcome = await self.operator.finish_send(conversation_id, pending)
+        if not outcome.ok:
+            draft = self.operator.draft(conversation_id)
+            if self._compose_for == conversation_id and not self.compose_box.text.strip():
+                # The text comes back where it was typed, to be sent again or edited.
+                self.compose_box.text = draft.text
+            self._acted(False, outcome.text)
+
+
+#: The title's words for who has the conversation.
+HOLDER_WORDS = {"you": "you have it", "paused": "AI paused", "AI": "AI"}
+
+
+def _channel(channel_type: str) -> str:
+    return one_line(channel_type.removeprefix("test_"), 20)
+
+
+def _title(entry: Entry, holder: str) -> Content:
     c = entry.conversation
     channel = c.channel_type.removeprefix("test_")
     # Content, not a string: a string title is parsed as markup, and the names
     # come from the server (an escaped one can still fail to parse).
-    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name}", 120))
+    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name} · {holder}", 120))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from rich.segment import Segment
@@ -21,8 +21,9 @@ from textual.timer import Timer
 from textual.widgets import Label, RichLog
 
 from ..api.models import Message
-from ..book import Marker, TimelineItem
+from ..book import Marker, Pending, TimelineItem
 from ..render import AttachmentLine, MessageParts, marker_lines, message_parts, url_text
+from .compose import pending_text
 
 #: Lines the log widget keeps; a conversation's full timeline lives in the Book.
 MAX_LOG_LINES = 20_000
@@ -177,6 +178,8 @@ class MessageLog(Vertical):
         self._redrawing = False
         #: Per message id, the spans of its text to highlight (the open conversation's).
         self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
+        #: Ids of the messages the user sent (their role shows as "you").
+        self.mine: Container[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield _Lines(id="lines", wrap=True, markup=False, highlight=False, max_lines=MAX_LOG_LINES)
@@ -200,7 +203,7 @@ class MessageLog(Vertical):
         """One message, wrapped by us so its text lines up under itself and links stay whole."""
         spans = self.highlights.get(message.id, ())
         parts = message_parts(message, tz=self.tz, now=now, highlights=spans)
-        who = parts.who
+        who = Text("you", "bold magenta") if message.id in self.mine else parts.who
         head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
         room = max(10, width - head.cell_len)
         text = parts.text
@@ -235,6 +238,8 @@ class MessageLog(Vertical):
                 parts.append(self._message_text(item, width, now))
             elif isinstance(item, Marker):
                 parts.append(marker_line(item.label, width))
+            elif isinstance(item, Pending):
+                parts.append(pending_text(item, width, self.app.console))
         return Text("\n", no_wrap=True, overflow="ignore").join(parts)
 
     def on_resize(self) -> None:

@@ -209,6 +209,18 @@ class BimpeApp(App[None]):
         )
         yield SystemCommand("Filter conversations", "Type to narrow the list", main.action_filter)
         yield SystemCommand("Reconnect", "Reconnect a stream that gave up", main.action_retry)
+        if self.monitor.current is not None:
+            for fmt, name in (("md", "Markdown"), ("jsonl", "JSON Lines")):
+                yield SystemCommand(
+                    f"Export conversation (loaded) to {name}",
+                    "Write the messages loaded in the app to a file",
+                    lambda fmt=fmt: main.export_open(fmt, everything=False),
+                )
+                yield SystemCommand(
+                    f"Export conversation (all, fetching pages) to {name}",
+                    "Write every message of the open conversation, from the first",
+                    lambda fmt=fmt: main.export_open(fmt, everything=True),
+                )
         if self.operator.can_act and self.monitor.current is not None:
             # Read-only (or a key that can only read): no action is offered at all.
             yield SystemCommand(

@@ -21,7 +21,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from ..book import Entry, Pending, held
+from ..api.errors import BimpeError
+from ..book import Entry, Pending, TimelineItem, held
+from ..export import ExportFormat
 from ..monitor import (
     Appended,
     ListChanged,
@@ -100,6 +102,7 @@ class MainScreen(Screen[None]):
         Binding("t", "take_over", "Take over", show=False, id="main.take_over"),
         Binding("b", "hand_back", "Hand back", show=False, id="main.hand_back"),
         Binding("c", "reply", "Reply", show=False, id="main.reply"),
+        Binding("e", "export", "Export", show=False, id="main.export"),
         # Digits work in every terminal (a text box takes them first while it has
         # focus); alt+digit where the terminal delivers it.
         *(
@@ -153,6 +156,11 @@ class MainScreen(Screen[None]):
         self._hold_until = 0.0
         #: The order `]` and `[` walk, fixed at the start of a round (see `action_cycle`).
         self._round: list[str] = []
+        #: The file the last export from the app wrote (tests and tools read it).
+        self.last_export: str | None = None
+        #: The scrollback line drawn at the top of the log (to keep the reader's place
+        #: when it changes).
+        self._drawn_top: TimelineItem | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -266,7 +274,7 @@ class MainScreen(Screen[None]):
         elif isinstance(event, TimelineReplaced):
             if event.conversation_id == monitor.current:
                 if event.keep_place:
-                    self._redraw_log()
+                    self._redraw_log(above=event.above)
                 else:
                     self._show_open()
         elif isinstance(event, Appended):
@@ -283,7 +291,8 @@ class MainScreen(Screen[None]):
         if entry is not None:
             self.log_view.highlights = entry.highlights
             self.log_view.mine = entry.timeline.mine
-            self.log_view.show(self._title(entry), list(entry.timeline.items), now=self._now())
+            self._drawn_top = entry.older.marker()
+            self.log_view.show(self._title(entry), entry.shown(), now=self._now())
 
     def _open_entry(self) -> Entry | None:
         current = self.monitor.current
@@ -377,14 +386,38 @@ class MainScreen(Screen[None]):
         self.run_worker(self.monitor.load_more(event.agent_id), group="pages")
 
     @on(MessageLog.NeedsRedraw)
-    def _redraw_log(self) -> None:
+    def _redraw_log(self, above: int = 0) -> None:
+        """Draw the open conversation again where the reader is.
+
+        `above` older messages were put on top, and the scrollback line may have
+        changed: the log is told both, so the line the reader had at the top of
+        the screen stays there.
+        """
         entry = self._open_entry()
-        if entry is not None:
-            self.log_view.redraw(self._title(entry), list(entry.timeline.items), now=self._now())
+        if entry is None:
+            return
+        shown = entry.shown()
+        top = entry.older.marker()
+        was_top, self._drawn_top = self._drawn_top, top
+        new_above: list[TimelineItem] = []
+        gone_above: list[TimelineItem] = []
+        if above or top != was_top:
+            new_above = shown[: above + (1 if top is not None else 0)]
+            gone_above = [was_top] if was_top is not None else []
+        self.log_view.redraw(
+            self._title(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
+        )
 
     @on(MessageLog.ReachedEnd)
     def _reached_end(self) -> None:
         self.monitor.seen_now()
+        # Back at the end of a window moved into history: the newest come back.
+        self.monitor.return_to_newest()
+
+    @on(MessageLog.ReachedTop)
+    def _reached_top(self) -> None:
+        """The reader is at the top of the log: the next older page (or a retry)."""
+        self.monitor.load_older()
 
     def action_filter(self) -> None:
         """Type to narrow the conversation list."""
@@ -440,7 +473,8 @@ class MainScreen(Screen[None]):
         self.notify("nothing new: every conversation with news has been visited", markup=False)
 
     def action_retry(self) -> None:
-        """Reconnect the open conversation's stream if it gave up (or retry loading)."""
+        """Reconnect a stream that gave up, retry older messages that failed to load,
+        or retry a failed start."""
         app = self.app
         if not self.monitor.ready:
             app.start_up()  # type: ignore[attr-defined]
@@ -453,6 +487,64 @@ class MainScreen(Screen[None]):
     def _title(self, entry: Entry) -> Content:
         holder = self.operator.holder(entry)
         return _title(entry, HOLDER_WORDS[holder])
+
+    # -- export -----------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Ask what to export of the open conversation, then write it (see export_open)."""
+        entry = self._open_entry()
+        if entry is None:
+            self.notify("no conversation open to export", markup=False)
+            return
+        loaded = len(entry.timeline.messages())
+
+        def chosen(choice: str | None) -> None:
+            if choice is None or choice == "cancel":
+                return
+            scope, fmt = choice.split("-")
+            self.export_open("jsonl" if fmt == "jsonl" else "md", everything=scope == "all")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Export",
+                f"Export {one_line(entry.conversation.who, 40)}: the {loaded:,} messages "
+                "loaded, or all of it (every page fetched from the server)?",
+                [
+                    ("loaded-md", "Loaded → Markdown"),
+                    ("loaded-jsonl", "Loaded → JSON Lines"),
+                    ("all-md", "All → Markdown"),
+                    ("all-jsonl", "All → JSON Lines"),
+                    ("cancel", "Cancel"),
+                ],
+            ),
+            chosen,
+        )
+
+    @work(group="export", exit_on_error=False)
+    async def export_open(self, fmt: ExportFormat, *, everything: bool) -> None:
+        """Export the open conversation in a worker; progress in the log's subtitle."""
+        entry = self._open_entry()
+        if entry is None:
+            return
+        log = self.log_view
+        what = "all" if everything else "loaded"
+
+        def progress(written: int, total: int | None) -> None:
+            of = f" of {total:,}" if total else ""
+            log.border_subtitle = f"exporting ({what}): {written:,}{of} messages"
+
+        progress(0, None)
+        try:
+            path, written = await self.monitor.export(
+                entry.id, fmt, everything=everything, progress=progress
+            )
+        except (BimpeError, OSError) as exc:
+            self.notify(f"export failed: {exc}", severity="error", markup=False)
+            return
+        finally:
+            log.border_subtitle = ""
+        self.last_export = path
+        self.notify(f"exported {written:,} messages to {path}", markup=False, timeout=10)
 
     # -- acting -----------------------------------------------------------------------
 

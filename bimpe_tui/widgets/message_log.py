@@ -130,6 +130,9 @@ class _Lines(RichLog):
     # be undone by it: the key stops the following at once, and its own
     # scroll is queued behind any scroll to the end still waiting.
     def _leave_end(self) -> None:
+        parent = self.parent
+        if isinstance(parent, MessageLog) and self.scroll_y <= 0:
+            parent.reached_top()  # a key up at the top: ask for older messages
         if not self.allow_vertical_scroll:
             raise SkipAction()
         parent = self.parent
@@ -164,6 +167,9 @@ class MessageLog(Vertical):
     class NeedsRedraw(TextualMessage):
         """The width changed: the text, wrapped for the old width, must be drawn again."""
 
+    class ReachedTop(TextualMessage):
+        """The reader scrolled to the top, or pressed a key up there: time for older messages."""
+
     #: Messages that arrived while the user was scrolled up.
     new_count: reactive[int] = reactive(0)
 
@@ -176,6 +182,8 @@ class MessageLog(Vertical):
         self._pending_now: datetime | None = None
         self._flush_timer: Timer | None = None
         self._redrawing = False
+        #: The reader scrolled up since the conversation was shown (not our own scrolling).
+        self._reader_up = False
         #: Per message id, the spans of its text to highlight (the open conversation's).
         self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
         #: Ids of the messages the user sent (their role shows as "you").
@@ -258,34 +266,51 @@ class MessageLog(Vertical):
     ) -> None:
         """Replace the content with a conversation's newest items and follow its tail."""
         self._draw_all(title, items, now, follow=True)
+        self._reader_up = False
         self._following = True
         self.new_count = 0
         self.lines.scroll_end(animate=False, immediate=True)
 
     def redraw(
-        self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
+        self,
+        title: str | Content,
+        items: Sequence[TimelineItem],
+        *,
+        now: datetime | None = None,
+        above: Sequence[TimelineItem] = (),
+        gone_above: Sequence[TimelineItem] = (),
     ) -> None:
         """Draw the same conversation again (for a new width), keeping the reader's place.
 
         A reader scrolled up stays scrolled up, with the "N new" count kept: a
         resize that lands late (a busy machine lays out after the first draw)
         must not count as having read to the end.
+
+        `above`: items now drawn above what was drawn first (older messages put
+        on top); `gone_above`: items drawn on top before and no longer (the
+        "loading older messages…" line). The view moves by their lines, so the
+        line the reader had at the top of the screen stays there.
         """
         if self._following:
             self.show(title, items, now=now)
             return
         lines = self.lines
         ratio = lines.scroll_y / lines.max_scroll_y if lines.max_scroll_y else 0.0
+        old_y = round(lines.scroll_y)
+        shift: int | None = None
+        if above or gone_above:
+            shift = self._line_count(above, now) - self._line_count(gone_above, now)
         # Scrolling done here is ours, not the reader's: it must not read as
         # "reached the end" (which would mark everything seen).
         self._redrawing = True
         try:
-            self._draw_all(title, items, now, follow=False)
+            self._draw_all(title, items, now, follow=False, cap=False)
         finally:
             self._redrawing = False
 
         def restore() -> None:
-            lines.scroll_to(y=round(ratio * lines.max_scroll_y), animate=False, immediate=True)
+            y = round(ratio * lines.max_scroll_y) if shift is None else max(0, old_y + shift)
+            lines.scroll_to(y=y, animate=False, immediate=True)
 
         self.call_after_refresh(restore)
 
@@ -296,11 +321,13 @@ class MessageLog(Vertical):
         now: datetime | None,
         *,
         follow: bool,
+        cap: bool = True,
     ) -> None:
         self.border_title = title
         self._pending = []
         self.lines.clear()
-        hidden = len(items) - SHOWN_ON_OPEN
+        # A redraw draws all that is held: older messages the reader paged back to stay.
+        hidden = len(items) - SHOWN_ON_OPEN if cap else 0
         shown = list(items[-SHOWN_ON_OPEN:] if hidden > 0 else items)
         if hidden > 0:
             shown.insert(0, Marker("info", f"{hidden:,} older items not shown"))
@@ -329,11 +356,22 @@ class MessageLog(Vertical):
             ]
         self._write(self._text(shown, self._pending_now), follow=self._following)
 
+    def _line_count(self, items: Sequence[TimelineItem], now: datetime | None) -> int:
+        """How many lines `items` take, drawn at the current width."""
+        return self._text(items, now).plain.count("\n") + 1 if items else 0
+
+    def reached_top(self) -> None:
+        """The reader is at the top: say so (the screen loads older messages)."""
+        self.post_message(self.ReachedTop())
+
     def scrolled(self) -> None:
         """Track whether the user left the end or came back to it."""
         if self._redrawing:
             return
         lines = self.lines
+        if self._reader_up and lines.scroll_y <= 0 < lines.max_scroll_y:
+            self._reader_up = False  # once per arrival at the top
+            self.reached_top()
         at_end = lines.scroll_y >= lines.max_scroll_y - 1
         if at_end and not self._following:
             self._following = True
@@ -345,6 +383,7 @@ class MessageLog(Vertical):
     def leave_end(self) -> None:
         """The reader is scrolling up: stop following now, before the scroll lands."""
         self._following = False
+        self._reader_up = True
 
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""

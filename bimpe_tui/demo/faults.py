@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FAULT_KINDS",
+    "HISTORY_KINDS",
     "LIST_KINDS",
     "MID_STREAM_KINDS",
     "SEND_KINDS",
@@ -30,6 +31,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "list_429",
     "list_503",
     "send_lost",
+    "history_503",
 )
 """Every fault the demo server can inject."""
 
@@ -44,6 +46,9 @@ LIST_KINDS: frozenset[str] = frozenset({"list_429", "list_503"})
 
 SEND_KINDS: frozenset[str] = frozenset({"send_lost"})
 """Faults of a message POST: ``send_lost`` stores the message, then drops the answer."""
+
+HISTORY_KINDS: frozenset[str] = frozenset({"history_503"})
+"""Faults answered to a list-messages GET (history pages): 503."""
 
 _MAX_REQUEST_FAULT_PROBABILITY = 0.25
 
@@ -80,6 +85,8 @@ class FaultPlan:
         self._list_rng = random.Random(f"{seed}|list")
         # Sends are the user's doing: their own generator keeps chaos elsewhere unchanged.
         self._send_rng = random.Random(f"{seed}|send")
+        # History pages are the reader's doing too: their own generator as well.
+        self._history_rng = random.Random(f"{seed}|history")
         self._queue: list[_Queued] = []
         self._listeners: list[Callable[[], None]] = []
 
@@ -101,7 +108,8 @@ class FaultPlan:
         """Queue ``count`` one-shot faults of ``kind``.
 
         ``ticket_*`` fire on the next ticket POSTs, ``list_*`` on the next list GETs
-        (agents or conversations), ``send_lost`` on the next message POSTs,
+        (agents or conversations), ``history_503`` on the next list-messages GETs,
+        ``send_lost`` on the next message POSTs,
         ``stream_401`` on the next stream GETs,
         ``after_410`` on the next stream GETs whose ``after`` is a message id, and
         ``drop``/``cut``/``silent``/``close`` on the next open stream once it has written
@@ -164,6 +172,11 @@ class FaultPlan:
         """The fault to answer a list GET (agents, conversations) with, if any (counted)."""
         queued = self._take_queued(lambda item: item.kind in LIST_KINDS)
         return queued or self._roll_request_fault(LIST_KINDS, self._list_rng)
+
+    def take_history_fault(self) -> str | None:
+        """The fault to answer a list-messages GET with, if any (counted as applied)."""
+        queued = self._take_queued(lambda item: item.kind in HISTORY_KINDS)
+        return queued or self._roll_request_fault(HISTORY_KINDS, self._history_rng)
 
     def take_send_fault(self) -> str | None:
         """The fault to apply to a message POST, if any (counted as applied)."""

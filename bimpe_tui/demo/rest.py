@@ -136,6 +136,8 @@ class RestHandlers:
     async def list_messages(self, request: web.Request) -> web.Response:
         """``GET /agents/{agent_id}/conversations/{conversation_id}/messages``."""
         authorize(request, self._server.api_key)
+        if self._server.faults.take_history_fault() == "history_503":
+            raise ApiError(503, "internal_error", "service temporarily unavailable")
         query = _Query(request)
         page, limit = query.paging()
         search = query.text("search")

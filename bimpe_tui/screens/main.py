@@ -401,7 +401,9 @@ class MainScreen(Screen[None]):
         was_top, self._drawn_top = self._drawn_top, top
         new_above: list[TimelineItem] = []
         gone_above: list[TimelineItem] = []
-        if above or top != was_top:
+        if above:
+            # Only when messages came on top: a line changing alone (loading, failed)
+            # stays where the reader at the top sees it.
             new_above = shown[: above + (1 if top is not None else 0)]
             gone_above = [was_top] if was_top is not None else []
         self.log_view.redraw(

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Marker, Timeline
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.history import iter_all_messages
 from tests.apptools import FakeClock, make_app, ready, strip_texts, until
 
 
@@ -104,12 +107,12 @@ async def test_the_window_lets_go_of_its_newest_end_and_refills(server: DemoServ
 # -- the app -----------------------------------------------------------------------------
 
 
-async def scroll_to_top_and_load(app: BimpeApp, pilot: object, entry: Entry) -> None:
+async def scroll_to_top_and_load(pilot: Pilot[Any], entry: Entry) -> None:
     """Press home (at the top: ask for the next older page) and wait for it to land."""
     before = len(entry.timeline.messages())
-    await pilot.press("home")  # type: ignore[attr-defined]
+    await pilot.press("home")
     await until(
-        pilot,  # type: ignore[arg-type]
+        pilot,
         lambda: (
             entry.older.state != "loading"
             and (len(entry.timeline.messages()) > before or entry.older.state != "idle")
@@ -132,7 +135,7 @@ async def test_scrolling_up_reaches_the_first_message_nothing_twice_or_missing(
         app.main.action_show_pane("log")
         await pilot.press("end")
         first_shown = log_text(app)[0]
-        await scroll_to_top_and_load(app, pilot, entry)
+        await scroll_to_top_and_load(pilot, entry)
         assert len(ids(entry)) > 50
         # A page came on top, and the reader's place held: the line they had at the top
         # stays on its row (under where the "loading older messages…" line was).
@@ -142,7 +145,7 @@ async def test_scrolling_up_reaches_the_first_message_nothing_twice_or_missing(
             assert entry.older.state == "idle", entry.older
             # Messages keep arriving while the reader pages back.
             clock.advance(30, server)
-            await scroll_to_top_and_load(app, pilot, entry)
+            await scroll_to_top_and_load(pilot, entry)
             rounds += 1
             assert rounds < 20
         await until(
@@ -153,17 +156,18 @@ async def test_scrolling_up_reaches_the_first_message_nothing_twice_or_missing(
         )
         newest = server.world.latest_index(conv)
         # Every message from the first, in order, each once: as the server lists them.
-        page = await app.monitor.client.list_messages(  # type: ignore[union-attr]
-            entry.agent.id, conv, limit=100, sort="created_at"
-        )
-        assert page.meta is not None and page.meta.total_count == newest + 1
+        assert app.monitor.client is not None
+        listed = [
+            m.id
+            async for batch, _ in iter_all_messages(app.monitor.client, entry.agent.id, conv)
+            for m in batch
+        ]
+        assert ids(entry) == listed
         assert ids(entry) == world_ids(server, conv, 0, newest)
         # The top of the log says so, above the first message.
         await pilot.press("home")
         await until(pilot, lambda: "the first message of this conversation" in log_text(app)[0])
-        assert server.world.message(conv, 0).to_api()["message"].split()[0] in "\n".join(
-            log_text(app)[1:4]
-        )
+        assert world_message(server, conv, 0).message.split()[0] in "\n".join(log_text(app)[1:4])
         # At the start, reaching the top again asks the server nothing more.
         assert not app.monitor.load_older(conv)
 
@@ -219,8 +223,8 @@ async def test_back_at_the_end_of_a_moved_window_the_newest_return(
         entry = app.monitor.book.entries[conv]
         entry.timeline.limit = 120  # a small window, so paging back moves it
         app.main.action_show_pane("log")
-        await scroll_to_top_and_load(app, pilot, entry)
-        await scroll_to_top_and_load(app, pilot, entry)
+        await scroll_to_top_and_load(pilot, entry)
+        await scroll_to_top_and_load(pilot, entry)
         assert entry.timeline.detached
         assert len(entry.timeline) <= 120
         clock.advance(60, server)

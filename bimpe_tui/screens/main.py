@@ -386,6 +386,9 @@ class MainScreen(Screen[None]):
         self.run_worker(self.monitor.load_more(event.agent_id), group="pages")
 
     @on(MessageLog.NeedsRedraw)
+    def _needs_redraw(self) -> None:
+        self._redraw_log()
+
     def _redraw_log(self, above: int = 0) -> None:
         """Draw the open conversation again where the reader is.
 

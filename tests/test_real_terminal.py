@@ -39,6 +39,9 @@ LIST_TITLE = "Conversations ("
 #: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp    3m".
 ROW = re.compile(r"│(\d) [^\w+]*?([\w+][^ ]*) ·")
 
+#: The line above a conversation's first message, once the log paged back to it.
+FIRST = "the first message of this conversation"
+
 #: Every row of the help (its keys), and the test below that presses them.
 COVERED = {
     "ctrl+q, q": "test_switching_keys (q), test_keys_after_a_failed_start (ctrl+q)",
@@ -68,6 +71,7 @@ COVERED = {
     "t": "test_acting_keys",
     "b": "test_acting_keys",
     "c": "test_acting_keys",
+    "e": "test_acting_keys (the export question, closed with escape)",
     "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
 }
 
@@ -356,6 +360,12 @@ async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
         await t.wait_for(lambda: "╭─ reply" not in t.text)
         t.send("b")
         await t.wait_for(lambda: log_title(t).endswith("· AI"))
+        # e asks what to export (loaded or all, which format); escape asks nothing more.
+        assert "Export" not in t.text
+        t.send("e")
+        await t.shows("Export")
+        t.send("escape")
+        await t.wait_for(lambda: "Export" not in t.text)
         t.send("q")
         assert await t.ended() == 0
 
@@ -366,17 +376,26 @@ async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
         await open_long_row(t)
         t.send("l")  # the log has the keys now
         await t.wait_for(lambda: thumb(t) == (False, True))  # following: at the end
-        t.send("home")
-        await t.wait_for(lambda: thumb(t) == (True, False))
+        # home at the top loads the older page, which lands above (the view keeps
+        # its place): pressed until the conversation's first message is on top.
+        for _ in range(200):
+            if FIRST in log_lines(t)[0] and thumb(t) == (True, False):
+                break
+            before = t.text
+            t.send("home")
+            await t.wait_for(lambda: t.text != before)  # noqa: B023 (waited on at once)
+        else:
+            raise AssertionError(f"never reached the first message:\n{t.text}")
         top = log_lines(t)
-        # Down, then up to the top again.
+        # Down, then up to the top again. (The whole conversation is loaded now: a line
+        # or a page down can leave the scrollbar's thumb touching the top.)
         t.send("down")
-        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] != top[0])
+        await t.wait_for(lambda: log_lines(t)[0] == top[1])
         t.send("up")
         await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
         # A page down and back.
         t.send("pagedown")
-        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] not in top[:2])
+        await t.wait_for(lambda: log_lines(t)[0] not in top[:2])
         t.send("pageup")
         await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
         # G and end go back to the newest message.

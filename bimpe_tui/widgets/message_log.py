@@ -312,6 +312,13 @@ class MessageLog(Vertical):
             y = round(ratio * lines.max_scroll_y) if shift is None else max(0, old_y + shift)
             lines.scroll_to(y=y, animate=False, immediate=True)
 
+        if shift is not None:
+            # At once too, inside the redraw: no frame shows the top in between.
+            self._redrawing = True
+            try:
+                restore()
+            finally:
+                self._redrawing = False
         self.call_after_refresh(restore)
 
     def _draw_all(

@@ -15,6 +15,7 @@ from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Marker, Timeline
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import iter_all_messages
+from bimpe_tui.monitor import TimelineReplaced
 from tests.apptools import FakeClock, make_app, ready, strip_texts, until
 
 
@@ -41,6 +42,11 @@ def short_conversation(app: BimpeApp, server: DemoServer, low: int, high: int) -
     }
     assert sizes, "the demo world has no conversation of that size"
     return min(sizes, key=lambda cid: abs(sizes[cid] - (low + high) // 2))
+
+
+def older_state(entry: Entry) -> str:
+    """Where paging back is (a call, so the type checker does not hold it fixed)."""
+    return entry.older.state
 
 
 def ids(entry: Entry) -> list[str]:
@@ -303,3 +309,55 @@ async def test_export_everything_to_json_lines_from_the_palette_command(
         assert rows[0] == server.world.message(conv, 0).to_api()
         assert app.main.log_view.border_subtitle == ""
         assert server.api_key not in path.read_text(encoding="utf-8")
+
+
+# -- the monitor, without a terminal ------------------------------------------------------
+
+
+async def test_the_monitor_pages_back_says_where_it_is_and_retries(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    from tests.test_monitor import Harness
+
+    h = Harness(server, state_path, clock)
+    await h.monitor.start()
+    try:
+        await h.until(h.live(h.monitor.current))
+        conv = min(
+            h.monitor.book.entries,
+            key=lambda c: abs(server.world.latest_index(c) - 250),
+        )
+        h.monitor.open(conv)
+        await h.until(h.live(conv))
+        entry = h.monitor.book.entries[conv]
+        assert entry.older.marker() is None
+        # Failing: three 503s (the client retries twice), shown at the top, then retried.
+        held = len(ids(entry))
+        server.faults.inject("history_503", 3)
+        h.events.clear()
+        assert h.monitor.load_older(conv)
+        assert entry.older.state == "loading"
+        assert entry.shown()[0] == Marker("info", "loading older messages…")
+        assert not h.monitor.load_older(conv)  # one page at a time
+        await h.until(lambda: entry.older.state == "failed")
+        top = entry.shown()[0]
+        assert isinstance(top, Marker)
+        assert top.label.startswith("could not load older messages: ")
+        assert top.label.endswith(" — press r to retry")
+        assert "503" in top.label
+        h.monitor.retry()  # r
+        assert entry.older.state == "loading"
+        await h.until(lambda: entry.older.state != "loading")
+        replaced = [e for e in h.events if isinstance(e, TimelineReplaced)]
+        placed = len(ids(entry)) - held
+        assert placed > 0
+        assert replaced[-1] == TimelineReplaced(conv, keep_place=True, above=placed)
+        while older_state(entry) != "start":
+            assert h.monitor.load_older(conv)
+            await h.until(lambda: entry.older.state != "loading")
+        newest = server.world.latest_index(conv)
+        assert ids(entry) == world_ids(server, conv, 0, newest)
+        assert entry.shown()[0] == Marker("info", "the first message of this conversation")
+        assert not h.monitor.load_older(conv)
+    finally:
+        await h.monitor.close()

@@ -370,22 +370,28 @@ async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
         assert await t.ended() == 0
 
 
+async def to_first_message(t: Terminal) -> None:
+    """In the log: home until the conversation's first message is at the top.
+
+    home at the top loads the older page, which lands above (the view keeps its
+    place), so it is pressed again until the first message is there.
+    """
+    for _ in range(200):
+        if FIRST in log_lines(t)[0] and thumb(t) == (True, False):
+            return
+        before = t.text
+        t.send("home")
+        await t.wait_for(lambda: t.text != before)  # noqa: B023 (waited on at once)
+    raise AssertionError(f"never reached the first message:\n{t.text}")
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size, still=True, rate="0.001") as t:
         await open_long_row(t)
         t.send("l")  # the log has the keys now
         await t.wait_for(lambda: thumb(t) == (False, True))  # following: at the end
-        # home at the top loads the older page, which lands above (the view keeps
-        # its place): pressed until the conversation's first message is on top.
-        for _ in range(200):
-            if FIRST in log_lines(t)[0] and thumb(t) == (True, False):
-                break
-            before = t.text
-            t.send("home")
-            await t.wait_for(lambda: t.text != before)  # noqa: B023 (waited on at once)
-        else:
-            raise AssertionError(f"never reached the first message:\n{t.text}")
+        await to_first_message(t)
         top = log_lines(t)
         # Down, then up to the top again. (The whole conversation is loaded now: a line
         # or a page down can leave the scrollbar's thumb touching the top.)
@@ -444,9 +450,10 @@ async def test_copy_a_selection(size: tuple[int, int], tmp_path: Path) -> None:
         await open_long_row(t)
         # Drag across the start of a message in the log, then ctrl+c: the text
         # goes to the terminal's clipboard as OSC 52.
-        # At the top of the log, which then holds still while messages arrive.
-        t.send("l", "home")
-        await t.wait_for(lambda: thumb(t) == (True, False))
+        # At the top of the log, which then holds still while messages arrive (and,
+        # at the first message, no older page comes to move it).
+        t.send("l")
+        await to_first_message(t)
         # A message's first line: its time, its role, its text.
         line = next(line for line in log_lines(t) if MESSAGE_START.match(line))
         x, y = t.find(line[:20])

@@ -361,3 +361,29 @@ async def test_the_monitor_pages_back_says_where_it_is_and_retries(
         assert not h.monitor.load_older(conv)
     finally:
         await h.monitor.close()
+
+
+async def test_a_long_export_shows_its_progress_and_keeps_the_app_drawing(
+    server: DemoServer, state_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    app = make_app(server, state_path, clock)
+    app.config.export_dir = str(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        long = server.world.long_conversation()
+        assert long is not None
+        agent, conv = long
+        await app.monitor.fetch_missing(agent, conv, open_it=True)
+        await until(pilot, ready(app))
+        assert app.monitor.current == conv
+        app.main.export_open("md", everything=True)
+        # The progress line under the log moves while pages come (the UI loop is free).
+        await until(pilot, lambda: " of " in str(app.main.log_view.border_subtitle))
+        await until(pilot, lambda: app.main.last_export is not None, limit=120)
+        assert app.main.log_view.border_subtitle == ""
+        text = Path(str(app.main.last_export)).read_text(encoding="utf-8")
+        headings = [line for line in text.splitlines() if line.startswith("### ")]
+        assert len(headings) > 100_000
+        assert headings[0].endswith(f"`{server.world.message_id(conv, 0)}`")
+        assert headings[-1].endswith(f"`{server.world.message_id(conv, len(headings) - 1)}`")
+        assert "- holds: all messages" in text

@@ -15,7 +15,7 @@ from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Marker, Timeline
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import iter_all_messages
-from bimpe_tui.monitor import TimelineReplaced
+from bimpe_tui.monitor import MonitorEvent, TimelineReplaced
 from tests.apptools import FakeClock, make_app, ready, strip_texts, until
 
 
@@ -194,12 +194,22 @@ async def test_a_failed_page_is_shown_in_place_and_retried_with_r(
         app.main.action_show_pane("log")
         # The client tries three times (two retries): three 503s make the page fail.
         server.faults.inject("history_503", 3)
+        # What the log's top line was each time the monitor redrew it.
+        drawn: list[str] = []
+        render = app.main.render_event
+
+        def recording(event: MonitorEvent) -> None:
+            render(event)
+            if isinstance(event, TimelineReplaced):
+                drawn.append(log_text(app)[0])
+
+        app.main.render_event = recording  # type: ignore[method-assign]
         await pilot.press("home")
-        # The first answer was a 503 and more are queued: the page is still loading.
-        await until(pilot, lambda: server.faults.pending.count("history_503") < 3)
-        assert entry.older.state == "loading"
-        await until(pilot, lambda: "── loading older messages… ──" in log_text(app)[0])
         await until(pilot, lambda: entry.older.state == "failed")
+        # First the loading line at the top, then the failure in its place.
+        assert len(drawn) == 2
+        assert "── loading older messages… ──" in drawn[0]
+        assert "could not load older messages" in drawn[1]
         assert server.faults.injected["history_503"] == 3
         assert ids(entry) == held
         await until(

@@ -135,7 +135,6 @@ class _Lines(RichLog):
             parent.reached_top()  # a key up at the top: ask for older messages
         if not self.allow_vertical_scroll:
             raise SkipAction()
-        parent = self.parent
         if isinstance(parent, MessageLog):
             parent.leave_end()
 

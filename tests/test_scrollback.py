@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
@@ -397,3 +398,24 @@ async def test_a_long_export_shows_its_progress_and_keeps_the_app_drawing(
         assert headings[0].endswith(f"`{server.world.message_id(conv, 0)}`")
         assert headings[-1].endswith(f"`{server.world.message_id(conv, len(headings) - 1)}`")
         assert "- holds: all messages" in text
+
+
+async def test_the_wheel_up_at_the_top_asks_for_the_older_page(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, ready(app))
+        conv = short_conversation(app, server, 200, 450)
+        app.monitor.open(conv)
+        await until(pilot, ready(app))
+        entry = app.monitor.book.entries[conv]
+        lines = app.main.log_view.lines
+        # Put at the top by the app, not the reader: nothing is asked yet.
+        lines.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert entry.older.state == "idle"
+        assert len(ids(entry)) == 50
+        # The wheel, as the terminal reports it over the log (the pilot has no wheel).
+        await pilot._post_mouse_events([events.MouseScrollUp], lines, offset=(5, 5))
+        await until(pilot, lambda: len(ids(entry)) > 50 and entry.older.state != "loading")

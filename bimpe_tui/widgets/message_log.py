@@ -152,6 +152,8 @@ class _Lines(RichLog):
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         parent = self.parent
+        if isinstance(parent, MessageLog) and self.scroll_y <= 0:
+            parent.reached_top()  # the wheel up at the top: ask for older messages
         if isinstance(parent, MessageLog) and self.allow_vertical_scroll:
             parent.leave_end()
         super()._on_mouse_scroll_up(event)

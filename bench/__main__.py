@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "reconnect": ("reconnect", "5 reconnect"),
     "tail": ("tail_pipe", "6 tail"),
     "timeline": ("timeline_view", "7 timeline view"),
+    "export": ("export_bench", "8 export"),
 }
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 _PACKAGES = ("bimpe-tui", "textual", "httpx", "aiohttp", "bimpeai")

@@ -3,7 +3,10 @@
 The demo server runs with ``--control``: its clock is frozen, and the worker moves it to
 make exactly N messages of the open conversation fall due at once, or lets it run at a
 speed that gives R messages a second. The worker computes which message is due when
-from the same seed (the world is a pure function of seed and clock).
+from the same seed (the world is a pure function of seed and clock). Burst, sustained
+and RSS run on the uniform bench world (``--bench-conversations``): the demo world's
+conversations live a few thousand messages at most, and a million must pass through
+the open one. Idle runs on the demo world, as a user would leave the app.
 
 * burst: 10,000 messages due at once; the time until the timeline holds the last one
   and the screen has been refreshed after the log took it in.
@@ -41,6 +44,10 @@ DRAIN_BUDGET = 0.25
 PROBE_EVERY = 0.2
 SIZE = (120, 40)
 IDLE_WATCHED = 10
+#: The bench world: ten conversations, each writing every 5 s of the server's clock (a
+#: busy demo conversation's pace), none ever ending.
+BENCH_CONVERSATIONS = 10
+BENCH_PERIOD = 5.0
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -52,7 +59,9 @@ def measure(ctx: Context) -> list[Row]:
     keys: dict[str, list[float]] = {}
     rss: dict[str, list[float]] = {}
     idle: list[float] = []
-    with DemoServerProcess(["--seed", str(SEED), "--control"]) as server:
+    world_args = ["--bench-conversations", str(BENCH_CONVERSATIONS)]
+    world_args += ["--bench-period", str(BENCH_PERIOD)]
+    with DemoServerProcess(["--seed", str(SEED), "--control", *world_args]) as server:
         base = {"base_url": server.base_url, "api_key": server.api_key, "seed": SEED}
         for run in range(ctx.runs):
             result = run_worker("terminal.interactive", {**base, "hold": hold}, timeout=300)
@@ -77,6 +86,8 @@ def measure(ctx: Context) -> list[Row]:
                 f"{result['messages']:,} messages "
                 f"({result['msgs_per_s']:,.0f} msg/s; {result['rss_ready_mb']:.0f} MB when ready)"
             )
+    with DemoServerProcess(["--seed", str(SEED), "--control"]) as server:
+        base = {"base_url": server.base_url, "api_key": server.api_key, "seed": SEED}
         for run in range(rss_runs):
             params = {**base, "watched": IDLE_WATCHED, "seconds": 10.0 if ctx.quick else 30.0}
             result = run_worker("terminal.idle", params, timeout=240)
@@ -164,7 +175,10 @@ class _Driver:
 
         self.app = app
         self.params = params
-        self.world = DemoWorld(seed=params["seed"])
+        # Which message is due when: only burst, sustained and RSS ask, on the bench world.
+        self.world = DemoWorld(
+            seed=params["seed"], bench_conversations=BENCH_CONVERSATIONS, bench_period=BENCH_PERIOD
+        )
         self.conv: str = app.monitor.current
 
     async def clock(self, **body: float) -> float:
@@ -221,15 +235,11 @@ async def _with_app(kind: str, p: dict[str, Any]) -> dict[str, Any]:
             )
         )
         async with app.run_test(size=SIZE) as pilot:
-            await _ready(app)
-            # The bench moves a conversation's clock far ahead: it needs one that
-            # never ends (a regular), not a newcomer whose life may be over.
-            from bimpe_tui.demo.world import DemoWorld
-
-            world = DemoWorld(seed=p["seed"])
-            if world.is_newcomer(app.monitor.current):
-                app.monitor.open(next(c for c in app.order if not world.is_newcomer(c)))
-                await _ready(app)
+            # On the demo world (the idle run) the first conversation may be a
+            # newcomer with no message yet.
+            await _ready(app, with_message=kind != "idle")
+            # Burst, sustained and RSS run on the bench world, whose conversations
+            # never end: the one the app opened takes the clock as far as it goes.
             await pilot.pause()
             driver = _Driver(app, p)
             await driver.clock(speed=0)
@@ -267,7 +277,7 @@ async def _idle(driver: _Driver, watched: int, seconds: float) -> dict[str, Any]
     }
 
 
-async def _ready(app: Any) -> None:
+async def _ready(app: Any, *, with_message: bool = True) -> None:
     def ready() -> bool:
         entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
         return bool(
@@ -276,7 +286,7 @@ async def _ready(app: Any) -> None:
             and entry.history_loaded
             and entry.status is not None
             and entry.status.state in ("live", "resumed")
-            and entry.timeline.last_message is not None
+            and (entry.timeline.last_message is not None or not with_message)
         )
 
     updated: asyncio.Event = app.updated

@@ -3,21 +3,22 @@
 `httpx_client` gives a `ConsoleClient` whose stream GETs go through httpx, the
 way the engine did before (streams spread 20 per `httpx.AsyncClient`, since
 httpcore's pool does work that grows with the square of its connections).
-Everything above the transport (ticket, parser, decoding, bookkeeping) is the
-engine's own, so the difference between the two rows is the transport alone.
+Everything above the transport (parser, decoding, bookkeeping) is the engine's
+own, so the difference between the two rows is the transport alone (the
+ticket POST included, which also moved from httpx to aiohttp).
 Bench-only: no failure handling beyond what a healthy loopback run needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from bimpe_tui.api.client import ConsoleClient
-from bimpe_tui.api.transport import EventStreamResponse
+from bimpe_tui.api.transport import EventStreamResponse, PlainAnswer
 
 STREAMS_PER_CLIENT = 20
 
@@ -66,6 +67,15 @@ class HttpxStreams:
         finally:
             self.open_streams -= 1
             self._load[id(client)] -= 1
+
+    async def call(
+        self, method: str, url: str, headers: Mapping[str, str], *, answer_within: float, limit: int
+    ) -> PlainAnswer:
+        """A ticket POST on httpx, as the engine made it before tickets moved to aiohttp."""
+        client = self._lease()
+        self._load[id(client)] -= 1
+        response = await client.request(method, url, headers=dict(headers), timeout=answer_within)
+        return PlainAnswer(response.status_code, response.headers, response.content[:limit])
 
     async def aclose(self) -> None:
         """Close every httpx client."""

@@ -25,13 +25,18 @@ from .monitor import (
     Notice,
     server_key,
 )
+from .operator import Operator
 from .render import visible
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
+from .widgets.compose import ReplyKeys
 from .widgets.message_log import MessageLog, TimelineView
 from .widgets.picker import ConversationList, Picker
 
 __all__ = ["AppConfig", "BimpeApp", "server_key"]
+
+#: The help's words for the actions that read-only mode takes away.
+ACTING = frozenset({"Take over", "Hand back", "Reply"})
 
 
 @dataclass
@@ -42,6 +47,8 @@ class AppConfig(MonitorConfig):
     tz: tzinfo | None = None
     #: Warnings gathered before the app started (config file problems).
     warnings: list[str] = field(default_factory=list)
+    #: `--read-only` or `read_only = true`: every action (take over, reply) hidden.
+    read_only: bool = False
 
 
 class BimpeApp(App[None]):
@@ -59,7 +66,10 @@ class BimpeApp(App[None]):
         super().__init__()
         self.config = config
         self.monitor = Monitor(config, self._route, can_see=self._can_see)
-        self.main = MainScreen(self.monitor, tz=config.tz, clock=config.clock)
+        self.operator = Operator(self.monitor, read_only=config.read_only)
+        self.main = MainScreen(
+            self.monitor, tz=config.tz, clock=config.clock, operator=self.operator
+        )
         #: Set whenever a monitor event has been rendered (tests and tools wait on it).
         self.updated = asyncio.Event()
 
@@ -163,13 +173,17 @@ class BimpeApp(App[None]):
 
     def binding_sections(self) -> list[tuple[str, list[Row]]]:
         """Every binding the user can press, by where it applies, read from the bindings."""
-        rows = sections(
-            [
-                ("everywhere", [type(self), MainScreen]),
-                ("conversation list", [ConversationList, Picker]),
-                ("message log", [TimelineView, MessageLog]),
-            ]
-        )
+        groups: list[tuple[str, list[type]]] = [
+            ("everywhere", [type(self), MainScreen]),
+            ("conversation list", [ConversationList, Picker]),
+            ("message log", [TimelineView, MessageLog]),
+        ]
+        if self.operator.can_act:
+            groups.append(("reply box", [ReplyKeys]))
+        rows = sections(groups)
+        if not self.operator.can_act:
+            # Read-only: the help does not offer what the keys will not do.
+            rows = [(title, [r for r in found if r[1] not in ACTING]) for title, found in rows]
         palette = (self.COMMAND_PALETTE_BINDING, "Command palette")
         rows[0][1].append(palette)
         return rows
@@ -195,4 +209,27 @@ class BimpeApp(App[None]):
         )
         yield SystemCommand("Filter conversations", "Type to narrow the list", main.action_filter)
         yield SystemCommand("Reconnect", "Reconnect a stream that gave up", main.action_retry)
+        if self.monitor.current is not None:
+            for fmt, name in (("md", "Markdown"), ("jsonl", "JSON Lines")):
+                yield SystemCommand(
+                    f"Export conversation (loaded) to {name}",
+                    "Write the messages loaded in the app to a file",
+                    lambda fmt=fmt: main.export_open(fmt, everything=False),
+                )
+                yield SystemCommand(
+                    f"Export conversation (all, fetching pages) to {name}",
+                    "Write every message of the open conversation, from the first",
+                    lambda fmt=fmt: main.export_open(fmt, everything=True),
+                )
+        if self.operator.can_act and self.monitor.current is not None:
+            # Read-only (or a key that can only read): no action is offered at all.
+            yield SystemCommand(
+                "Take over",
+                "Pause the AI of the open conversation: you have it",
+                main.action_take_over,
+            )
+            yield SystemCommand(
+                "Hand back", "Resume the AI of the open conversation", main.action_hand_back
+            )
+            yield SystemCommand("Reply", "Write to the open conversation", main.action_reply)
         yield SystemCommand("Key bindings", "Show every key binding", self.action_help)

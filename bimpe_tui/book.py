@@ -16,7 +16,9 @@ from typing import Literal
 from .api.models import Agent, Conversation, Message
 from .api.stream import StreamStatus, parse_timestamp
 
-#: Messages kept per conversation; older ones can be fetched from history.
+#: Items kept per conversation (the window); older ones can be fetched from history.
+#: Scrolling back past it moves the window back: its newest end is let go of (see
+#: `Timeline.prepend`) and fetched again when the reader returns to the end.
 MAX_TIMELINE = 5_000
 
 MarkerKind = Literal["new_since", "resumed", "gap", "info"]
@@ -30,7 +32,21 @@ class Marker:
     label: str
 
 
-TimelineItem = Message | Marker
+@dataclass(slots=True, eq=False)
+class Pending:
+    """A message the user is sending: "sending…" until the stream delivers it.
+
+    `key` is its Idempotency-Key (one per message, reused by every retry);
+    `message_id` is known once the server answered the POST. The stream's
+    message with that id takes the pending item's place, so it shows once.
+    """
+
+    key: str
+    text: str
+    message_id: str | None = None
+
+
+TimelineItem = Message | Marker | Pending
 
 
 class Timeline:
@@ -43,6 +59,14 @@ class Timeline:
         self.last_message: Message | None = None
         #: Set while a "new since you left" marker waits for its first message.
         self.pending_marker: Marker | None = None
+        #: Sends waiting for the stream, by the message id the server gave them.
+        self._sending: dict[str, Pending] = {}
+        #: Ids of the messages the user sent this run (shown as "you").
+        self.mine: set[str] = set()
+        self._replaced = False
+        #: The window was moved back into history: it no longer holds the newest
+        #: messages (they are counted, not kept, until the newest page is fetched again).
+        self.detached = False
 
     def __len__(self) -> int:
         return len(self.items)
@@ -58,10 +82,22 @@ class Timeline:
         self.items.append(item)
 
     def add(self, messages: Iterable[Message]) -> list[TimelineItem]:
-        """Append messages not seen before; returns what was appended (markers included)."""
+        """Append messages not seen before; returns what was appended (markers included).
+
+        While `detached`, new messages are not kept (the window holds older ones):
+        they are returned, and become the `last_message`, but not appended.
+        """
         added: list[TimelineItem] = []
+        if self.detached:
+            for message in messages:
+                if message.id not in self._ids:
+                    added.append(message)
+                    self.last_message = message
+            return added
         for message in messages:
             if message.id in self._ids:
+                continue
+            if self._sending and self._take_place(message):
                 continue
             if self.pending_marker is not None:
                 self._push(self.pending_marker)
@@ -72,6 +108,105 @@ class Timeline:
             added.append(message)
             self.last_message = message
         return added
+
+    def _take_place(self, message: Message) -> bool:
+        """Put a sent message where its "sending…" item is; False if it is not one."""
+        pending = self._sending.pop(message.id, None)
+        if pending is None:
+            return False
+        for i, item in enumerate(self.items):
+            if item is pending:
+                self.items[i] = message
+                break
+        else:
+            self._push(message)
+        self._ids.add(message.id)
+        self.last_message = message
+        self._replaced = True
+        return True
+
+    def oldest_message(self) -> Message | None:
+        """The oldest message held (where paging back into history starts)."""
+        for item in self.items:
+            if isinstance(item, Message):
+                return item
+        return None
+
+    def messages(self) -> list[Message]:
+        """The messages held, oldest first (markers and sends left out)."""
+        return [item for item in self.items if isinstance(item, Message)]
+
+    def prepend(self, older: Iterable[Message]) -> list[Message]:
+        """Put older messages (oldest first) before everything held; returns those put.
+
+        Ids already held are skipped, so a page that overlaps what is held adds
+        nothing twice. The window stays at `limit` items: when it would grow
+        past it, the newest items are let go of and the timeline is `detached`
+        (see `add`); `refill` brings the newest back.
+        """
+        fresh: list[Message] = []
+        seen: set[str] = set()
+        for message in older:
+            if message.id in self._ids or message.id in seen:
+                continue
+            seen.add(message.id)
+            fresh.append(message)
+        if not fresh:
+            return fresh
+        self.items.extendleft(reversed(fresh))
+        self._ids.update(seen)
+        while len(self.items) > self.limit:
+            dropped = self.items.pop()
+            self.detached = True
+            if isinstance(dropped, Message):
+                self._ids.discard(dropped.id)
+            elif isinstance(dropped, Pending) and dropped.message_id is not None:
+                self._sending.pop(dropped.message_id, None)
+        return fresh
+
+    def refill(self, newest_first: Sequence[Message]) -> None:
+        """Replace what is held by the newest page of history (back from a moved window)."""
+        self.items.clear()
+        self._ids.clear()
+        self._sending.clear()
+        self.pending_marker = None
+        self.detached = False
+        last = self.last_message
+        self.add(reversed(newest_first))
+        if last is not None and self.last_message is not None and last.id not in self._ids:
+            # Arrived after the page was listed: the stream delivered it already.
+            self.add([last])
+
+    def add_pending(self, pending: Pending) -> Pending:
+        """Append a "sending…" item."""
+        self._push(pending)
+        return pending
+
+    def settle_pending(self, pending: Pending, message_id: str | None) -> None:
+        """The server's answer to a send: the new message's id, or None (failed: removed).
+
+        If the stream delivered the message before the POST answered, the
+        pending item goes at once; else it waits for the stream.
+        """
+        if message_id is not None:
+            self.mine.add(message_id)
+        if message_id is None or message_id in self._ids:
+            self._remove(pending)
+            return
+        pending.message_id = message_id
+        self._sending[message_id] = pending
+
+    def _remove(self, pending: Pending) -> None:
+        for i, item in enumerate(self.items):
+            if item is pending:
+                del self.items[i]
+                self._replaced = True
+                return
+
+    def take_replaced(self) -> bool:
+        """Whether items changed in place since the last call (the log must redraw)."""
+        replaced, self._replaced = self._replaced, False
+        return replaced
 
     def mark(self, marker: Marker) -> Marker:
         """Append a divider."""
@@ -96,6 +231,38 @@ class Timeline:
                     return count
                 count += 1
         return count
+
+
+OlderState = Literal["idle", "loading", "failed", "start"]
+
+#: The retry key named by the failed line (the main screen's `r`).
+RETRY_KEY = "r"
+
+
+@dataclass
+class Older:
+    """Paging back into a conversation's history: what the top of its log says.
+
+    "idle": nothing asked (reaching the top asks); "loading": a page is on its
+    way; "failed": the last page could not be loaded (`error` says why; reaching
+    the top again or `r` retries); "start": the first message is held.
+    """
+
+    state: OlderState = "idle"
+    error: str = ""
+
+    def marker(self) -> Marker | None:
+        """The line shown above the oldest message held, if any."""
+        if self.state == "loading":
+            return Marker("info", "loading older messages…")
+        if self.state == "failed":
+            return Marker(
+                "info",
+                f"could not load older messages: {self.error} — press {RETRY_KEY} to retry",
+            )
+        if self.state == "start":
+            return Marker("info", "the first message of this conversation")
+        return None
 
 
 @dataclass
@@ -129,6 +296,16 @@ class Entry:
     #: Opened since its last news: out of the hotlist until something new arrives
     #: (a message, activity in the list, or attention turning on).
     visited: bool = False
+    #: The user took it over this run (the server confirmed the AI paused).
+    yours: bool = False
+    #: Scrollback into history: loading, failed, or at the first message.
+    older: Older = field(default_factory=Older)
+
+    def shown(self) -> list[TimelineItem]:
+        """What the log draws: the timeline, under the scrollback line if there is one."""
+        top = self.older.marker()
+        items = list(self.timeline.items)
+        return [top, *items] if top is not None else items
 
     @property
     def hot(self) -> bool:

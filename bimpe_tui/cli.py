@@ -1,4 +1,4 @@
-"""Command line: `bimpe-tui`, `bimpe-tui tail`, `bimpe-tui demo-server`, exit codes.
+"""Command line: `bimpe-tui`, `tail`, `export`, `send`, `ai`, `login`, `demo-server`, exit codes.
 
 Only the standard library is imported at module level, so `--version` and
 `--help` answer without loading httpx, Textual or aiohttp.
@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: refresh_interval in the config file, or 15; at least 2)",
     )
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="watch only: no take over, reply or hand back this run (also read_only = true "
+        "in the config file)",
+    )
+    parser.add_argument(
         "--no-alerts",
         action="store_true",
         help="no bells, notifications or highlights this run, whatever the config file says",
@@ -156,6 +162,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds without any data before the connection counts as dead (default 45)",
     )
     _add_connection_options(tail, sub=True)
+    _add_export_parser(sub)
+
+    send = sub.add_parser(
+        "send",
+        help="send a message into one conversation (the text from -m or stdin)",
+        description="Send a message into one conversation and print the created message "
+        "as one JSON line. The text comes from -m, else from stdin. Retries reuse one "
+        "Idempotency-Key, so a retried send is never sent twice.",
+    )
+    send.add_argument("agent_id", metavar="AGENT_ID")
+    send.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    send.add_argument("-m", "--message", metavar="TEXT", help="the text (default: read stdin)")
+    send.add_argument(
+        "--role",
+        choices=("assistant", "user"),
+        default="assistant",
+        help="the role to send as (default assistant: the business's side)",
+    )
+    _add_connection_options(send, sub=True)
+
+    ai = sub.add_parser(
+        "ai",
+        help="pause or resume a conversation's AI",
+        description="Pause (a person takes over) or resume a conversation's AI and print "
+        "the server's answer as one JSON line.",
+    )
+    ai.add_argument("action", choices=("pause", "resume"))
+    ai.add_argument("agent_id", metavar="AGENT_ID")
+    ai.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    _add_connection_options(ai, sub=True)
 
     login = sub.add_parser(
         "login",
@@ -196,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KINDS",
         default="",
         help="comma-separated fault kinds to inject at random (drop, cut, silent, close, "
-        "stream_401, ticket_429, ticket_503, after_410) or 'all'",
+        "stream_401, ticket_429, ticket_503, after_410, list_429, list_503, send_lost) "
+        "or 'all'",
     )
     demo.add_argument(
         "--fault-rate",
@@ -246,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _tail(args)
     if args.command == "login":
         return _login(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command in ("send", "ai"):
+        return _act(args)
     return _app(args)
 
 
@@ -292,6 +333,7 @@ def _app(args: argparse.Namespace) -> int:
             tmux_passthrough=bool(os.environ.get("TMUX")),
             demo=demo,
             warnings=settings.warnings,
+            read_only=args.read_only or settings.read_only,
             record=record,
         )
     )
@@ -359,6 +401,42 @@ def _login(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _act(args: argparse.Namespace) -> int:
+    from .act_cli import read_text, run_ai, run_send
+    from .config import ConfigError, load_settings
+
+    command = str(args.command)
+    try:
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
+        api_key = _require_key(settings)
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_warnings(settings.warnings)
+    if settings.read_only or args.read_only:
+        # The promise of read-only is that nothing is sent, from the app or from here.
+        print(f"bimpe-tui {command}: read-only (read_only = true or --read-only)", file=sys.stderr)
+        return EXIT_USAGE
+    if command == "send":
+        return run_send(
+            api_key=api_key,
+            base_url=settings.base_url,
+            agent_id=args.agent_id,
+            conversation_id=args.conversation_id,
+            text=read_text(args.message, sys.stdin),
+            role=args.role,
+        )
+    return run_ai(
+        api_key=api_key,
+        base_url=settings.base_url,
+        agent_id=args.agent_id,
+        conversation_id=args.conversation_id,
+        pause=args.action == "pause",
+    )
+
+
 def _tail(args: argparse.Namespace) -> int:
     from .config import ConfigError, load_settings
     from .tail import run_tail
@@ -381,4 +459,56 @@ def _tail(args: argparse.Namespace) -> int:
         reconnect=args.reconnect,
         max_retries=args.max_retries,
         read_timeout=args.read_timeout,
+    )
+
+
+# -- export ---------------------------------------------------------------------------
+
+
+def _add_export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write a whole conversation to Markdown or JSON Lines",
+        description="Write one conversation, from its first message to its newest, as "
+        "Markdown (to read or paste into a ticket) or JSON Lines (each message as the "
+        "server sent it). Progress goes to stderr: a bar on a terminal, plain lines "
+        "otherwise.",
+    )
+    export.add_argument("agent_id", metavar="AGENT_ID")
+    export.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    export.add_argument(
+        "--format",
+        choices=("md", "jsonl"),
+        help="md or jsonl (default: from the -o file name, .jsonl or .ndjson for JSON "
+        "Lines, else md)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the file to write, replaced only once complete (default, or '-': stdout)",
+    )
+    _add_connection_options(export, sub=True)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
+    from .export import format_for_path, run_export
+
+    try:
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
+        api_key = _require_key(settings)
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_warnings(settings.warnings)
+    return run_export(
+        api_key=api_key,
+        base_url=settings.base_url,
+        agent_id=args.agent_id,
+        conversation_id=args.conversation_id,
+        fmt=args.format or format_for_path(args.output),
+        output=args.output,
     )

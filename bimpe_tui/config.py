@@ -8,7 +8,7 @@ api_key = "sk_..."
 base_url = "https://api.bimpe.ai"
 refresh_interval = 15        # seconds between conversation-list refreshes (2 at least)
 auto_watch = ["needs_attention", "agent:ag_1", "channel:whatsapp"]   # see rules.py
-read_only = false
+read_only = false            # true: watch only (no take over, reply or hand back; send/ai refuse)
 
 [alerts]
 notify = "bell"              # bell | osc9 | osc777 | none

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .alerts import Alert, Alerter, AlertRules, Decision, conversation_alerts, highlight_alert
@@ -24,8 +26,18 @@ from .api.client import ConsoleClient
 from .api.errors import AuthenticationError, BimpeError, RateLimitError
 from .api.models import Agent, Conversation, Message
 from .api.stream import ResumableStream, StreamStatus, parse_timestamp
-from .book import Book, Entry, Marker, TimelineItem, place_history
+from .book import Book, Entry, Marker, Older, TimelineItem, place_history
 from .config import AlertSettings
+from .export import (
+    ExportFormat,
+    ExportHeader,
+    Progress,
+    atomic_text_file,
+    export_conversation,
+    export_file_name,
+    export_messages,
+)
+from .history import HistoryError, HistoryPager
 from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_health
 from .render import gap_words
 from .rules import WatchRules
@@ -72,6 +84,8 @@ class MonitorConfig:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     #: Wrap terminal notifications for tmux's passthrough.
     tmux_passthrough: bool = False
+    #: Where exports from the app are written (None: the user's downloads directory).
+    export_dir: str | None = None
 
 
 # -- events the shell renders ------------------------------------------------------
@@ -91,9 +105,17 @@ class Opened:
 
 @dataclass(frozen=True, slots=True)
 class TimelineReplaced:
-    """A conversation's timeline was rebuilt (history placed): draw it again if open."""
+    """A conversation's timeline was rebuilt (history placed): draw it again if open.
+
+    `keep_place`: only items changed in place (a sent message's "sending…"
+    item), or older messages were put on top: a reader scrolled up stays where
+    they are. `above`: how many older messages were put on top (the view moves
+    down by their lines, so the reader's place holds).
+    """
 
     conversation_id: str
+    keep_place: bool = False
+    above: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +224,11 @@ class Monitor:
         self._pages: dict[str, int] = {}
         #: Wall-clock time of the first listing (what "new" is measured from).
         self._listed_at: float | None = None
+        #: Per conversation: the pager back into its history, and the message id it
+        #: continues from (a moved window starts a new pager).
+        self._pagers: dict[str, tuple[HistoryPager, str]] = {}
+        #: Conversations whose newest page is being fetched again (see return_to_newest).
+        self._refilling: set[str] = set()
 
     @property
     def saved(self) -> ServerState:
@@ -548,6 +575,10 @@ class Monitor:
         if entry is None or not entry.watched:
             return
         added = entry.timeline.add(messages)
+        if entry.timeline.take_replaced():
+            # A message the user sent took its "sending…" item's place.
+            self.emit(TimelineReplaced(conversation_id, keep_place=True))
+            self.emit(ListChanged())
         if not added:
             return
         last = entry.timeline.last_message
@@ -555,7 +586,9 @@ class Monitor:
             self._record_received(entry, last)
         # Spans first: the log draws what was appended with its highlights.
         self._highlight(entry, added)
-        self.emit(Appended(conversation_id, added))
+        if not entry.timeline.detached:
+            # A window moved back into history shows none of them (see Timeline.add).
+            self.emit(Appended(conversation_id, added))
         fresh = sum(1 for item in added if isinstance(item, Message))
         if entry.id != self.current or not self.seen_now():
             entry.unread += fresh
@@ -847,14 +880,165 @@ class Monitor:
         self.emit(ListChanged())
         return True
 
+    # -- scrollback into history --------------------------------------------------------
+
+    def load_older(self, conversation_id: str | None = None) -> bool:
+        """Load the page before the oldest message held (the reader reached the top).
+
+        Nothing happens while a page is loading, once the first message is held, or
+        before the first history is placed. Returns whether a load started.
+        """
+        entry = self.book.get(conversation_id or self.current or "")
+        if entry is None or self.client is None or not entry.history_loaded:
+            return False
+        if entry.older.state in ("loading", "start"):
+            return False
+        oldest = entry.timeline.oldest_message()
+        if oldest is None:
+            return False
+        entry.older = Older("loading")
+        self.emit(TimelineReplaced(entry.id, keep_place=True))
+        self._spawn(self._load_older(entry, oldest))
+        return True
+
+    def _pager(self, entry: Entry, oldest: Message) -> HistoryPager:
+        assert self.client is not None
+        known = self._pagers.get(entry.id)
+        if known is not None and known[1] == oldest.id:
+            return known[0]
+        # A new window (first scroll back, or its oldest end was let go of): the
+        # pager finds where the oldest held message is, once.
+        held = len(entry.timeline.messages())
+        pager = HistoryPager(
+            self.client, entry.agent.id, entry.id, oldest, newer_hint=max(0, held - 1)
+        )
+        self._pagers[entry.id] = (pager, oldest.id)
+        return pager
+
+    async def _load_older(self, entry: Entry, oldest: Message) -> None:
+        pager = self._pager(entry, oldest)
+        try:
+            batch = await pager.older()
+        except (BimpeError, HistoryError) as exc:
+            if isinstance(exc, HistoryError):
+                self._pagers.pop(entry.id, None)  # look for the anchor again on retry
+            entry.older = Older("failed", str(exc))
+            self.emit(TimelineReplaced(entry.id, keep_place=True))
+            return
+        if entry.timeline.oldest_message() is not oldest:
+            # The window moved meanwhile (new messages pushed its oldest out, or the
+            # newest were fetched again): this page may not join it; ask again later.
+            self._pagers.pop(entry.id, None)
+            entry.older = Older()
+            self.emit(TimelineReplaced(entry.id, keep_place=True))
+            return
+        placed = entry.timeline.prepend(batch)
+        if placed:
+            self._pagers[entry.id] = (pager, placed[0].id)
+        entry.older = Older("start" if pager.done else "idle")
+        self.emit(TimelineReplaced(entry.id, keep_place=True, above=len(placed)))
+
+    def return_to_newest(self, conversation_id: str | None = None) -> bool:
+        """The reader is back at the end of a window moved into history: fetch the
+        newest page again (the window holds no newer message). Returns whether it started."""
+        entry = self.book.get(conversation_id or self.current or "")
+        if entry is None or not entry.timeline.detached or entry.id in self._refilling:
+            return False
+        self._refilling.add(entry.id)
+        self._spawn(self._refill(entry))
+        return True
+
+    async def _refill(self, entry: Entry) -> None:
+        assert self.client is not None
+        try:
+            page = await self.client.list_messages(
+                entry.agent.id, entry.id, page=1, limit=HISTORY_SIZE
+            )
+        except BimpeError as exc:
+            self.emit(Notice(f"could not load the newest messages: {exc}", "error"))
+            return
+        finally:
+            self._refilling.discard(entry.id)
+        entry.timeline.refill(page.items)
+        entry.older = Older()
+        self._pagers.pop(entry.id, None)
+        self.emit(TimelineReplaced(entry.id))
+        if self.current == entry.id:
+            self.seen_now()
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export_path(self, conversation_id: str, fmt: ExportFormat) -> str:
+        """Where an export of a conversation is written (the directory is created)."""
+        directory = self.config.export_dir
+        if directory is None:
+            import platformdirs
+
+            directory = platformdirs.user_downloads_dir()
+        os.makedirs(directory, exist_ok=True)
+        now = datetime.fromtimestamp(self.config.clock(), UTC)
+        return os.path.join(directory, export_file_name(conversation_id, fmt, now))
+
+    async def export(
+        self,
+        conversation_id: str,
+        fmt: ExportFormat,
+        *,
+        everything: bool,
+        progress: Progress | None = None,
+    ) -> tuple[str, int]:
+        """Write a conversation to a file: what is loaded, or all of it (fetching pages).
+
+        Returns the path written and how many messages. Raises BimpeError or OSError;
+        a failed export leaves no file.
+        """
+        entry = self.book.get(conversation_id)
+        if entry is None or self.client is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        client = self.client
+        path = await asyncio.to_thread(self.export_path, conversation_id, fmt)
+        if everything:
+            with atomic_text_file(path) as out:
+                written = await export_conversation(
+                    client, entry.agent.id, conversation_id, out, fmt, progress=progress
+                )
+            return path, written
+        messages = entry.timeline.messages()
+        header = ExportHeader(
+            entry.agent.id,
+            conversation_id,
+            who=entry.conversation.who,
+            channel=entry.conversation.channel_type,
+            scope="messages loaded in the app",
+        )
+        loop = asyncio.get_running_loop()
+
+        def report(written: int, total: int | None) -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress, written, total)
+
+        def write() -> int:
+            with atomic_text_file(path) as out:
+                return export_messages(
+                    out, fmt, messages, header=header, total=len(messages), progress=report
+                )
+
+        written = await asyncio.to_thread(write)
+        return path, written
+
     # -- retry and shut-down ----------------------------------------------------------
 
     def retry(self) -> None:
-        """Reconnect the open conversation's stream if it gave up; start it if unwatched."""
+        """Reconnect the open conversation's stream if it gave up; start it if unwatched.
+
+        Also (first) loads the older page that failed to load, if one did.
+        """
         entry = self.book.get(self.current) if self.current else None
         if entry is None:
             return
-        if entry.status is not None and entry.status.state == "gave_up":
+        if entry.older.state == "failed":
+            self.load_older(entry.id)
+        elif entry.status is not None and entry.status.state == "gave_up":
             cursor = self.saved.cursors.get(entry.id)
             entry.status = None
             self._start_stream(

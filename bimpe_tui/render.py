@@ -409,7 +409,11 @@ def status_glyph(status: StreamStatus | None) -> str:
 
 
 def relative_time(iso: str | None, now: float) -> str:
-    """`now`, `5s`, `3m`, `2h`, `4d` since the time `iso`."""
+    """`now` (under a minute), `3m`, `2h`, `4d` since the time `iso`.
+
+    No seconds: a row's age that moved every second would redraw the whole
+    list every second on an idle screen (see the README's idle figure).
+    """
     parsed = parse_timestamp(iso) if iso else None
     if parsed is None:
         return ""
@@ -417,9 +421,7 @@ def relative_time(iso: str | None, now: float) -> str:
         seconds = max(0.0, now - parsed.timestamp())
     except (OverflowError, ValueError, OSError):
         return ""
-    if seconds < 5:
-        return "now"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return "now"

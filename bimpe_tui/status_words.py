@@ -67,11 +67,20 @@ def summary_words(entries: Iterable[Entry]) -> str:
     return " · ".join(f"{n} {label}" for label, n in counts.items()) if any_watched else ""
 
 
+#: Steps of the footer's "last data … ago": a finer clock would redraw the
+#: footer every second on an idle screen, for a figure nobody reads that closely.
+AGE_STEP = 5
+
+
 def activity_words(age: float | None) -> str:
-    """Time since the stream's last byte: `data just now`, `last data 12 s ago`."""
+    """Time since the stream's last byte: `data just now`, `last data 10 s ago`, `… 2 min ago`."""
     if age is None:
         return ""
-    return "data just now" if age < 1 else f"last data {age:.0f} s ago"
+    if age < AGE_STEP:
+        return "data just now"
+    if age < 60:
+        return f"last data {int(age // AGE_STEP) * AGE_STEP} s ago"
+    return f"last data {int(age // 60)} min ago"
 
 
 def stream_words(entry: Entry, age: float | None) -> tuple[str, Tone]:

@@ -19,6 +19,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.book import Pending
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
 
@@ -214,6 +215,29 @@ async def main() -> int:
             await settle(pilot, app, lambda: entry.watched and not app.redraw_pending)
 
         shots.append(await shoot(app, "alert", alerted, toasts=True))
+
+        # Taking over and replying: last, since what the user sends stays in the
+        # demo world for the run and would show in the shots after it.
+        app = new_app(server, work / "g.toml", clock)
+
+        async def replying(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            entry = app.monitor.book.entries[app.monitor.current or ""]
+            await pilot.press("t")
+            await settle(pilot, app, lambda: entry.yours)
+            await pilot.press("c", *"Hello! Ada from the team here: I'll sort this out.", "enter")
+            await settle(
+                pilot,
+                app,
+                lambda: (
+                    bool(entry.timeline.mine)
+                    and not any(isinstance(i, Pending) for i in entry.timeline.items)
+                ),
+            )
+            await pilot.press(*"Could you send me your order number?")
+            await settle(pilot, app, lambda: app.focused is app.main.compose_box)
+
+        shots.append(await shoot(app, "reply", replying))
     finally:
         await server.stop()
     try:

@@ -191,3 +191,33 @@ async def test_sdk_lists_and_reads_a_newcomer() -> None:
             with pytest.raises(bimpeai.RateLimitError) as limited:
                 await once.conversations.list(agent_id)
         assert limited.value.retry_after == 1
+
+
+async def test_sdk_sends_a_message_and_sets_ai_status(
+    client: bimpeai.AsyncBimpeAI, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    status = await client.conversations.set_ai_status(agent_id, conv, is_ai_chat_paused=True)
+    assert status.is_ai_chat_paused is True
+    sent = await client.conversations.messages.send(
+        agent_id, conv, message="Staff here: how can I help?", role="assistant"
+    )
+    assert sent.message == "Staff here: how can I help?"
+    assert sent.role == "assistant"
+    # The SDK made an Idempotency-Key; the same key again gives the same message back.
+    again = await client.conversations.messages.send(
+        agent_id, conv, message="once", idempotency_key="oracle-key"
+    )
+    repeat = await client.conversations.messages.send(
+        agent_id, conv, message="once", idempotency_key="oracle-key"
+    )
+    assert repeat.id == again.id
+    assert server.actions.sent_count(conv) == 2
+    page = await client.conversations.messages.list(agent_id, conv, limit=2)
+    assert [m.id for m in page.data] == [again.id, sent.id]
+    status = await client.conversations.set_ai_status(agent_id, conv, is_ai_chat_paused=False)
+    assert status.is_ai_chat_paused is False
+    with pytest.raises(bimpeai.BadRequestError):
+        await client.conversations.messages.send(agent_id, conv, message="")
+    with pytest.raises(bimpeai.NotFoundError):
+        await client.conversations.set_ai_status(agent_id, "c_unknown", is_ai_chat_paused=True)

@@ -22,7 +22,7 @@ from bimpe_tui.demo import DEMO_API_KEY, DemoServer, FaultPlan, parse_fault_spec
 from bimpe_tui.demo.faults import FAULT_KINDS
 from bimpe_tui.demo.scripts import ESCALATION
 from bimpe_tui.demo.server import API_PREFIX
-from bimpe_tui.demo.world import AdjustableClock
+from bimpe_tui.demo.world import AdjustableClock, format_iso
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 WAIT = 5.0  # generous upper bound for anything we wait for; never a timing assertion
@@ -253,22 +253,33 @@ async def test_messages_paging_newest_first(api: httpx.AsyncClient, server: Demo
     assert tail["meta"]["has_next_page"] is False
 
 
-async def test_messages_search_is_limited_to_recent_history(
+async def test_messages_search_reaches_back_to_the_first_message(
     api: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    needle = "jollof"
-    expected = [
-        server.world.message(conv, i).id
-        for i in range(latest, latest - 2000, -1)
-        if needle in server.world.message(conv, i).message.casefold()
-    ]
-    body = (
-        await api.get(conv_path(agent_id, conv) + "/messages", params={"search": "Jollof"})
-    ).json()
-    assert body["meta"]["total_count"] == len(expected) > 0
-    assert [m["id"] for m in body["data"]] == expected[:20]
+    # Conversations now have a beginning, so search covers all of one (it used to stop
+    # 2,000 messages back, when histories reached back to the world's epoch).
+    world = server.world
+    long = world.long_conversation()
+    assert long is not None
+    for agent_id, conv in (world.conversation_ids()[0], long):
+        latest = world.latest_index(conv)
+        needle = "jollof" if conv != long[1] else "order"
+        expected = [
+            world.message(conv, i).id
+            for i in range(latest, -1, -1)
+            if needle in world.message(conv, i).message.casefold()
+        ]
+        url = conv_path(agent_id, conv) + "/messages"
+        body = (await api.get(url, params={"search": needle.title()})).json()
+        assert body["meta"]["total_count"] == len(expected) > 0
+        assert [m["id"] for m in body["data"]] == expected[:20]
+        last = body["meta"]["page_count"]
+        tail = (await api.get(url, params={"search": needle, "page": last, "limit": 20})).json()
+        assert tail["data"][-1]["id"] == expected[-1]
+        oldest = (
+            await api.get(url, params={"search": needle, "sort": "created_at", "limit": 1})
+        ).json()
+        assert [m["id"] for m in oldest["data"]] == expected[-1:]
 
 
 async def test_auth_errors(server: DemoServer) -> None:
@@ -402,6 +413,30 @@ async def test_replay_after_timestamp(
     assert [f["id"] for f in frames] == [
         server.world.message_id(conv, i) for i in range(latest - 2, latest + 1)
     ]
+
+
+async def test_replay_from_before_a_conversation_began_starts_at_its_first_message(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    # Conversations have a beginning: a time before it replays from message 0, and
+    # an ended one replays to its last message and then sends only heartbeats.
+    world = server.world
+    agent_id, conv = min(world.conversation_ids()[:15], key=lambda p: world.latest_index(p[1]))
+    latest = world.latest_index(conv)
+    before = format_iso(world.time_of(conv, 0) - 3600)
+    async with open_stream(api, bare, agent_id, conv, after=before) as resp:
+        frames = await FrameReader(resp).messages(latest + 1)
+    assert [f["id"] for f in frames] == [world.message_id(conv, i) for i in range(latest + 1)]
+    # The seat's previous conversation ended before this one began; still streamed by id.
+    seat = [c for _, c in world.conversation_ids()].index(conv)
+    _, ended = world.conversation_ids(world.time_of(conv, 0) - 0.001)[seat]
+    final = world.final_index(ended)
+    assert final is not None
+    assert world.latest_index(ended) == final
+    after = world.message_id(ended, final - 2)
+    async with open_stream(api, bare, agent_id, ended, after=after) as resp:
+        frames = await FrameReader(resp).messages(2)
+    assert [f["id"] for f in frames] == [world.message_id(ended, i) for i in (final - 1, final)]
 
 
 async def test_unknown_after_id_is_gone(

@@ -14,7 +14,18 @@ from hypothesis import strategies as st
 
 from bimpe_tui.demo.newcomers import RETENTION, SPACING
 from bimpe_tui.demo.scripts import ESCALATION
-from bimpe_tui.demo.world import ANCHOR, AdjustableClock, DemoWorld, format_iso, parse_iso_ms
+from bimpe_tui.demo.world import (
+    ANCHOR,
+    LONG_BACKLOG,
+    LONG_OVERRUN,
+    LONG_WINDOW,
+    MAX_LIFE,
+    MIN_LIFE,
+    AdjustableClock,
+    DemoWorld,
+    format_iso,
+    parse_iso_ms,
+)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -77,11 +88,15 @@ def test_times_strictly_increase_and_respect_the_jitter_bound(rate: float) -> No
 
 
 def test_rate_multiplies_the_pace() -> None:
+    # Conversations now live a bounded number of messages whatever the rate, so the pace
+    # shows in the time between messages of the same seat rather than in their count.
     slow = DemoWorld(rate=1.0, clock=lambda: NOW)
     fast = DemoWorld(rate=10.0, clock=lambda: NOW)
-    conv = slow.conversation_ids()[0][1]
-    ratio = (fast.latest_index(conv) + 1) / (slow.latest_index(conv) + 1)
-    assert 9.9 < ratio < 10.1
+    slow_conv = slow.conversation_ids()[0][1]
+    fast_conv = fast.conversation_ids()[0][1]
+    slow_span = slow.time_of(slow_conv, 1000) - slow.time_of(slow_conv, 0)
+    fast_span = fast.time_of(fast_conv, 1000) - fast.time_of(fast_conv, 0)
+    assert 9.9 < slow_span / fast_span < 10.1
 
 
 @settings(max_examples=300, deadline=None)
@@ -101,8 +116,14 @@ def test_latest_index_and_first_index_after_agree_with_time_of(
         assert world.time_of(conv, latest) <= now
     else:
         assert world.time_of(conv, 0) > now
-    assert world.time_of(conv, latest + 1) > now
-    assert world.first_index_after(conv, now) == latest + 1
+    final = world.final_index(conv)
+    assert final is not None
+    if latest < final:
+        assert world.time_of(conv, latest + 1) > now
+        assert world.first_index_after(conv, now) == latest + 1
+    else:
+        # The conversation has ended: nothing comes after its last message.
+        assert world.time_of(conv, final) <= now
 
 
 def test_first_index_after_a_message_time_is_the_next_message() -> None:
@@ -441,16 +462,103 @@ def spans(values: list[bool]) -> list[tuple[int, int]]:
     return out
 
 
-def test_regulars_come_first_and_never_change() -> None:
+def seat_of(world: DemoWorld, conv: str) -> tuple[object, ...]:
+    agent_id = world.agent_of(conv)
+    assert agent_id is not None
+    shape = next(c for c in world.conversations(agent_id) if c["id"] == conv)
+    return (
+        agent_id,
+        shape["channel_type"],
+        shape["channel_user_username"],
+        shape["needs_attention"],
+        shape["is_ai_chat_paused"],
+    )
+
+
+def test_regulars_come_first_and_keep_their_seats_as_conversations_turn_over() -> None:
     world = fixed()
     plain = DemoWorld(seed=7, clock=lambda: NOW, newcomers=False)
     regulars = plain.conversation_ids()
     assert len(regulars) == 15
-    for now in (NOW, NOW + 3600, NOW + DAY):
-        assert world.conversation_ids(now)[:15] == regulars
+    seats = [seat_of(plain, conv) for _, conv in regulars]
+    assert world.conversation_ids()[:15] == regulars
     assert newcomer_ids(world)
     assert not any(world.is_newcomer(c) for _, c in regulars)
-    assert all(world.final_index(c) is None for _, c in regulars)
+    later = DemoWorld(seed=7, clock=lambda: NOW + 7 * DAY, newcomers=False)
+    turned = later.conversation_ids()
+    # A week later every seat holds another conversation (lives last hours to three
+    # days), with the same customer and flags.
+    assert {c for _, c in turned}.isdisjoint(c for _, c in regulars)
+    assert [seat_of(later, conv) for _, conv in turned] == seats
+    # The ended ones can still be fetched by id.
+    assert all(later.agent_of(c) == a for a, c in regulars)
+
+
+def test_conversations_have_a_beginning_and_an_end() -> None:
+    world = DemoWorld(seed=7, clock=lambda: NOW, newcomers=False)
+    long_id = world.long_conversation()
+    assert long_id is not None
+    for now in (NOW + step * 5003.0 for step in range(40)):
+        for _, conv in world.conversation_ids(now):
+            latest = world.latest_index(conv, now)
+            final = world.final_index(conv)
+            assert final is not None
+            assert 0 <= latest <= final
+            if conv == world.long_conversation(now)[1]:  # type: ignore[index]
+                assert LONG_BACKLOG <= latest + 1 <= LONG_BACKLOG + LONG_WINDOW
+                # Whoever watches the listed one has that many more to come.
+                assert final - latest >= LONG_OVERRUN
+                assert final + 1 == LONG_BACKLOG + LONG_WINDOW + LONG_OVERRUN
+            else:
+                assert final + 1 <= MAX_LIFE
+            # The life begins at its message 0: nothing of it exists just before.
+            assert world.latest_index(conv, world.time_of(conv, 0) - 0.001) == -1
+
+
+def test_a_seat_passes_to_the_next_conversation_on_the_tick_after_the_last_message() -> None:
+    world = DemoWorld(seed=7, clock=lambda: NOW, newcomers=False)
+    _, first = world.conversation_ids()[2]
+    final = world.final_index(first)
+    assert final is not None
+    assert MIN_LIFE <= final + 1 <= MAX_LIFE
+    end = world.time_of(first, final)
+    assert world.conversation_ids(end)[2][1] == first
+    # Past the end, the seat's next life takes over once its first message is written.
+    _, second = world.conversation_ids(end + 3600)[2]
+    assert second != first
+    start = world.time_of(second, 0)
+    assert end < start <= end + 2 * (world.time_of(first, 1) - world.time_of(first, 0)) + 1
+    assert world.conversation_ids(start)[2][1] == second
+    assert world.conversation_ids(start - 0.001)[2][1] == first
+    # Index 0 of the next life is a customer speaking, as every conversation starts.
+    assert world.message(second, 0).role == "customer"
+    assert world.latest_index(first, start + 3600) == final
+
+
+def test_the_long_conversation_is_one_seat_of_about_a_hundred_thousand_messages() -> None:
+    world = fixed()
+    long = world.long_conversation()
+    assert long is not None
+    agent_id, conv = long
+    assert (agent_id, conv) in world.conversation_ids()
+    sizes = sorted(world.latest_index(c) + 1 for _, c in world.conversation_ids())
+    assert sizes[-1] == world.latest_index(conv) + 1 >= LONG_BACKLOG
+    # Everything else is a life of tens to a few thousand messages.
+    assert sizes[-2] <= MAX_LIFE
+    assert DemoWorld(seed=7, clock=lambda: NOW, bench_conversations=3).long_conversation() is None
+
+
+def test_life_ids_round_trip_and_forgeries_are_rejected() -> None:
+    world = fixed()
+    for _, conv in world.conversation_ids()[:15]:
+        for index in (0, 1, 1295, 1296, 99_999):
+            assert world.parse_message_id(world.message_id(conv, index)) == (conv, index)
+        suffix = conv.removeprefix("c_")
+        # Another check digit, another seat, or a seat beyond the fifteen is nobody's.
+        flipped = ("1" if suffix[0] == "0" else "0") + suffix[1:]
+        assert world.agent_of(f"c_{flipped}") is None
+        assert world.agent_of(f"c_{suffix[:4]}z{suffix[5:]}") is None
+        assert world.parse_message_id(f"m_{flipped}_0") is None
 
 
 def test_a_newcomer_appears_when_the_clock_passes_its_start() -> None:

@@ -35,12 +35,12 @@ async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_rec
         log = app.query_one(MessageLog)
         log.show("title", items)
         log.lines.focus()
-        await pilot.press("c")
+        await pilot.press("y")
         assert app.clipboard == "text 299"
-        await pilot.press("ctrl+f", *"4711", "escape", "c")
+        await pilot.press("ctrl+f", *"4711", "escape", "y")
         assert app.clipboard == "order [b]4711[/b] \x1b[31m\tred"
         # Without a search: the newest message whose first line shows.
-        await pilot.press("escape", "home", "c")
+        await pilot.press("escape", "home", "y")
         bottom = log.lines.bottom_item()
         assert app.clipboard == f"text {bottom}"
 

@@ -287,7 +287,8 @@ async def test_close_saves_where_the_user_was(
 
 def test_the_core_never_imports_textual() -> None:
     code = (
-        "import sys, bimpe_tui.monitor, bimpe_tui.status_words, bimpe_tui.book; "
+        "import sys, bimpe_tui.monitor, bimpe_tui.status_words, bimpe_tui.book, "
+        "bimpe_tui.operator; "
         "print('textual' in sys.modules)"
     )
     out = subprocess.run(

@@ -39,6 +39,9 @@ LIST_TITLE = "Conversations ("
 #: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp    3m".
 ROW = re.compile(r"│(\d) [^\w+]*?([\w+][^ ]*) ·")
 
+#: The line above a conversation's first message, once the log paged back to it.
+FIRST = "the first message of this conversation"
+
 #: Every row of the help (its keys), and the test below that presses them.
 COVERED = {
     "ctrl+q, q": "test_switching_keys (q), test_keys_after_a_failed_start (ctrl+q)",
@@ -64,7 +67,7 @@ COVERED = {
     "escape": "test_switching_keys (clears the filter), test_search_keys (clears the search)",
     "ctrl+f": "test_search_keys",
     "f": "test_filter_keys",
-    "c": "test_copy_message_and_first_unread",
+    "y": "test_copy_message_and_first_unread",
     "u": "test_copy_message_and_first_unread",
     "m": "test_copy_message_and_first_unread",
     "p": "test_peek_key",
@@ -73,6 +76,11 @@ COVERED = {
     "up": "test_log_keys",
     "down": "test_log_keys",
     "end, G": "test_log_keys",
+    "t": "test_acting_keys",
+    "b": "test_acting_keys",
+    "c": "test_acting_keys",
+    "e": "test_acting_keys (the export question, closed with escape)",
+    "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
 }
 
 
@@ -336,22 +344,72 @@ async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
+async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size) as t:
+        await open_row(t, 1)
+        # t takes over: the title says so once the server confirmed it.
+        t.send("t")
+        await t.wait_for(lambda: log_title(t).endswith("· you have it"))
+        # c opens the reply box; ctrl+j (LF) and shift+enter (kitty) make new lines.
+        t.send("c")
+        await t.shows("╭─ reply")
+        t.send("hello from a pty", b"\n", "second line", kitty(13, modifiers=2), "third")
+        await t.shows("third")
+        t.send("enter")
+        # Sent: the stream's message replaces "sending…", drawn as "you".
+        await t.wait_for(
+            lambda: (
+                "sending…" not in t.text
+                and any("you hello from a pty" in " ".join(line.split()) for line in log_lines(t))
+            )
+        )
+        # escape closes the box (the draft is kept), b hands back to the AI.
+        t.send("escape")
+        await t.wait_for(lambda: "╭─ reply" not in t.text)
+        t.send("b")
+        await t.wait_for(lambda: log_title(t).endswith("· AI"))
+        # e asks what to export (loaded or all, which format); escape asks nothing more.
+        assert "Export" not in t.text
+        t.send("e")
+        await t.shows("Export")
+        t.send("escape")
+        await t.wait_for(lambda: "Export" not in t.text)
+        t.send("q")
+        assert await t.ended() == 0
+
+
+async def to_first_message(t: Terminal) -> None:
+    """In the log: home until the conversation's first message is at the top.
+
+    home at the top loads the older page, which lands above (the view keeps its
+    place), so it is pressed again until the first message is there.
+    """
+    for _ in range(200):
+        if FIRST in log_lines(t)[0] and thumb(t) == (True, False):
+            return
+        before = t.text
+        t.send("home")
+        await t.wait_for(lambda: t.text != before)  # noqa: B023 (waited on at once)
+    raise AssertionError(f"never reached the first message:\n{t.text}")
+
+
+@pytest.mark.parametrize("size", SIZES)
 async def test_log_keys(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size, still=True, rate="0.001") as t:
         await open_long_row(t)
         t.send("l")  # the log has the keys now
         await t.wait_for(lambda: thumb(t) == (False, True))  # following: at the end
-        t.send("home")
-        await t.wait_for(lambda: thumb(t) == (True, False))
+        await to_first_message(t)
         top = log_lines(t)
-        # Down, then up to the top again.
+        # Down, then up to the top again. (The whole conversation is loaded now: a line
+        # or a page down can leave the scrollbar's thumb touching the top.)
         t.send("down")
-        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] != top[0])
+        await t.wait_for(lambda: log_lines(t)[0] == top[1])
         t.send("up")
         await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
         # A page down and back.
         t.send("pagedown")
-        await t.wait_for(lambda: thumb(t)[0] is False and log_lines(t)[0] not in top[:2])
+        await t.wait_for(lambda: log_lines(t)[0] not in top[:2])
         t.send("pageup")
         await t.wait_for(lambda: thumb(t) == (True, False) and log_lines(t)[0] == top[0])
         # G and end go back to the newest message.
@@ -445,9 +503,9 @@ async def test_filter_keys(size: tuple[int, int], tmp_path: Path) -> None:
 async def test_copy_message_and_first_unread(size: tuple[int, int], tmp_path: Path) -> None:
     async with demo(tmp_path, size, still=True, rate="0.001") as t:
         await open_long_row(t)
-        # c: the newest message on screen, as received, to the clipboard (OSC 52).
+        # y: the newest message on screen, as received, to the clipboard (OSC 52).
         start = len(t.output)
-        t.send("l", "c")
+        t.send("l", "y")
         await t.wait_for(lambda: re.search(OSC52, t.output[start:]) is not None)
         match = re.search(OSC52, t.output[start:])
         assert match is not None
@@ -459,9 +517,9 @@ async def test_copy_message_and_first_unread(size: tuple[int, int], tmp_path: Pa
         # u: a first start has nothing "new since you left"; it says so.
         t.send("u")
         await t.shows("nothing unread")
-        # m: from the top of the log on, unread again (the count is said).
-        t.send("home")
-        await t.wait_for(lambda: thumb(t) == (True, False))
+        # m: from the top of the log on, unread again (the count is said). (home at
+        # the top loads older pages: all the way back to the first message.)
+        await to_first_message(t)
         t.send("m")
         await t.wait_for(lambda: re.search(r"marked unread: \d+ messages", t.text) is not None)
 
@@ -511,9 +569,10 @@ async def test_copy_a_selection(size: tuple[int, int], tmp_path: Path) -> None:
         await open_long_row(t)
         # Drag across the start of a message in the log, then ctrl+c: the text
         # goes to the terminal's clipboard as OSC 52.
-        # At the top of the log, which then holds still while messages arrive.
-        t.send("l", "home")
-        await t.wait_for(lambda: thumb(t) == (True, False))
+        # At the top of the log, which then holds still while messages arrive (and,
+        # at the first message, no older page comes to move it).
+        t.send("l")
+        await to_first_message(t)
         # A message's first line: its time, its role, its text.
         line = next(line for line in log_lines(t) if MESSAGE_START.match(line))
         x, y = t.find(line[:20])

@@ -82,3 +82,34 @@ def test_a_filter_shows_only_the_customer(snap_compare: SnapCompare, tmp_path: P
     app, _ = still_app(tmp_path)
     keys = ["l", "f", *"@customer", "enter"]
     assert snap_compare(app, press=keys, terminal_size=SIZE, run_before=_until_ready)
+
+
+def test_reply_box(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+
+    async def replying(pilot: Pilot[Any]) -> None:
+        await until(pilot, ready(app))
+        await pilot.press("t")
+        await until(
+            pilot,
+            lambda: (
+                app.monitor.current is not None
+                and app.operator.holder(app.monitor.book.entries[app.monitor.current]) == "you"
+            ),
+        )
+        await pilot.press("c", *"Hello! A person here now.", "ctrl+j", *"How can I help?")
+        # Focus is asserted, not assumed: a snapshot taken before it lands draws
+        # the box unfocused.
+        await until(
+            pilot,
+            lambda: (
+                app.focused is app.main.compose_box
+                and app.main.compose_box.text.endswith("help?")
+                and not app.redraw_pending
+            ),
+        )
+        # The "you have it" toast times out on its own clock: kept out of the picture.
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=replying)

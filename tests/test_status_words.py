@@ -94,7 +94,12 @@ def test_a_quiet_live_stream_is_said_before_the_watchdog_acts() -> None:
 def test_activity_and_summary() -> None:
     assert activity_words(None) == ""
     assert activity_words(0.2) == "data just now"
-    assert activity_words(12.4) == "last data 12 s ago"
+    # Five-second steps, then minutes: an idle footer changes rarely.
+    assert activity_words(4.9) == "data just now"
+    assert activity_words(12.4) == "last data 10 s ago"
+    assert activity_words(59.9) == "last data 55 s ago"
+    assert activity_words(61) == "last data 1 min ago"
+    assert activity_words(3600) == "last data 60 min ago"
     entries = [
         entry("live"),
         entry("resumed"),
@@ -114,9 +119,9 @@ def test_the_whole_line_before_anything_is_open() -> None:
     assert failed.tone == "bad"
     ready = status_line(None, [], None, "ready")
     assert ready.words == "no conversation open"
-    live = status_line(entry("live"), [entry("live")], 3.2, "ready")
+    live = status_line(entry("live"), [entry("live")], 7.2, "ready")
     assert (live.words, live.activity, live.summary) == (
         "live",
-        "last data 3 s ago",
+        "last data 5 s ago",
         "1 live · 0 reconnecting · 0 gave up",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,13 +13,35 @@ from bimpe_tui.api.sse import SSEEvent, SSEParser
 from bimpe_tui.api.stream import ResumableStream, StreamEvent
 from bimpe_tui.demo.faults import FaultPlan
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.demo.world import AdjustableClock
 from tests.streamkit import collect, count_messages, messages, states, statuses
 
 
-def busiest(server: DemoServer, n: int = 1) -> list[tuple[str, str]]:
-    """The `n` conversations with the most messages so far (the fastest ones)."""
+def busiest(server: DemoServer, n: int = 1, need: int = 600) -> list[tuple[str, str]]:
+    """The `n` fastest conversations with 100 messages behind and `need` still to come.
+
+    Conversations end now (the demo world gives them lives), so the most messages so
+    far no longer means the fastest, and a fast one may be about to end: on a clock
+    that runs, only the long conversation is sure to go on (for LONG_OVERRUN more).
+    """
     world = server.world
-    ranked = sorted(world.conversation_ids(), key=lambda ids: -world.latest_index(ids[1]))
+
+    def pace(conversation_id: str) -> float:
+        return world.time_of(conversation_id, 100) - world.time_of(conversation_id, 0)
+
+    def left(conversation_id: str) -> int:
+        final = world.final_index(conversation_id)
+        return need if final is None else final - world.latest_index(conversation_id)
+
+    ranked = sorted(
+        (
+            ids
+            for ids in world.conversation_ids()
+            if world.latest_index(ids[1]) >= 100 and left(ids[1]) >= need
+        ),
+        key=lambda ids: pace(ids[1]),
+    )
+    assert len(ranked) >= n
     return ranked[:n]
 
 
@@ -216,7 +239,12 @@ async def test_closing_the_iterator_closes_the_connection(
 
 async def test_long_chaos_run_delivers_exactly_the_servers_messages() -> None:
     faults = FaultPlan.chaos(rate=6.0, seed=11)
-    async with DemoServer(seed=3, rate=100.0, heartbeat_interval=0.2, faults=faults) as server:
+    # A fixed start (then real time): which four conversations are fast and far from
+    # their end does not depend on the day the test runs.
+    clock = AdjustableClock(start=datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp())
+    async with DemoServer(
+        seed=3, rate=100.0, heartbeat_interval=0.2, faults=faults, clock=clock
+    ) as server:
         async with ConsoleClient(server.api_key, server.base_url, max_retries=0) as api:
             targets = busiest(server, 4)
             runs = []

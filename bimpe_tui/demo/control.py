@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bimpe_tui.demo.envelope import ApiError, authorize, ok
+from bimpe_tui.demo.envelope import ApiError, authorize, json_body, ok
 from bimpe_tui.demo.faults import FAULT_KINDS
 from bimpe_tui.demo.world import AdjustableClock
 
@@ -25,13 +25,7 @@ class ControlHandlers:
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         authorize(request, self._server.api_key)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "bad_request", "body must be a JSON object") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "body must be a JSON object")
-        return body
+        return await json_body(request)
 
     async def clock(self, request: web.Request) -> web.Response:
         """``{"now"?: epoch s, "advance"?: s, "speed"?: x}``: move or re-pace the clock."""

@@ -6,10 +6,11 @@ import contextvars
 import hmac
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
-__all__ = ["ApiError", "authorize", "dumps", "ok", "request_id"]
+__all__ = ["ApiError", "authorize", "dumps", "json_body", "ok", "request_id"]
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("demo_request_id", default="")
 """The request id of the request being answered.
@@ -47,6 +48,17 @@ def ok(data: object, meta: dict[str, object] | None = None, status: int = 200) -
     if meta is not None:
         body["meta"] = meta
     return web.json_response(body, status=status, dumps=dumps)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or the API's 400 ``bad_request``."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad_request", "body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "body must be a JSON object")
+    return body
 
 
 def authorize(request: web.Request, api_key: str) -> None:

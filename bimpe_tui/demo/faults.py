@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "FAULT_KINDS",
+    "HISTORY_KINDS",
     "LIST_KINDS",
     "MID_STREAM_KINDS",
+    "SEND_KINDS",
     "STREAM_REQUEST_KINDS",
     "TICKET_KINDS",
     "FaultPlan",
@@ -28,6 +30,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "after_410",
     "list_429",
     "list_503",
+    "send_lost",
+    "history_503",
 )
 """Every fault the demo server can inject."""
 
@@ -39,6 +43,14 @@ STREAM_REQUEST_KINDS: frozenset[str] = frozenset({"stream_401", "after_410"})
 """Faults answered to a stream GET instead of opening the stream."""
 LIST_KINDS: frozenset[str] = frozenset({"list_429", "list_503"})
 """Faults answered to a list call (agents, conversations): 429 with Retry-After, or 503."""
+
+SEND_KINDS: frozenset[str] = frozenset({"send_lost"})
+"""Faults of a message POST: ``send_lost`` stores the message, then drops the answer."""
+
+HISTORY_KINDS: frozenset[str] = frozenset({"history_503"})
+"""Faults answered to a list-messages GET (history pages): 503. Queued only (see
+:meth:`FaultPlan.inject`), never at random: chaos runs compare every delivery with the
+server's record, and a first page of history lost to three 503s would read as loss."""
 
 _MAX_REQUEST_FAULT_PROBABILITY = 0.25
 
@@ -73,6 +85,8 @@ class FaultPlan:
         self.injected: collections.Counter[str] = collections.Counter()
         self._rng = random.Random(seed)
         self._list_rng = random.Random(f"{seed}|list")
+        # Sends are the user's doing: their own generator keeps chaos elsewhere unchanged.
+        self._send_rng = random.Random(f"{seed}|send")
         self._queue: list[_Queued] = []
         self._listeners: list[Callable[[], None]] = []
 
@@ -94,7 +108,9 @@ class FaultPlan:
         """Queue ``count`` one-shot faults of ``kind``.
 
         ``ticket_*`` fire on the next ticket POSTs, ``list_*`` on the next list GETs
-        (agents or conversations), ``stream_401`` on the next stream GETs,
+        (agents or conversations), ``history_503`` on the next list-messages GETs,
+        ``send_lost`` on the next message POSTs,
+        ``stream_401`` on the next stream GETs,
         ``after_410`` on the next stream GETs whose ``after`` is a message id, and
         ``drop``/``cut``/``silent``/``close`` on the next open stream once it has written
         ``after_messages`` message frames on that connection (0: straight away).
@@ -156,6 +172,15 @@ class FaultPlan:
         """The fault to answer a list GET (agents, conversations) with, if any (counted)."""
         queued = self._take_queued(lambda item: item.kind in LIST_KINDS)
         return queued or self._roll_request_fault(LIST_KINDS, self._list_rng)
+
+    def take_history_fault(self) -> str | None:
+        """The queued fault to answer a list-messages GET with, if any (counted as applied)."""
+        return self._take_queued(lambda item: item.kind in HISTORY_KINDS)
+
+    def take_send_fault(self) -> str | None:
+        """The fault to apply to a message POST, if any (counted as applied)."""
+        queued = self._take_queued(lambda item: item.kind in SEND_KINDS)
+        return queued or self._roll_request_fault(SEND_KINDS, self._send_rng)
 
     def take_stream_request_fault(self, *, after_is_id: bool) -> str | None:
         """The fault to answer a stream GET with, if any (counted as applied)."""

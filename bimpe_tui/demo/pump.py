@@ -120,6 +120,8 @@ class _FrameCache:
 class _StreamState:
     conversation_id: str
     next_index: int
+    # The next message users sent (see actions.py) this stream has not written yet.
+    next_sent: int = 0
     written: int = 0
     last_frame: float = 0.0
     chaos_at: float | None = None
@@ -190,13 +192,19 @@ class StreamHub:
 
     # --- stream ----------------------------------------------------------------------
 
-    def _start_index(self, conversation_id: str, after: str | None) -> int:
+    def _start_index(self, conversation_id: str, after: str | None) -> tuple[int, int]:
+        """``(next world index, next sent message)`` where the stream begins."""
         world = self._server.world
+        actions = self._server.actions
         if after is None:
-            return world.latest_index(conversation_id) + 1
+            return world.latest_index(conversation_id) + 1, actions.sent_count(conversation_id)
         after_ms = parse_iso_ms(after)
         if after_ms is not None:
-            return world.latest_index_ms(conversation_id, after_ms) + 1
+            start = world.latest_index_ms(conversation_id, after_ms) + 1
+            return start, actions.first_sent_after_ms(conversation_id, after_ms)
+        resumed = actions.resume_point(conversation_id, after)
+        if resumed is not None:
+            return resumed
         parsed = world.parse_message_id(after)
         if (
             parsed is None
@@ -204,7 +212,9 @@ class StreamHub:
             or parsed[1] > world.latest_index(conversation_id)
         ):
             raise ApiError(410, "not_found", f"after: unknown message id {after!r}")
-        return parsed[1] + 1
+        start = parsed[1] + 1
+        # A message sent right after world message n (anchor n) comes before n + 1.
+        return start, actions.first_sent_at_or_after(conversation_id, parsed[1])
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         """``GET .../stream?ticket=T[&after=X]``: the event stream of one conversation."""
@@ -229,7 +239,7 @@ class StreamHub:
             raise ApiError(401, "unauthorized", _TICKET_INVALID)
         if fault == "after_410":
             raise ApiError(410, "not_found", f"after: unknown message id {after!r}")
-        next_index = self._start_index(conversation_id, after)
+        next_index, next_sent = self._start_index(conversation_id, after)
 
         response = web.StreamResponse(
             status=200,
@@ -246,7 +256,9 @@ class StreamHub:
         server._notify()
         try:
             await response.prepare(request)
-            await self._pump(request, response, _StreamState(conversation_id, next_index))
+            await self._pump(
+                request, response, _StreamState(conversation_id, next_index, next_sent)
+            )
         except ConnectionError:
             # The client went away mid-write: nothing to report.
             server.stats["disconnects"] += 1
@@ -283,12 +295,22 @@ class StreamHub:
                 elif kind is not None:
                     await self._end_stream(kind, request, response)
                     return
+            if await self._write_sent(response, state):
+                continue
             latest = world.latest_index(state.conversation_id)
+            next_anchor = server.actions.next_anchor(state.conversation_id, state.next_sent)
+            if next_anchor is not None:
+                # World messages up to the next sent one's anchor, then that one.
+                latest = min(latest, next_anchor)
             if state.next_index <= latest:
                 if state.pending_cut:
                     frame = self._encode(
                         state.conversation_id, state.next_index, state.next_index + 1
                     )[0]
+                    if not frame:
+                        # Hidden (the AI was paused): nothing to cut on this one.
+                        state.next_index += 1
+                        continue
                     cut_at = frame.index(b"data: ") + (len(frame) - frame.index(b"data: ")) // 2
                     await response.write(frame[:cut_at])
                     await self._abort(request)
@@ -299,9 +321,14 @@ class StreamHub:
                     # Stop the batch exactly where a queued fault is due.
                     stop = min(stop, state.next_index + threshold - state.written)
                 cache = self.frame_cache
-                if cache is not None and (
-                    stop - state.next_index >= _REPLAY_MIN_BACKLOG
-                    or cache.has(state.conversation_id, state.next_index)
+                # A conversation users acted on is not a pure function of the world.
+                if (
+                    cache is not None
+                    and not server.actions.touched(state.conversation_id)
+                    and (
+                        stop - state.next_index >= _REPLAY_MIN_BACKLOG
+                        or cache.has(state.conversation_id, state.next_index)
+                    )
                 ):
                     chunk, count = cache.take(
                         state.conversation_id, state.next_index, stop, _REPLAY_BATCH_BYTES
@@ -326,7 +353,9 @@ class StreamHub:
                 server.stats["heartbeats"] += 1
                 server._notify()
                 continue
-            if final is not None and state.next_index > final:
+            if next_anchor is not None and next_anchor < state.next_index:
+                until_message = 0.0
+            elif final is not None and state.next_index > final:
                 until_message = math.inf
             else:
                 until_message = (
@@ -338,17 +367,45 @@ class StreamHub:
                 wait = min(wait, max(0.0, state.chaos_at - now))
             await server._idle(wait)
 
+    async def _write_sent(self, response: web.StreamResponse, state: _StreamState) -> bool:
+        """Write the messages users sent that are due on this stream; True if any."""
+        server = self._server
+        due = server.actions.sent_due(state.conversation_id, state.next_sent, state.next_index)
+        if not due:
+            return False
+        frames = "".join(
+            f"id: {sent.message.id}\nevent: message\ndata: {dumps(sent.message.to_stream())}\n\n"
+            for sent in due
+        )
+        await response.write(frames.encode())
+        state.next_sent += len(due)
+        state.written += len(due)
+        state.last_frame = asyncio.get_running_loop().time()
+        server.stats["frames"] += len(due)
+        server._notify()
+        return True
+
     def _encode(self, conversation_id: str, start: int, stop: int) -> tuple[bytes, int]:
-        """SSE message frames for ``start <= index < stop``, up to about 64 KiB."""
+        """SSE message frames for ``start <= index < stop``, up to about 64 KiB.
+
+        Returns the bytes and how many indices they cover (a reply hidden because a
+        user paused the AI is covered without a frame).
+        """
         parts: list[str] = []
         size = 0
+        actions = self._server.actions
+        touched = actions.touched(conversation_id)
+        count = 0
         for message_id, payload in self._server.world.stream_payloads(conversation_id, start, stop):
+            count += 1
+            if touched and actions.hidden(conversation_id, start + count - 1):
+                continue
             frame = f"id: {message_id}\nevent: message\ndata: {payload}\n\n"
             parts.append(frame)
             size += len(frame)
             if size >= _BATCH_BYTES:
                 break
-        return "".join(parts).encode(), len(parts)
+        return "".join(parts).encode(), count
 
     def _encode_frames(self, conversation_id: str, start: int, stop: int) -> list[bytes]:
         """Each SSE message frame for ``start <= index < stop``, encoded on its own."""

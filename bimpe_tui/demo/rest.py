@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RestHandlers", "find_conversation", "rate_limited"]
 
-_SEARCH_WINDOW = 2000
 _MAX_LIMIT = 100
 _DEFAULT_LIMIT = 20
 _CHANNELS = (
@@ -109,7 +108,8 @@ class RestHandlers:
         agent_id = request.match_info["agent_id"]
         if world.agent(agent_id) is None:
             raise ApiError(404, "not_found", f"agent {agent_id!r} not found")
-        items = world.conversations(agent_id)
+        actions = self._server.actions
+        items = [actions.decorate(c) for c in world.conversations(agent_id)]
         if channel is not None:
             items = [c for c in items if c["channel_type"] == channel]
         for name, wanted in flags.items():
@@ -129,11 +129,15 @@ class RestHandlers:
         world = self._server.world
         agent_id, conversation_id = find_conversation(world, request)
         detail = world.conversation_detail(agent_id, conversation_id)
+        if detail is not None:
+            detail = self._server.actions.decorate(detail)
         return ok(detail)
 
     async def list_messages(self, request: web.Request) -> web.Response:
         """``GET /agents/{agent_id}/conversations/{conversation_id}/messages``."""
         authorize(request, self._server.api_key)
+        if self._server.faults.take_history_fault() == "history_503":
+            raise ApiError(503, "internal_error", "service temporarily unavailable")
         query = _Query(request)
         page, limit = query.paging()
         search = query.text("search")
@@ -144,13 +148,14 @@ class RestHandlers:
         latest = world.latest_index(conversation_id)
         newest_first = sort.startswith("-")
         offset = (page - 1) * limit
+        actions = self._server.actions
+        if actions.touched(conversation_id):
+            return self._touched_messages(
+                conversation_id, latest, search, newest_first, page, limit
+            )
         if search:
-            # Searching is bounded to recent history: the full history can be millions long.
-            needle = search.casefold()
-            window = range(max(0, latest - _SEARCH_WINDOW + 1), latest + 1)
-            hits = [
-                i for i in window if needle in world.message(conversation_id, i).message.casefold()
-            ]
+            # The whole conversation, back to its first message: lives are bounded.
+            hits = world.search(conversation_id, search, latest)
             if newest_first:
                 hits.reverse()
             total = len(hits)
@@ -165,6 +170,41 @@ class RestHandlers:
                 indices = range(offset, min(total, offset + limit))
         data = [world.message(conversation_id, i).to_api() for i in indices]
         return ok(data, _meta(total, page, limit))
+
+    def _touched_messages(
+        self,
+        conversation_id: str,
+        latest: int,
+        search: str | None,
+        newest_first: bool,
+        page: int,
+        limit: int,
+    ) -> web.Response:
+        """Pages of a conversation users acted on: the world's part, then the run's."""
+        actions = self._server.actions
+        k0, tail = actions.tail(conversation_id, latest)
+        total = k0 + len(tail)
+        offset = (page - 1) * limit
+
+        def item_at(position: int) -> dict[str, object]:
+            if position < k0:
+                return actions.api_message(conversation_id, position)
+            return actions.api_message(conversation_id, tail[position - k0])
+
+        if search:
+            needle = search.casefold()
+            # The whole conversation, back to its first message, as for the others.
+            found = [p for p in range(total) if needle in str(item_at(p)["message"]).casefold()]
+            if newest_first:
+                found.reverse()
+            data = [item_at(p) for p in found[offset : offset + limit]]
+            return ok(data, _meta(len(found), page, limit))
+        if newest_first:
+            top = total - 1 - offset
+            positions: Sequence[int] = range(top, max(-1, top - limit), -1)
+        else:
+            positions = range(offset, min(total, offset + limit))
+        return ok([item_at(p) for p in positions], _meta(total, page, limit))
 
 
 class _Query:

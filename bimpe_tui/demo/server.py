@@ -15,12 +15,14 @@ from types import TracebackType
 from aiohttp import web
 
 from bimpe_tui import event_loop
+from bimpe_tui.demo.actions import UserActions
 from bimpe_tui.demo.control import ControlHandlers
 from bimpe_tui.demo.envelope import ApiError, dumps, request_id
 from bimpe_tui.demo.faults import FaultPlan, parse_fault_spec
 from bimpe_tui.demo.pump import StreamHub, StreamRequestRecord
 from bimpe_tui.demo.rest import RestHandlers
 from bimpe_tui.demo.world import AdjustableClock, DemoWorld
+from bimpe_tui.demo.writes import WriteHandlers
 
 __all__ = [
     "API_PREFIX",
@@ -55,6 +57,8 @@ class DemoServer:
     ``replay_cache_bytes`` keeps up to that many bytes of encoded frames so that long
     replays are served from memory. The defaults leave all of these off. ``newcomers``
     False keeps the world to its 15 regular conversations (see :class:`DemoWorld`).
+    ``writes_allowed`` False answers every write with 403 ``insufficient_scope``, as the
+    service does for a read-only key.
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class DemoServer:
         control: bool = False,
         replay_cache_bytes: int = 0,
         newcomers: bool = True,
+        writes_allowed: bool = True,
     ) -> None:
         if heartbeat_interval <= 0 or ticket_ttl <= 0:
             raise ValueError("heartbeat_interval and ticket_ttl must be positive")
@@ -87,6 +92,9 @@ class DemoServer:
             bench_period=bench_period,
             newcomers=newcomers,
         )
+        self.actions = UserActions(self.world)
+        """What clients sent and paused this run (the world itself stays seed and clock)."""
+        self.writes_allowed = writes_allowed
         self.control = control
         self._faults = faults if faults is not None else FaultPlan()
         self.api_key = api_key
@@ -103,6 +111,7 @@ class DemoServer:
         """Tickets, open streams and the frame cache."""
         self._rest = RestHandlers(self)
         self._control = ControlHandlers(self)
+        self._writes = WriteHandlers(self)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_future: asyncio.Future[None] | None = None
@@ -282,6 +291,8 @@ class DemoServer:
         app.router.add_get(f"{base}/{{agent_id}}/conversations", rest.list_conversations)
         app.router.add_get(conv, rest.get_conversation)
         app.router.add_get(f"{conv}/messages", rest.list_messages)
+        app.router.add_post(f"{conv}/messages", self._writes.send_message)
+        app.router.add_patch(f"{conv}/ai-status", self._writes.set_ai_status)
         app.router.add_post(f"{conv}/stream-ticket", hub.stream_ticket)
         # No HEAD: it would spend a single-use ticket without opening a stream.
         app.router.add_get(f"{conv}/stream", hub.stream, allow_head=False)

@@ -26,6 +26,11 @@ from bimpe_tui.demo.scripts import CLOSING, ESCALATION, EXCHANGES, TAKEOVER_REPL
 
 __all__ = [
     "ANCHOR",
+    "LONG_BACKLOG",
+    "LONG_OVERRUN",
+    "LONG_WINDOW",
+    "MAX_LIFE",
+    "MIN_LIFE",
     "AdjustableClock",
     "DemoMessage",
     "DemoWorld",
@@ -35,16 +40,36 @@ __all__ = [
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANCHOR: float = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
-"""Message 0 of every conversation is created shortly after this instant (epoch seconds)."""
+"""The world's epoch (seconds): nothing exists before it; the seats' first lives start here."""
 _ANCHOR_MS = round(ANCHOR * 1000)
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _PREVIEW_CHARS = 120
-# Regulars never end; a bound no index reaches keeps their latest_index a plain min().
+# Bench conversations never end; a bound no index reaches keeps latest_index a plain min().
 _NO_END = 1 << 62
 # The role the SDK gives a business's human staff (the app shows it as "staff").
 _STAFF_ROLE = "restaurant_user"
 _MAX_NEWCOMER_SLOT = 36**7 - 1
 _NEWCOMER_CACHE = 4096
+
+MIN_LIFE = 100
+MAX_LIFE = 3000
+"""Bounds of a regular conversation's life, in messages (each seat draws one length)."""
+LONG_BACKLOG = 100_200
+"""Messages the long conversation already holds when it becomes the one listed."""
+LONG_WINDOW = 2_000
+"""Messages the long conversation then receives live before the next one takes its seat."""
+LONG_OVERRUN = 2_000
+"""Messages it still receives after that, unlisted: whoever watches the listed one is
+sure of at least this many more (tests and benchmarks stream from it)."""
+# The busiest regular (ngozi.eze, a message every 4 s) is the long one: benchmarks get
+# about 100,000 messages of history and a lively stream in the same conversation.
+_LONG_SEAT = 10
+# A regular life's id suffix: a seeded check, the seat in one base-36 digit, the life
+# number in six. Eleven characters: never the length of a bench (10) or newcomer (12) one.
+_LIFE_CHECK_CHARS = 4
+_LIFE_DIGITS = 6
+_MAX_LIFE_NUMBER = 36**_LIFE_DIGITS - 1
+_LIFE_CACHE = 1024
 
 
 @lru_cache(maxsize=4096)
@@ -97,6 +122,14 @@ def _b36(n: int) -> str:
         n, rem = divmod(n, 1296)
         parts.append(_B36_PAIRS[rem])
     return "".join(reversed(parts)).lstrip("0")
+
+
+def _b36_fixed(value: int, width: int) -> str:
+    text = ""
+    for _ in range(width):
+        value, rem = divmod(value, 36)
+        text = _B36[rem] + text
+    return text
 
 
 def _dumps(obj: object) -> str:
@@ -246,9 +279,33 @@ class _Conv:
     # floor(h * jitter_span / 2**64 / 10) for a hash h: 0 when jitter_span is 0.
     phase_ms: int
     jitter_span: int
-    # Index of the last message a newcomer ever sends; regulars go on forever.
+    # Index of the last message a conversation ever sends; bench ones go on forever.
     last_index: int = _NO_END
     life: Life | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Seat:
+    """A regular's place in the world, filled by one conversation after another.
+
+    The seat has a timeline of ticks, one per period: tick ``t`` falls at
+    ``ANCHOR + t * period``. Life ``k`` is listed while the newest tick is in
+    ``[a(k), a(k + 1))`` with ``a(k) = max(0, k * life_ticks - offset_ticks)``; its
+    message ``n`` falls on tick ``max(0, a(k) - backlog) + n``, so a life with a backlog
+    already holds that many messages when it takes the seat, and its last message on
+    tick ``a(k + 1) + overrun - 1``.
+    """
+
+    number: int
+    spec: _ConvSpec
+    agent_id: str
+    kind: str
+    channel_id: str
+    period_ms: int
+    life_ticks: int
+    offset_ticks: int
+    backlog: int
+    overrun: int
 
 
 _AGENTS: tuple[_AgentSpec, ...] = (
@@ -353,17 +410,25 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 class DemoWorld:
     """Agents, conversations and messages derived only from ``seed``, ``rate`` and ``clock``.
 
-    Message ``n`` of conversation ``c`` is created at
-    ``ANCHOR + (n + jitter(c, n)) * period(c) / rate`` (quantised to whole milliseconds),
-    with ``jitter`` in ``[0, 0.9)``, so creation times strictly increase with ``n`` and
-    the newest message at any instant is found in O(1).
+    Fifteen regular *seats* (a customer on a channel of an agent, with fixed flags) are
+    each held by one conversation at a time. A seat has a timeline of ticks, tick ``t``
+    falling at ``ANCHOR + (t + jitter) * period / rate`` (whole milliseconds, ``jitter``
+    in ``[0, 0.9)``, so times strictly increase) and the seat's conversations take turns
+    on it: each lives ``MIN_LIFE`` to ``MAX_LIFE`` messages (a length drawn per seat from
+    the seed, as is the tick its first life ends on), then ends, and the next one starts
+    on the following tick. One seat holds the long conversation instead: each of its
+    lives already has ``LONG_BACKLOG`` messages (written on the ticks before) when it
+    takes the seat and receives ``LONG_WINDOW`` more live, so the one listed always has
+    about 100,000 (once the clock is that many periods past ``ANCHOR``); it goes on for
+    ``LONG_OVERRUN`` more once the next has taken the seat. Lists show each
+    seat's current conversation; an ended one can still be fetched, streamed and paged by
+    id. The newest message at any instant is found in O(1).
 
-    Besides those 15 regulars, which never end and whose flags never change, newcomers
-    start over time (unless ``newcomers`` is False): slot ``k`` starts in
-    ``[k, k + 0.9) * SPACING / rate`` seconds after ``ANCHOR``, sends a few dozen to a few
-    hundred messages on the same arithmetic as a regular, then ends. Its flags follow its
-    life (see :class:`~bimpe_tui.demo.newcomers.Life`). Lists show the newcomers that have
-    started and whose last message is at most ``RETENTION / rate`` seconds old; any
+    Besides them, newcomers start over time (unless ``newcomers`` is False): slot ``k``
+    starts in ``[k, k + 0.9) * SPACING / rate`` seconds after ``ANCHOR``, sends a few
+    dozen to a few hundred messages on the same arithmetic, then ends. Its flags follow
+    its life (see :class:`~bimpe_tui.demo.newcomers.Life`). Lists show the newcomers that
+    have started and whose last message is at most ``RETENTION / rate`` seconds old; any
     started newcomer can still be fetched, streamed and paged by id.
 
     With ``bench_conversations`` > 0 the world is instead one agent with that many
@@ -416,6 +481,13 @@ class DemoWorld:
             )
         self._convs: dict[str, _Conv] = {}
         self._by_suffix: dict[str, _Conv] = {}
+        self._seats: list[_Seat] = []
+        self._life_cache: dict[tuple[int, int], _Conv] = {}
+        # The same lives by id: every message and list call looks its conversation up.
+        self._life_ids: dict[str, _Conv] = {}
+        if not bench:
+            self._seats = [self._seat(number, spec) for number, spec in enumerate(conv_specs)]
+            conv_specs = ()
         for slot, conv_spec in enumerate(conv_specs):
             # Bench ids come from other hash inputs, so they never alias the demo world's.
             suffix = self._make_id("", 10, "bench-conversation" if bench else "conversation", slot)
@@ -447,6 +519,28 @@ class DemoWorld:
         # retention after it, and its start's offset within the slot.
         self._reach_ms = longest_life_ms + self._retention_ms + self._spacing_ms
         self._newcomer_cache: dict[int, _Conv] = {}
+
+    def _seat(self, number: int, spec: _ConvSpec) -> _Seat:
+        long = number == _LONG_SEAT
+        if long:
+            life_ticks = LONG_WINDOW
+        else:
+            span = (MAX_LIFE - MIN_LIFE) // 2 + 1
+            life_ticks = MIN_LIFE + 2 * (_hash_int(self.seed, "life-length", number) % span)
+        # Even lengths and offsets: every life starts with a customer's message.
+        offset_ticks = 2 * (_hash_int(self.seed, "life-offset", number) % (life_ticks // 2))
+        return _Seat(
+            number=number,
+            spec=spec,
+            agent_id=self._agent_ids[spec.agent],
+            kind=_AGENTS[spec.agent].kind,
+            channel_id=self._make_id("ch_", 8, "channel", spec.agent, spec.channel),
+            period_ms=max(1, round(spec.period * 1000 / self.rate)),
+            life_ticks=life_ticks,
+            offset_ticks=offset_ticks,
+            backlog=LONG_BACKLOG if long else 0,
+            overrun=LONG_OVERRUN if long else 0,
+        )
 
     def _make_id(self, prefix: str, length: int, *parts: object) -> str:
         value = _hash_int(self.seed, "id", *parts, size=16)
@@ -486,7 +580,19 @@ class DemoWorld:
     def final_index(self, conversation_id: str) -> int | None:
         """Index of the last message a conversation will ever have; None if it never ends."""
         conv = self._conv(conversation_id)
-        return None if conv.life is None else conv.last_index
+        return None if conv.last_index == _NO_END else conv.last_index
+
+    def long_conversation(self, now: float | None = None) -> tuple[str, str] | None:
+        """``(agent_id, conversation_id)`` of the long conversation listed at ``now``.
+
+        About ``LONG_BACKLOG`` to ``LONG_BACKLOG + LONG_WINDOW`` messages once the clock
+        is that many of its periods past ``ANCHOR``; None in a bench world.
+        """
+        if not self._seats:
+            return None
+        now_ms = _ms_floor(self.clock() if now is None else now)
+        conv = self._current_life(self._seats[_LONG_SEAT], now_ms)
+        return conv.agent_id, conv.id
 
     def agent_of(self, conversation_id: str) -> str | None:
         """The agent id owning a conversation, or None if unknown or not started yet."""
@@ -518,6 +624,77 @@ class DemoWorld:
             else None
         )
         return out
+
+    # --- regular lives ---------------------------------------------------------------
+
+    def _life_suffix(self, seat: int, number: int) -> str:
+        check = _hash_int(self.seed, "life-id", seat, number) % 36**_LIFE_CHECK_CHARS
+        return _b36_fixed(check, _LIFE_CHECK_CHARS) + _B36[seat] + _b36_fixed(number, _LIFE_DIGITS)
+
+    def _life(self, seat: _Seat, number: int) -> _Conv:
+        key = (seat.number, number)
+        conv = self._life_cache.get(key)
+        if conv is not None:
+            return conv
+        period_ms = seat.period_ms
+        live = max(0, number * seat.life_ticks - seat.offset_ticks)
+        first = max(0, live - seat.backlog)
+        stop = (number + 1) * seat.life_ticks - seat.offset_ticks + seat.overrun
+        suffix = self._life_suffix(seat.number, number)
+        conv = _Conv(
+            id=f"c_{suffix}",
+            suffix=suffix,
+            agent_id=seat.agent_id,
+            kind=seat.kind,
+            spec=seat.spec,
+            channel_id=seat.channel_id,
+            period_ms=period_ms,
+            first_name=seat.spec.full_name.split(" ")[0],
+            time_key=f"{self.seed}|c_{suffix}|".encode(),
+            exchange_key=f"{self.seed}|c_{suffix}|x|".encode(),
+            phase_ms=first * period_ms,
+            jitter_span=9 * period_ms,
+            last_index=stop - first - 1,
+        )
+        if len(self._life_cache) >= _LIFE_CACHE:
+            # Lists need only the current life of each seat: start over.
+            self._life_cache.clear()
+            self._life_ids.clear()
+        self._life_cache[key] = conv
+        self._life_ids[conv.id] = conv
+        return conv
+
+    def _current_life(self, seat: _Seat, now_ms: int) -> _Conv:
+        """The life holding ``seat`` at ``now_ms``: the one whose newest tick has passed."""
+        offset = now_ms - _ANCHOR_MS
+        tick = offset // seat.period_ms if offset > 0 else 0
+        number = min((tick + seat.offset_ticks) // seat.life_ticks, _MAX_LIFE_NUMBER)
+        conv = self._life(seat, number)
+        if number and self._latest_ms(conv, now_ms) < 0:
+            # The tick has come but its jittered first message has not: the previous
+            # life still holds the seat.
+            conv = self._life(seat, number - 1)
+        return conv
+
+    def _life_by_id(self, conversation_id: str) -> _Conv | None:
+        known = self._life_ids.get(conversation_id)
+        if known is not None:
+            return known
+        suffix = conversation_id[2:]
+        if (
+            not self._seats
+            or not conversation_id.startswith("c_")
+            or len(suffix) != _LIFE_CHECK_CHARS + 1 + _LIFE_DIGITS
+            or any(ch not in _B36 for ch in suffix)
+        ):
+            return None
+        seat = _B36.index(suffix[_LIFE_CHECK_CHARS])
+        if seat >= len(self._seats):
+            return None
+        number = int(suffix[_LIFE_CHECK_CHARS + 1 :], 36)
+        if self._life_suffix(seat, number) != suffix:
+            return None
+        return self._life(self._seats[seat], number)
 
     # --- newcomers -------------------------------------------------------------------
 
@@ -570,13 +747,14 @@ class DemoWorld:
         conv = self._convs.get(conversation_id)
         if conv is not None:
             return conv
-        conv = self._newcomer_by_id(conversation_id)
+        conv = self._life_by_id(conversation_id) or self._newcomer_by_id(conversation_id)
         if conv is None or self._latest_ms(conv, _ms_floor(self.clock())) < 0:
             return None
         return conv
 
     def _listed(self, now_ms: int) -> list[_Conv]:
         listed = list(self._convs.values())
+        listed.extend(self._current_life(seat, now_ms) for seat in self._seats)
         if not self.newcomers:
             return listed
         offset = now_ms - _ANCHOR_MS
@@ -630,7 +808,11 @@ class DemoWorld:
     # --- time ------------------------------------------------------------------------
 
     def _conv(self, conversation_id: str) -> _Conv:
-        conv = self._convs.get(conversation_id) or self._newcomer_by_id(conversation_id)
+        conv = (
+            self._convs.get(conversation_id)
+            or self._life_by_id(conversation_id)
+            or self._newcomer_by_id(conversation_id)
+        )
         if conv is None:
             raise KeyError(f"unknown conversation {conversation_id!r}")
         return conv
@@ -680,7 +862,11 @@ class DemoWorld:
         suffix, _, digits = rest.partition("_")
         if prefix != "m" or not digits:
             return None
-        conv = self._by_suffix.get(suffix) or self._newcomer_by_id(f"c_{suffix}")
+        conv = (
+            self._by_suffix.get(suffix)
+            or self._life_by_id(f"c_{suffix}")
+            or self._newcomer_by_id(f"c_{suffix}")
+        )
         if conv is None:
             return None
         try:
@@ -764,6 +950,29 @@ class DemoWorld:
             created_at=self._time_ms(conv, index) / 1000,
             attachments=attachments,
         )
+
+    def search(self, conversation_id: str, needle: str, latest: int) -> list[int]:
+        """Indices ``0 <= i <= latest`` whose text contains ``needle`` (casefolded), oldest first.
+
+        The text only, one exchange at a time: list messages searches a whole
+        conversation, up to the long one's hundred thousand messages.
+        """
+        conv = self._conv(conversation_id)
+        folded = needle.casefold()
+        hits: list[int] = []
+        for exchange_no in range((latest + 2) // 2):
+            exchange, values = self._exchange(conv, exchange_no)
+            for part in (0, 1):
+                index = 2 * exchange_no + part
+                if index > latest:
+                    break
+                if conv.life is None:
+                    template = self._turn(exchange, part)[1]
+                else:
+                    template = self._newcomer_turn(conv.life, exchange, exchange_no, part)[1]
+                if folded in template.format_map(values).casefold():
+                    hits.append(index)
+        return hits
 
     def stream_payloads(
         self, conversation_id: str, start: int, stop: int

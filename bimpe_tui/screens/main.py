@@ -11,17 +11,19 @@ import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from ..book import Entry, held
+from ..api.errors import BimpeError
+from ..book import Entry, Pending, TimelineItem, held
+from ..export import ExportFormat
 from ..monitor import (
     Appended,
     ListChanged,
@@ -32,11 +34,14 @@ from ..monitor import (
     StatusChanged,
     TimelineReplaced,
 )
+from ..operator import Operator
 from ..render import one_line
 from ..status_words import status_line
+from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
+from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,8 +52,10 @@ REDRAW_INTERVAL = 0.25
 TICK = 1.0
 #: Seconds after a key press during which the list's rows do not move.
 HOLD = 3.0
-#: Ticks between redraws of an idle list, for its ages alone (an idle app stays idle).
-ROW_AGES_EVERY = 5
+#: Ticks between redraws of an idle list, for its ages alone (an idle app stays
+#: idle): ages are in minutes, and with dozens of rows one of them turns over
+#: every few seconds; each redraw repaints the whole list.
+ROW_AGES_EVERY = 15
 
 
 #: What Textual makes of ESC followed by a digit, the way most terminals (tmux
@@ -91,6 +98,11 @@ class MainScreen(Screen[None]):
         Binding("h", "show_pane('list')", "List", id="main.list"),
         Binding("l", "show_pane('log')", "Log", id="main.log"),
         Binding("escape", "show_pane('list')", "List", show=False, id="main.back"),
+        # Acting on the open conversation (hidden in read-only mode, see check_action).
+        Binding("t", "take_over", "Take over", show=False, id="main.take_over"),
+        Binding("b", "hand_back", "Hand back", show=False, id="main.hand_back"),
+        Binding("c", "reply", "Reply", show=False, id="main.reply"),
+        Binding("e", "export", "Export", show=False, id="main.export"),
         # Digits work in every terminal (a text box takes them first while it has
         # focus); alt+digit where the terminal delivers it.
         *(
@@ -114,13 +126,25 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#conversations"
 
     #: Bumped whenever the list's rows change; the picker redraws from it, rate-limited.
-    list_version: reactive[int] = reactive(0, init=False)
+    #: A `var`: bumping it must not repaint the screen (the redraw it causes
+    #: repaints what changed).
+    list_version: var[int] = var(0, init=False)
     #: In a narrow terminal, the one pane shown.
     pane: reactive[Pane] = reactive("list", init=False)
 
-    def __init__(self, monitor: Monitor, *, tz: tzinfo | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        monitor: Monitor,
+        *,
+        tz: tzinfo | None,
+        clock: Callable[[], float],
+        operator: Operator | None = None,
+    ) -> None:
         super().__init__()
         self.monitor = monitor
+        self.operator = operator or Operator(monitor)
+        #: The conversation the reply box is open for.
+        self._compose_for: str | None = None
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
@@ -132,12 +156,20 @@ class MainScreen(Screen[None]):
         self._hold_until = 0.0
         #: The order `]` and `[` walk, fixed at the start of a round (see `action_cycle`).
         self._round: list[str] = []
+        #: The file the last export from the app wrote (tests and tools read it).
+        self.last_export: str | None = None
+        #: The scrollback line drawn at the top of the log (to keep the reader's place
+        #: when it changes).
+        self._drawn_top: TimelineItem | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             yield Picker(id="picker")
-            yield MessageLog(tz=self.tz, id="log")
+            # The reply box is given to the log from here (docked at its bottom),
+            # so the log's own widget stays as it is.
+            with MessageLog(tz=self.tz, id="log"):
+                yield ComposeBox(id="compose")
         yield Static(id="too-small")
         yield StatusFooter(id="status")
         yield Footer()
@@ -156,6 +188,11 @@ class MainScreen(Screen[None]):
     def status_footer(self) -> StatusFooter:
         """The status line."""
         return self.query_one(StatusFooter)
+
+    @property
+    def compose_box(self) -> ComposeBox:
+        """The reply box under the log."""
+        return self.query_one(ComposeBox)
 
     def on_mount(self) -> None:
         self.log_view.border_title = "no conversation open"
@@ -228,12 +265,18 @@ class MainScreen(Screen[None]):
         if isinstance(event, ListChanged):
             self.list_version += 1
         elif isinstance(event, Opened):
+            if self._compose_for not in (None, event.conversation_id):
+                self._close_compose()
+            self.refresh_bindings()
             self.picker.highlight(event.conversation_id)
             self._show_open()
             self.update_status()
         elif isinstance(event, TimelineReplaced):
             if event.conversation_id == monitor.current:
-                self._show_open()
+                if event.keep_place:
+                    self._redraw_log(above=event.above)
+                else:
+                    self._show_open()
         elif isinstance(event, Appended):
             if event.conversation_id == monitor.current:
                 self.log_view.append(event.items, now=self._now())
@@ -247,7 +290,9 @@ class MainScreen(Screen[None]):
         entry = self._open_entry()
         if entry is not None:
             self.log_view.highlights = entry.highlights
-            self.log_view.show(_title(entry), list(entry.timeline.items), now=self._now())
+            self.log_view.mine = entry.timeline.mine
+            self._drawn_top = entry.older.marker()
+            self.log_view.show(self._title(entry), entry.shown(), now=self._now())
 
     def _open_entry(self) -> Entry | None:
         current = self.monitor.current
@@ -297,6 +342,12 @@ class MainScreen(Screen[None]):
             groups = held(groups, self.order)
         self.order = picker.show_rows(groups, self.clock(), book.more_pages)
         self.update_status()
+        entry = self._open_entry()
+        if entry is not None:
+            # A refresh of the list may say someone else paused or resumed the AI.
+            title = self._title(entry)
+            if title != self.log_view.border_title:
+                self.log_view.border_title = title
 
     def hold(self) -> None:
         """Keep the rows where they are for HOLD seconds (the user is moving through them)."""
@@ -341,14 +392,43 @@ class MainScreen(Screen[None]):
         self.run_worker(self.monitor.load_more(event.agent_id), group="pages")
 
     @on(MessageLog.NeedsRedraw)
-    def _redraw_log(self) -> None:
+    def _needs_redraw(self) -> None:
+        self._redraw_log()
+
+    def _redraw_log(self, above: int = 0) -> None:
+        """Draw the open conversation again where the reader is.
+
+        `above` older messages were put on top, and the scrollback line may have
+        changed: the log is told both, so the line the reader had at the top of
+        the screen stays there.
+        """
         entry = self._open_entry()
-        if entry is not None:
-            self.log_view.redraw(_title(entry), list(entry.timeline.items), now=self._now())
+        if entry is None:
+            return
+        shown = entry.shown()
+        top = entry.older.marker()
+        was_top, self._drawn_top = self._drawn_top, top
+        new_above: list[TimelineItem] = []
+        gone_above: list[TimelineItem] = []
+        if above:
+            # Only when messages came on top: a line changing alone (loading, failed)
+            # stays where the reader at the top sees it.
+            new_above = shown[: above + (1 if top is not None else 0)]
+            gone_above = [was_top] if was_top is not None else []
+        self.log_view.redraw(
+            self._title(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
+        )
 
     @on(MessageLog.ReachedEnd)
     def _reached_end(self) -> None:
         self.monitor.seen_now()
+        # Back at the end of a window moved into history: the newest come back.
+        self.monitor.return_to_newest()
+
+    @on(MessageLog.ReachedTop)
+    def _reached_top(self) -> None:
+        """The reader is at the top of the log: the next older page (or a retry)."""
+        self.monitor.load_older()
 
     @on(MessageLog.MarkUnread)
     def _mark_unread(self, event: MessageLog.MarkUnread) -> None:
@@ -411,7 +491,8 @@ class MainScreen(Screen[None]):
         self.notify("nothing new: every conversation with news has been visited", markup=False)
 
     def action_retry(self) -> None:
-        """Reconnect the open conversation's stream if it gave up (or retry loading)."""
+        """Reconnect a stream that gave up, retry older messages that failed to load,
+        or retry a failed start."""
         app = self.app
         if not self.monitor.ready:
             app.start_up()  # type: ignore[attr-defined]
@@ -421,10 +502,228 @@ class MainScreen(Screen[None]):
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    def _title(self, entry: Entry) -> Content:
+        holder = self.operator.holder(entry)
+        return _title(entry, HOLDER_WORDS[holder])
 
-def _title(entry: Entry) -> Content:
+    # -- export -----------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Ask what to export of the open conversation, then write it (see export_open)."""
+        entry = self._open_entry()
+        if entry is None:
+            self.notify("no conversation open to export", markup=False)
+            return
+        loaded = len(entry.timeline.messages())
+
+        def chosen(choice: str | None) -> None:
+            if choice is None or choice == "cancel":
+                return
+            scope, fmt = choice.split("-")
+            self.export_open("jsonl" if fmt == "jsonl" else "md", everything=scope == "all")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Export",
+                f"Export {one_line(entry.conversation.who, 40)}: the {loaded:,} messages "
+                "loaded, or all of it (every page fetched from the server)?",
+                [
+                    ("loaded-md", "Loaded → Markdown"),
+                    ("loaded-jsonl", "Loaded → JSON Lines"),
+                    ("all-md", "All → Markdown"),
+                    ("all-jsonl", "All → JSON Lines"),
+                    ("cancel", "Cancel"),
+                ],
+            ),
+            chosen,
+        )
+
+    @work(group="export", exit_on_error=False)
+    async def export_open(self, fmt: ExportFormat, *, everything: bool) -> None:
+        """Export the open conversation in a worker; progress in the log's subtitle."""
+        entry = self._open_entry()
+        if entry is None:
+            return
+        log = self.log_view
+        what = "all" if everything else "loaded"
+
+        def progress(written: int, total: int | None) -> None:
+            of = f" of {total:,}" if total else ""
+            log.border_subtitle = f"exporting ({what}): {written:,}{of} messages"
+
+        progress(0, None)
+        try:
+            path, written = await self.monitor.export(
+                entry.id, fmt, everything=everything, progress=progress
+            )
+        except (BimpeError, OSError) as exc:
+            self.notify(f"export failed: {exc}", severity="error", markup=False)
+            return
+        finally:
+            log.border_subtitle = ""
+        self.last_export = path
+        self.notify(f"exported {written:,} messages to {path}", markup=False, timeout=10)
+
+    # -- acting -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("take_over", "hand_back", "reply"):
+            if not self.operator.can_act:
+                return False  # read-only: hidden everywhere, and never run
+            if self._open_entry() is None:
+                return None
+        return True
+
+    def _refresh_title(self) -> None:
+        entry = self._open_entry()
+        if entry is not None:
+            self.log_view.border_title = self._title(entry)
+        self.refresh_bindings()
+
+    def _acted(self, ok: bool, text: str) -> None:
+        self.notify(text, severity="information" if ok else "error", markup=False)
+        self._refresh_title()
+        if not self.operator.can_act:
+            self._close_compose()
+
+    def action_take_over(self) -> None:
+        """Pause the open conversation's AI: you have it."""
+        entry = self._open_entry()
+        if entry is not None and self.operator.can_act:
+            self._set_ai(entry.id, True)
+
+    def action_hand_back(self) -> None:
+        """Resume the open conversation's AI."""
+        entry = self._open_entry()
+        if entry is not None and self.operator.can_act:
+            self._set_ai(entry.id, False)
+
+    @work(group="act", exit_on_error=False)
+    async def _set_ai(self, conversation_id: str, paused: bool, then_reply: bool = False) -> None:
+        outcome = await self.operator.set_ai(conversation_id, paused)
+        self._acted(outcome.ok, outcome.text)
+        if then_reply and outcome.ok and self.monitor.current == conversation_id:
+            self._open_compose(conversation_id)
+
+    def action_reply(self) -> None:
+        """Open the reply box; on a conversation the AI is answering, ask first."""
+        entry = self._open_entry()
+        if entry is None or not self.operator.can_act:
+            return
+        if entry.conversation.is_ai_chat_paused:
+            self._open_compose(entry.id)
+            return
+        c = entry.conversation
+        conversation_id = entry.id
+
+        def chosen(choice: str | None) -> None:
+            if choice == "take-over":
+                self._set_ai(conversation_id, True, then_reply=True)
+            elif choice == "reply":
+                self._open_compose(conversation_id)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "The AI is answering",
+                f"The AI is answering {one_line(c.who, 40)} on {_channel(c.channel_type)}. "
+                "Pause it (take over) before you reply?",
+                [
+                    ("take-over", "Take over and reply"),
+                    ("reply", "Reply alongside the AI"),
+                    ("cancel", "Cancel"),
+                ],
+            ),
+            chosen,
+        )
+
+    def _open_compose(self, conversation_id: str) -> None:
+        if self.monitor.current != conversation_id or not self.operator.can_act:
+            return
+        box = self.compose_box
+        if self._compose_for != conversation_id:
+            box.text = self.operator.draft(conversation_id).text
+        self._compose_for = conversation_id
+        box.add_class("-open")
+        self.pane = "log"
+        # At once: keys typed right after `c` belong in the box.
+        self.set_focus(box)
+
+    def _close_compose(self) -> None:
+        conversation_id = self._compose_for
+        if conversation_id is None:
+            return
+        box = self.compose_box
+        self.operator.draft(conversation_id).text = box.text
+        self._compose_for = None
+        box.remove_class("-open")
+        if box.has_focus:
+            self.set_focus(self.log_view.lines)
+
+    @on(ComposeBox.Cancelled)
+    def _compose_cancelled(self, event: ComposeBox.Cancelled) -> None:
+        event.stop()
+        self._close_compose()
+
+    @on(ComposeBox.Send)
+    def _compose_send(self, event: ComposeBox.Send) -> None:
+        event.stop()
+        conversation_id = self._compose_for
+        entry = self.monitor.book.get(conversation_id) if conversation_id else None
+        if entry is None or conversation_id is None:
+            return
+        text = event.text
+        if not self.operator.needs_send_confirmation:
+            self._send(conversation_id, text)
+            return
+        c = entry.conversation
+
+        def chosen(choice: str | None) -> None:
+            if choice == "send":
+                self.operator.confirm_sending()
+                self._send(conversation_id, text)
+
+        host = self.monitor.base_url.split("://", 1)[-1]
+        self.app.push_screen(
+            ConfirmScreen(
+                "Send to a customer?",
+                f"This message goes to {one_line(c.who, 40)} on {_channel(c.channel_type)} "
+                f"({one_line(entry.agent.name, 40)}) through {one_line(host, 60)}. "
+                "This is asked once per run.",
+                [("send", "Send"), ("cancel", "Cancel")],
+            ),
+            chosen,
+        )
+
+    def _send(self, conversation_id: str, text: str) -> None:
+        pending = self.operator.start_send(conversation_id, text)
+        if pending is None:
+            return
+        if self._compose_for == conversation_id:
+            self.compose_box.text = ""
+        self._finish_send(conversation_id, pending)
+
+    @work(group="act", exit_on_error=False)
+    async def _finish_send(self, conversation_id: str, pending: Pending) -> None:
+        outcome = await self.operator.finish_send(conversation_id, pending)
+        if not outcome.ok:
+            draft = self.operator.draft(conversation_id)
+            if self._compose_for == conversation_id and not self.compose_box.text.strip():
+                # The text comes back where it was typed, to be sent again or edited.
+                self.compose_box.text = draft.text
+            self._acted(False, outcome.text)
+
+
+#: The title's words for who has the conversation.
+HOLDER_WORDS = {"you": "you have it", "paused": "AI paused", "AI": "AI"}
+
+
+def _channel(channel_type: str) -> str:
+    return one_line(channel_type.removeprefix("test_"), 20)
+
+
+def _title(entry: Entry, holder: str) -> Content:
     c = entry.conversation
     channel = c.channel_type.removeprefix("test_")
     # Content, not a string: a string title is parsed as markup, and the names
     # come from the server (an escaped one can still fail to parse).
-    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name}", 120))
+    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name} · {holder}", 120))

@@ -10,7 +10,7 @@ does per frame: an arrival extends the index, it wraps nothing off screen.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import overload
 
@@ -33,7 +33,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Label
 
 from ..api.models import Message
-from ..book import MAX_TIMELINE, Marker, TimelineItem
+from ..book import MAX_TIMELINE, Marker, Pending, TimelineItem
 from ..line_index import LineIndex
 from ..render import (
     MAX_SHOWN_ATTACHMENTS,
@@ -47,6 +47,7 @@ from ..render import (
     url_text,
 )
 from ..search import Corpus, Hit, LogFilter, compile_query, find_hits, kept
+from .compose import pending_text
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
@@ -104,11 +105,13 @@ def message_lines(
     now: datetime | None,
     highlights: Sequence[tuple[int, int]] = (),
     marks: Sequence[Mark] = (),
+    mine: bool = False,
 ) -> list[Text]:
     """One message as lines of at most `width` cells: its text lines up under itself,
     after the time and role, and links stay whole (`attachment_rows`)."""
     parts = message_parts(message, tz=tz, now=now, highlights=highlights, marks=marks)
-    who = parts.who
+    # The user's own messages (sent in this run) show as "you".
+    who = Text("you", "bold magenta") if mine else parts.who
     head = Text.assemble(parts.when, " ", (who.plain.rjust(8), who.style), " ")
     room = max(10, width - head.cell_len)
     text = parts.text
@@ -203,7 +206,7 @@ class TimelineView(ScrollView, can_focus=True):
         ),
         # In the help, not the footer: the footer keeps room for q and ?.
         Binding("f", "filter_log", "Filter the log", show=False, id="log.filter"),
-        Binding("c", "copy_message", "Copy a message's text", show=False, id="log.copy_message"),
+        Binding("y", "copy_message", "Copy a message's text", show=False, id="log.copy_message"),
         Binding("u", "first_unread", "First unread message", show=False, id="log.first_unread"),
         Binding("m", "mark_unread", "Mark unread from here", show=False, id="log.mark_unread"),
     ]
@@ -216,6 +219,8 @@ class TimelineView(ScrollView, can_focus=True):
         self.tz = tz
         #: Per message id, the spans of its text to highlight (the open conversation's).
         self.highlights: Mapping[str, Sequence[tuple[int, int]]] = {}
+        #: Ids of the messages the user sent (their role shows as "you").
+        self.mine: Container[str] = frozenset()
         #: Items beyond this many are dropped from the front.
         self.keep = KEEP_ITEMS
         #: Whether the view stays at the newest line as items arrive and wrap.
@@ -352,7 +357,10 @@ class TimelineView(ScrollView, can_focus=True):
                 now=self._now,
                 highlights=spans,
                 marks=marks,
+                mine=item.id in self.mine,
             )
+        if isinstance(item, Pending):
+            return list(pending_text(item, width, self.app.console).split("\n"))
         return marker_lines(item.label, width)
 
     def set_marks(self, marks: dict[int, list[tuple[int, int, bool]]]) -> None:
@@ -391,7 +399,7 @@ class TimelineView(ScrollView, can_focus=True):
             return
         parent = self.parent
         if isinstance(parent, MessageLog):
-            parent.leave_end()
+            parent.leave_end(by_reader=False)
         target = max(0, start - height // 3) if size < height else start
         self._measure(target, height)
         self._update_size()
@@ -412,6 +420,8 @@ class TimelineView(ScrollView, can_focus=True):
                 if "\n" in text:
                     lines += min(text.count("\n", 0, MAX_SHOWN_CHARS), MAX_SHOWN_LINES)
                 add(lines + 2 * min(len(item.attachments), MAX_SHOWN_ATTACHMENTS))
+            elif isinstance(item, Pending):
+                add(1 + len(item.text) // room)
             else:
                 add(1 + len(item.label) // max(10, width * 9 // 10))
         return heights
@@ -452,6 +462,17 @@ class TimelineView(ScrollView, can_focus=True):
             line += index.height(position)
             position += 1
         return index.total != total_before
+
+    def measure_before(self, position: int) -> None:
+        """Make the heights of the items above `position` exact: a place kept under
+        items put on top must not move by the error of their estimates."""
+        changed = False
+        for above in range(min(position, len(self._items))):
+            if not self._exact[above]:
+                self._strips(above)
+                changed = True
+        if changed:
+            self._update_size()
 
     def measure_all(self) -> None:
         """Make every height exact (wraps every item once for this width)."""
@@ -663,9 +684,11 @@ class TimelineView(ScrollView, can_focus=True):
     # scroll to the end queued before it. A key that leaves the end stops the
     # following first, so an arrival in between does not pull the view back.
     def _leave_end(self) -> None:
+        parent = self.parent
+        if isinstance(parent, MessageLog) and self.scroll_y <= 0:
+            parent.reached_top()  # a key up at the top: ask for older messages
         if not self.allow_vertical_scroll:
             raise SkipAction()
-        parent = self.parent
         if isinstance(parent, MessageLog):
             parent.leave_end()
 
@@ -693,6 +716,8 @@ class TimelineView(ScrollView, can_focus=True):
 
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         parent = self.parent
+        if isinstance(parent, MessageLog) and self.scroll_y <= 0:
+            parent.reached_top()  # the wheel up at the top: ask for older messages
         if isinstance(parent, MessageLog) and self.allow_vertical_scroll:
             parent.leave_end()
         super()._on_mouse_scroll_up(event)
@@ -703,7 +728,7 @@ class TimelineView(ScrollView, can_focus=True):
             return
         parent = self.parent
         if isinstance(parent, MessageLog):
-            parent.leave_end()
+            parent.leave_end(by_reader=False)
         start = self._index.start(position)
         self._measure(start, self.scrollable_content_region.height)
         self._update_size()
@@ -793,6 +818,9 @@ class MessageLog(Vertical):
         The view re-wraps by itself now; kept for callers that also redraw.
         """
 
+    class ReachedTop(TextualMessage):
+        """The reader scrolled to the top, or pressed a key up there: time for older messages."""
+
     #: Messages that arrived while the user was scrolled up.
     new_count: reactive[int] = reactive(0)
 
@@ -820,10 +848,14 @@ class MessageLog(Vertical):
         #: What the search looks in: the view's items' texts, made at the first
         #: search after the view was filled (None until then).
         self._corpus: Corpus | None = None
+        #: The reader scrolled up since the conversation was shown (not our own scrolling).
+        self._reader_up = False
+        self._mine: Container[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
         view.highlights = self._highlights
+        view.mine = self._mine
         yield view
         yield Label("", id="new-marker")
 
@@ -842,6 +874,17 @@ class MessageLog(Vertical):
         self._highlights = value
         if self.is_mounted:
             self.lines.highlights = value
+
+    @property
+    def mine(self) -> Container[str]:
+        """Ids of the messages the user sent (their role shows as "you")."""
+        return self._mine
+
+    @mine.setter
+    def mine(self, value: Container[str]) -> None:
+        self._mine = value
+        if self.is_mounted:
+            self.lines.mine = value
 
     @property
     def following(self) -> bool:
@@ -865,6 +908,7 @@ class MessageLog(Vertical):
         """Replace the content with a conversation's items and follow its tail."""
         self.border_title = title
         self._set_following(True)
+        self._reader_up = False
         self.new_count = 0
         view = self.lines
         view.fill(self._through_filter(items), now)
@@ -877,13 +921,24 @@ class MessageLog(Vertical):
         view.refresh()
 
     def redraw(
-        self, title: str | Content, items: Sequence[TimelineItem], *, now: datetime | None = None
+        self,
+        title: str | Content,
+        items: Sequence[TimelineItem],
+        *,
+        now: datetime | None = None,
+        above: Sequence[TimelineItem] = (),
+        gone_above: Sequence[TimelineItem] = (),
     ) -> None:
         """Draw the same conversation again, keeping the reader's place.
 
         A reader scrolled up stays on the same item, with the "N new" count
         kept: a resize that lands late (a busy machine lays out after the first
         draw) must not count as having read to the end.
+
+        `above`: items now held above those held before (older messages put on
+        top); `gone_above`: items on top before and no longer (the "loading
+        older messages…" line). The reader's item moves down by the difference,
+        so the line the reader had at the top of the screen stays there.
         """
         if self._following:
             self.show(title, items, now=now)
@@ -891,6 +946,8 @@ class MessageLog(Vertical):
         view = self.lines
         position, offset = view._index.find(round(view.scroll_y))
         key = view._base + position
+        if above or gone_above:
+            key += len(self._kept(above)) - len(self._kept(gone_above))
         self._redrawing = True
         try:
             self.border_title = title
@@ -898,6 +955,8 @@ class MessageLog(Vertical):
             self._corpus = None
             if self._pattern is not None:
                 self._find(jump=False)
+            if above or gone_above:
+                view.measure_before(key)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
             view.scroll_to(y=view.scroll_y + offset, animate=False)
             self._drawn_width = view.wrap_width()
@@ -928,11 +987,22 @@ class MessageLog(Vertical):
         else:
             self.new_count += sum(1 for item in items if isinstance(item, Message))
 
+    def _kept(self, items: Sequence[TimelineItem]) -> Sequence[TimelineItem]:
+        """Those of `items` the view holds: all, or while filtered those kept."""
+        return items if self._all is None else kept(items, self._filter)
+
+    def reached_top(self) -> None:
+        """The reader is at the top: say so (the screen loads older messages)."""
+        self.post_message(self.ReachedTop())
+
     def scrolled(self) -> None:
         """Track whether the user left the end or came back to it."""
         if self._redrawing:
             return
         view = self.lines
+        if self._reader_up and view.scroll_y <= 0 < view.max_scroll_y:
+            self._reader_up = False  # once per arrival at the top
+            self.reached_top()
         at_end = view.scroll_y >= view.max_scroll_y - 1
         if at_end and not self._following:
             self._set_following(True)
@@ -941,9 +1011,15 @@ class MessageLog(Vertical):
         elif not at_end and self._following and not view._settling:
             self._set_following(False)
 
-    def leave_end(self) -> None:
-        """The reader is scrolling up: stop following now, before the scroll lands."""
+    def leave_end(self, *, by_reader: bool = True) -> None:
+        """Stop following now, before the scroll lands.
+
+        `by_reader`: the reader scrolls (keys, wheel), and reaching the top asks
+        for older messages; a jump of ours (a search match, the first unread)
+        that lands at the top does not.
+        """
         self._set_following(False)
+        self._reader_up = by_reader
 
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""

@@ -48,7 +48,10 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
     if c.is_test_channel:
         text.append(" test", "dim italic")
     if c.is_ai_chat_paused:
-        text.append(" paused", "yellow")
+        # Who has it: you (taken over this run), else someone paused the AI.
+        text.append(
+            " you" if entry.yours else " paused", "bold magenta" if entry.yours else "yellow"
+        )
     if entry.gone:
         # Kept because it is watched; the server's list no longer has it.
         text.stylize("dim")
@@ -166,6 +169,19 @@ class ConversationList(OptionList):
         self.post_message(self.Resized())
 
 
+#: A row as drawn: its id, text and styles.
+Fingerprint = tuple[str | None, str, tuple[object, ...]]
+
+
+def _fingerprint(option: Option) -> Fingerprint:
+    prompt = option.prompt
+    if isinstance(prompt, Text):
+        return (option.id, prompt.plain, tuple(prompt.spans))
+    if isinstance(prompt, Content):
+        return (option.id, prompt.plain, tuple(prompt.spans))
+    return (option.id, str(prompt), ())
+
+
 class Picker(Vertical):
     """Filter box above the list of conversations, grouped by agent."""
 
@@ -189,6 +205,9 @@ class Picker(Vertical):
         """The filter text changed: the rows must be drawn again."""
 
     filter_text: reactive[str] = reactive("")
+
+    #: What the rows last drawn showed (see `show_rows`).
+    _shown: tuple[str, tuple[Fingerprint, ...]] | None = None
 
     def compose(self) -> ComposeResult:
         # No select-all on focus: text typed ahead of the focus is already in it.
@@ -238,13 +257,22 @@ class Picker(Vertical):
             label = Text(f"  no conversation matches “{one_line(self.filter_text, 40)}”", "italic")
             label.append("\n  escape clears the filter", "dim")
             rows.append(Option(label, id=f"{AGENT_PREFIX}none", disabled=True))
+        # Most redraws (the clock moving rows' ages, a refresh that changed
+        # nothing a row shows) produce the rows already shown: rebuilding the
+        # options anyway makes Textual lay out and paint the whole list again.
+        shown = (self.filter_text, tuple(_fingerprint(option) for option in rows))
+        if shown == self._shown:
+            return order
+        self._shown = shown
         options.set_options(rows)
         if keep is not None:
             try:
                 options.highlighted = options.get_option_index(keep)
             except OptionDoesNotExist:  # the conversation was filtered out
                 options.highlighted = 1 if order else None
-        self.border_title = f"Conversations ({len(order)})"
+        heading = f"Conversations ({len(order)})"
+        if str(self.border_title or "") != heading:  # setting it repaints, even the same words
+            self.border_title = heading
         return order
 
     def highlight(self, conversation_id: str) -> None:

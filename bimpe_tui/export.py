@@ -1,0 +1,453 @@
+"""A conversation written out as Markdown (to read, paste into a ticket) or JSON Lines.
+
+No Textual here: the command line (`bimpe-tui export`) and the app both call it, the
+app for what it has loaded (:func:`export_messages`) or for everything
+(:func:`export_conversation`), each with a progress callback.
+
+What is written, and what is not:
+
+- JSON Lines: one message per line, its payload exactly as the server sent it (a
+  stream frame's data, or the history item re-encoded without changing a value); only
+  what a terminal would act on if the file were printed is written as a ``\\uXXXX``
+  escape, which leaves every line's JSON equal to what was received.
+- Markdown: every message's text inside a code fence longer than any run of backticks
+  in it, so no message can open a heading, a link, a table or HTML, or close the fence
+  early: what is read is the text as sent. Controls (ANSI escapes, bidi overrides, C0
+  and C1 characters) are shown as the app shows them (``␛``, ``<U+202E>``): a
+  Markdown file cannot carry them safely. Roles, times and ids outside the fences are
+  escaped, links are code, never clickable.
+- Nothing secret: no API key, no stream ticket, no base URL; of the customer only what
+  the list shows (username or id, channel), not their email or phone number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, TextIO
+
+import msgspec
+
+from . import __version__
+from .api.client import ConsoleClient
+from .api.models import Message
+from .history import DEFAULT_PAGE_SIZE, iter_all_messages
+from .tail import json_line
+
+__all__ = [
+    "FORMATS",
+    "ExportFormat",
+    "ExportHeader",
+    "Progress",
+    "ProgressReport",
+    "atomic_text_file",
+    "export_conversation",
+    "export_file_name",
+    "export_messages",
+    "format_for_path",
+    "jsonl_message",
+    "markdown_message",
+    "run_export",
+]
+
+ExportFormat = Literal["md", "jsonl"]
+FORMATS: tuple[ExportFormat, ...] = ("md", "jsonl")
+
+Progress = Callable[[int, int | None], None]
+"""Called as ``progress(written, total)`` after each batch; ``total`` None if unknown."""
+
+# C0 controls but tab and newline, DEL, C1, the bidi marks, embeddings, overrides and
+# isolates, and lone surrogates (JSON can carry them; no file encoding can).
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# The ASCII punctuation that can start structure inside a line of CommonMark or GFM
+# (emphasis, code, links, images, HTML, entities, tables, strikethrough, a heading's
+# closing hashes, autolinks after a colon). Backslash-escaped, each renders as itself;
+# the rest stays as typed, so the file reads well before rendering too.
+_PUNCTUATION = re.compile(r"([\\`*_\[\]<>&|~!#:])")
+_BACKTICKS = re.compile("`+")
+
+
+def _stand_in(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block, as the app shows them: ␛
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"
+
+
+def _shown(text: str) -> str:
+    """``text`` with the characters a file cannot carry safely spelled out visibly."""
+    return _CONTROLS.sub(_stand_in, text)
+
+
+def _inline(text: str) -> str:
+    """Plain Markdown text that renders as ``text`` and on one line, starting nothing."""
+    return _PUNCTUATION.sub(r"\\\1", _shown(text.replace("\n", " ").replace("\t", " ")))
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+
+
+def _code(text: str) -> str:
+    """An inline code span holding ``text`` exactly (ids, links: shown, not followed)."""
+    shown = _shown(text.replace("\n", " ").replace("\t", " "))
+    ticks = "`" * (_longest_backticks(shown) + 1)
+    # A span whose text starts or ends with a backtick needs a space inside each end,
+    # which CommonMark strips again when rendering.
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{ticks}{pad}{shown}{pad}{ticks}"
+
+
+def _fenced(text: str) -> str:
+    """``text`` in a code block no line of it can close or leave."""
+    shown = _shown(text.replace("\r\n", "\n"))
+    fence = "`" * max(3, _longest_backticks(shown) + 1)
+    body = shown if shown.endswith("\n") else shown + "\n"
+    return f"{fence}\n{body}{fence}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHeader:
+    """What the Markdown file says about the conversation above its messages."""
+
+    agent_id: str
+    conversation_id: str
+    #: The customer as the list shows them (username, else user id).
+    who: str | None = None
+    channel: str | None = None
+    #: "all messages" or "messages loaded in the app": what the file holds.
+    scope: str = "all messages"
+
+    def markdown(self, now: datetime | None = None) -> str:
+        """The file's title and facts, each value escaped."""
+        when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        title = _inline(self.who) if self.who else _code(self.conversation_id)
+        lines = [f"# Conversation with {title}", ""]
+        lines.append(f"- agent: {_code(self.agent_id)}")
+        lines.append(f"- conversation: {_code(self.conversation_id)}")
+        if self.channel:
+            lines.append(f"- channel: {_inline(self.channel)}")
+        lines.append(f"- holds: {_inline(self.scope)}")
+        lines.append(f"- exported: {_code(when)} by bimpe-tui {__version__}")
+        return "\n".join(lines) + "\n"
+
+
+def markdown_message(message: Message) -> str:
+    """One message as a Markdown section: a heading of facts, the text fenced, links."""
+    facts = [_inline(message.role), _code(message.created_at or "unknown time")]
+    if message.message_type and message.message_type != "text":
+        facts.append(_inline(message.message_type))
+    parts = [f"### {' · '.join(facts)} · {_code(message.id)}", ""]
+    if message.message:
+        parts.append(_fenced(message.message))
+    else:
+        parts.append("*(no text)*\n")
+    if message.attachments:
+        parts.append("")
+        parts.extend(f"- {_inline(a.type)}: {_code(a.url)}" for a in message.attachments)
+        parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+def jsonl_message(message: Message) -> str:
+    """One message as a JSON line: its payload as received, escaped only where unsafe."""
+    if message.payload is None:
+        # From the history: the item as decoded, in the compact form servers send.
+        payload = json.dumps(dict(message.raw), ensure_ascii=False, separators=(",", ":"))
+        message = msgspec.structs.replace(message, payload=payload)
+    line = json_line(message)
+    if _CONTROLS.search(line) is None:
+        return line
+    # What json_line leaves raw that a file or terminal cannot take: C0 controls are
+    # never raw in valid JSON, so this is a lone surrogate (the history's JSON escape
+    # decoded). Escaping every non-ASCII character keeps the line's JSON equal.
+    return json.dumps(json.loads(line), ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
+def format_for_path(path: str | None) -> ExportFormat:
+    """The format a file name asks for: ``.jsonl`` / ``.ndjson`` JSON Lines, else Markdown."""
+    if path and path.lower().endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    return "md"
+
+
+class _Writer:
+    def __init__(self, out: TextIO, fmt: ExportFormat, header: ExportHeader | None) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        self._out = out
+        self._fmt = fmt
+        self.written = 0
+        if fmt == "md" and header is not None:
+            out.write(header.markdown() + "\n")
+
+    def write(self, messages: Iterable[Message]) -> None:
+        encode = markdown_message if self._fmt == "md" else jsonl_message
+        # One write per batch: a hundred-thousand-message export is a thousand writes.
+        chunk = [encode(message) for message in messages]
+        self._out.write("".join(chunk))
+        self.written += len(chunk)
+
+
+def export_messages(
+    out: TextIO,
+    fmt: ExportFormat,
+    messages: Iterable[Message],
+    *,
+    header: ExportHeader | None = None,
+    total: int | None = None,
+    progress: Progress | None = None,
+    batch: int = 1000,
+) -> int:
+    """Write ``messages`` (oldest first, as loaded) to ``out``; returns how many.
+
+    For the app's loaded range: ``progress(written, total)`` after every ``batch``.
+    """
+    writer = _Writer(out, fmt, header)
+    pending: list[Message] = []
+    for message in messages:
+        pending.append(message)
+        if len(pending) >= batch:
+            writer.write(pending)
+            pending.clear()
+            if progress is not None:
+                progress(writer.written, total)
+    if pending or writer.written == 0:
+        writer.write(pending)
+        if progress is not None:
+            progress(writer.written, total)
+    return writer.written
+
+
+async def export_conversation(
+    client: ConsoleClient,
+    agent_id: str,
+    conversation_id: str,
+    out: TextIO,
+    fmt: ExportFormat,
+    *,
+    progress: Progress | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> int:
+    """Write a whole conversation, first message to newest, fetching every page.
+
+    Messages that arrive meanwhile are included up to the last page read, none twice.
+    ``progress(written, total)`` after each page. Returns how many were written.
+    """
+    header: ExportHeader | None = None
+    if fmt == "md":
+        detail = await client.get_conversation(agent_id, conversation_id)
+        header = ExportHeader(
+            agent_id, conversation_id, who=detail.who, channel=detail.channel_type
+        )
+    writer = _Writer(out, fmt, header)
+    async for batch, total in iter_all_messages(
+        client, agent_id, conversation_id, page_size=page_size
+    ):
+        writer.write(batch)
+        if progress is not None:
+            progress(writer.written, total)
+    return writer.written
+
+
+# -- `bimpe-tui export` ---------------------------------------------------------------
+
+#: Conversations shorter than this export without a progress display: done at once.
+PROGRESS_FROM = 1000
+_BAR_WIDTH = 30
+_REDRAW_EVERY = 0.1
+
+
+class ProgressReport:
+    """An export's progress on stderr: a bar redrawn in place on a terminal, else lines.
+
+    Shown only for conversations of ``PROGRESS_FROM`` messages or more. On a terminal
+    the bar is redrawn at most ten times a second and cleared at the end; elsewhere (a
+    log, a pipe) a plain line at every tenth of the way, no carriage returns.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        terminal: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._terminal = stream.isatty() if terminal is None else terminal
+        self._clock = clock
+        self._drawn_at = -_REDRAW_EVERY
+        self._tenths = 0
+        self._bar_shown = False
+
+    def __call__(self, written: int, total: int | None) -> None:
+        """Report ``written`` of ``total`` messages."""
+        if total is None or total < PROGRESS_FROM:
+            return
+        total = max(total, written)
+        if self._terminal:
+            now = self._clock()
+            if written < total and now - self._drawn_at < _REDRAW_EVERY:
+                return
+            self._drawn_at = now
+            filled = _BAR_WIDTH * written // total
+            bar = "█" * filled + "░" * (_BAR_WIDTH - filled)
+            percent = 100 * written // total
+            self._stream.write(
+                f"\rbimpe-tui: exporting {bar} {percent:3d}% {written:,}/{total:,} messages"
+            )
+            self._bar_shown = True
+            self._stream.flush()
+            return
+        tenths = 10 * written // total
+        if tenths > self._tenths:
+            self._tenths = tenths
+            self._stream.write(
+                f"bimpe-tui: exported {written:,} of {total:,} messages ({10 * tenths} %)\n"
+            )
+            self._stream.flush()
+
+    def finish(self) -> None:
+        """Clear the bar (if drawn), so what follows starts on a clean line."""
+        if self._bar_shown:
+            self._stream.write("\r\x1b[2K")
+            self._stream.flush()
+            self._bar_shown = False
+
+
+def _utf8_stdout() -> io.TextIOWrapper:
+    # Exports are UTF-8 whatever the locale says: a C locale would refuse the first é.
+    return io.TextIOWrapper(
+        sys.stdout.buffer, encoding="utf-8", newline="\n", line_buffering=False, write_through=False
+    )
+
+
+async def _export_to(
+    *,
+    api_key: str,
+    base_url: str,
+    agent_id: str,
+    conversation_id: str,
+    fmt: ExportFormat,
+    out: TextIO,
+    report: ProgressReport,
+) -> int:
+    async with ConsoleClient(api_key, base_url) as client:
+        return await export_conversation(
+            client, agent_id, conversation_id, out, fmt, progress=report
+        )
+
+
+@contextlib.contextmanager
+def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A UTF-8 file written beside ``path`` and renamed onto it once the block succeeds.
+
+    Created readable by you alone (an export holds customers' words); if the block
+    raises, the partial file is removed and ``path`` is left as it was.
+    """
+    target = os.path.abspath(os.fspath(path))
+    fd, temp_path = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".part", dir=os.path.dirname(target)
+    )
+    try:
+        with open(fd, "w", encoding="utf-8", newline="\n") as out:
+            yield out
+        os.replace(temp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_path)
+        raise
+
+
+def export_file_name(conversation_id: str, fmt: ExportFormat, now: datetime | None = None) -> str:
+    """A file name for an export: the conversation and the time, e.g. for the app to offer."""
+    when = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    # Ids come from the server: only what is safe in a file name on any system is kept.
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", conversation_id)[:80] or "conversation"
+    return f"bimpe-{safe}-{when}.{fmt}"
+
+
+def run_export(
+    *,
+    api_key: str,
+    base_url: str,
+    agent_id: str,
+    conversation_id: str,
+    fmt: ExportFormat,
+    output: str | None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run `bimpe-tui export`: the whole conversation to ``output`` (None or "-": stdout).
+
+    A file is written through :func:`atomic_text_file`, so an interrupted or failed
+    export leaves no half file. Returns the exit code: 0 done, 1 failed.
+    """
+    from . import event_loop
+    from .api.errors import BimpeError
+
+    err = sys.stderr if stderr is None else stderr
+    report = ProgressReport(err)
+    to_stdout = output is None or output == "-"
+
+    def export_to(out: TextIO) -> int:
+        written = event_loop.run(
+            _export_to(
+                api_key=api_key,
+                base_url=base_url,
+                agent_id=agent_id,
+                conversation_id=conversation_id,
+                fmt=fmt,
+                out=out,
+                report=report,
+            )
+        )
+        out.flush()
+        return written
+
+    try:
+        if to_stdout:
+            stdout = _utf8_stdout()
+            try:
+                written = export_to(stdout)
+            finally:
+                # Not closed: that would close the process's stdout under Python's feet.
+                with contextlib.suppress(ValueError, OSError):
+                    stdout.detach()
+        else:
+            assert output is not None
+            with atomic_text_file(output) as out:
+                written = export_to(out)
+    except BimpeError as exc:
+        report.finish()
+        print(f"bimpe-tui: export failed: {exc}", file=err)
+        return 1
+    except OSError as exc:
+        report.finish()
+        if isinstance(exc, BrokenPipeError) and to_stdout:
+            # The reader went away (`| head`): what it wanted, it got.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        print(f"bimpe-tui: export failed: {exc.strerror or exc}: {output}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        report.finish()
+        print("bimpe-tui: export interrupted; nothing written", file=err)
+        return 1
+    report.finish()
+    where = "stdout" if to_stdout else os.path.abspath(str(output))
+    print(f"bimpe-tui: wrote {written:,} messages to {where}", file=err)
+    return 0

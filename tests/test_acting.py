@@ -1,0 +1,239 @@
+"""Take over, reply, hand back, driven by the pilot against the demo server."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from bimpe_tui.api.models import Message
+from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.book import Entry, Pending
+from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.screens.confirm import ConfirmScreen
+from bimpe_tui.state import StateStore
+from bimpe_tui.widgets.compose import ComposeBox
+from tests.apptools import FakeClock, delivered_ids, make_app, ready, until
+
+SIZE = (140, 40)
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "state.toml"
+
+
+def app_for(server: DemoServer, state_path: Path, clock: FakeClock, **config: object) -> BimpeApp:
+    """The app with AppConfig options (read_only, or a demo server seen as a real one)."""
+    options: dict[str, object] = {
+        "state": StateStore(state_path, debounce=0.05),
+        "demo": server,
+        "stream_options": {"base_delay": 0.05, "read_timeout": 10.0},
+        "tz": UTC,
+        "clock": clock,
+        "record": io.StringIO(),
+    }
+    options.update(config)
+    return BimpeApp(AppConfig(**options))  # type: ignore[arg-type]
+
+
+def open_entry(app: BimpeApp) -> Entry:
+    current = app.monitor.current
+    assert current is not None
+    return app.monitor.book.entries[current]
+
+
+def mine(entry: Entry) -> list[Message]:
+    return [
+        i for i in entry.timeline.items if isinstance(i, Message) and i.id in entry.timeline.mine
+    ]
+
+
+def pending(entry: Entry) -> list[Pending]:
+    return [i for i in entry.timeline.items if isinstance(i, Pending)]
+
+
+def notified(app: BimpeApp, words: str) -> bool:
+    return any(words in n.message for n in app._notifications)
+
+
+async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # No refresh of the list: what the list shows after acting comes from acting.
+    app = app_for(server, state_path, clock, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        assert entry.conversation.needs_attention
+        assert not entry.conversation.is_ai_chat_paused
+        await pilot.press("t")
+        await until(pilot, lambda: entry.conversation.is_ai_chat_paused and entry.yours)
+        assert "you have it" in str(app.main.log_view.border_title)
+        await pilot.press("c")
+        box = app.main.compose_box
+        assert app.focused is box
+        await pilot.press(*"Hello, a person here")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(mine(entry)) == 1 and not pending(entry))
+        assert box.text == ""
+        # A person answered: the server settles the flag, and the list shows it.
+        await until(pilot, lambda: not entry.conversation.needs_attention)
+        await pilot.press(*"line one", "ctrl+j", *"line two", "enter")
+        await until(pilot, lambda: len(mine(entry)) == 2 and not pending(entry))
+        first, second = mine(entry)
+        assert first.message == "Hello, a person here"
+        assert second.message == "line one\nline two"
+        # Each shown once, delivered once by the stream.
+        ids = delivered_ids(app, entry.id)
+        assert ids.count(first.id) == 1
+        assert ids.count(second.id) == 1
+        assert server.actions.sent_count(entry.id) == 2
+        # Drawn as "you".
+        lines = "\n".join(s.text for s in app.main.log_view.lines.lines)
+        assert "you line one" in " ".join(lines.split())
+        await pilot.press("escape")
+        assert not box.has_class("-open")
+        await pilot.press("b")
+        await until(pilot, lambda: not entry.conversation.is_ai_chat_paused)
+        assert "you have it" not in str(app.main.log_view.border_title)
+        count = len(entry.timeline.items)
+        clock.advance(300, server)
+        await until(
+            pilot,
+            lambda: any(
+                isinstance(i, Message) and i.role == "assistant"
+                for i in list(entry.timeline.items)[count:]
+            ),
+        )
+
+
+async def test_reply_on_an_ai_run_conversation_asks_to_take_over_first(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("enter")  # the first choice: take over and reply
+        await until(pilot, lambda: isinstance(app.focused, ComposeBox))
+        assert entry.conversation.is_ai_chat_paused
+        assert entry.yours
+
+
+async def test_a_failed_send_keeps_the_draft_and_says_why(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("t")
+        await until(pilot, lambda: entry.yours)
+        await pilot.press("c")
+        box = app.main.compose_box
+        too_long = "x" * 5000
+        box.text = too_long
+        await pilot.press("enter")
+        await until(pilot, lambda: notified(app, "not sent"))
+        assert notified(app, "message: must be at most 4096 characters")
+        await until(pilot, lambda: box.text == too_long and not pending(entry))
+        assert server.actions.sent_count(entry.id) == 0
+        # Escape keeps the draft; opening the box again brings it back.
+        await pilot.press("escape")
+        assert app.main.operator.draft(entry.id).text == too_long
+        box.text = ""
+        await pilot.press("c")
+        assert box.text == too_long
+
+
+async def test_a_lost_answer_is_retried_with_one_key_and_shows_once(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("t")
+        await until(pilot, lambda: entry.yours)
+        server.faults.inject("send_lost")
+        await pilot.press("c", *"only once", "enter")
+        await until(pilot, lambda: len(mine(entry)) == 1 and not pending(entry))
+        assert server.faults.injected["send_lost"] == 1
+        assert server.actions.sent_count(entry.id) == 1
+        texts = [i.message for i in entry.timeline.items if isinstance(i, Message)]
+        assert texts.count("only once") == 1
+
+
+async def test_the_first_send_to_a_real_server_names_customer_and_channel(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    await server.start()
+    # The demo server seen as a real one: the app has a key and a URL, no demo.
+    app = app_for(
+        server, state_path, clock, demo=None, api_key=server.api_key, base_url=server.base_url
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("t")
+        await until(pilot, lambda: entry.yours)
+        await pilot.press("c", *"hi", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        who = entry.conversation.who
+        assert who in screen.question
+        assert entry.conversation.channel_type.removeprefix("test_") in screen.question
+        assert server.api_key not in screen.question
+        await pilot.press("escape")  # cancelled: nothing sent, the text stays
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert server.actions.sent_count(entry.id) == 0
+        assert app.main.compose_box.text == "hi"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: len(mine(entry)) == 1)
+        # Asked once per run.
+        await pilot.press(*"again", "enter")
+        await until(pilot, lambda: len(mine(entry)) == 2)
+
+
+async def test_read_only_hides_every_action(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = app_for(server, state_path, clock, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("t", "c")
+        await pilot.pause()
+        assert not entry.conversation.is_ai_chat_paused
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not app.main.compose_box.has_class("-open")
+        rows = [row for _, found in app.binding_sections() for row in found]
+        assert not any(description in ("Take over", "Reply") for _, description in rows)
+        commands = [c.title for c in app.get_system_commands(app.main)]
+        assert "Take over" not in commands
+        assert server.actions.touched(entry.id) is False
+
+
+async def test_a_key_that_can_only_read_turns_actions_off(
+    clock: FakeClock, state_path: Path
+) -> None:
+    async with DemoServer(clock=clock, writes_allowed=False, heartbeat_interval=0.5) as server:
+        app = make_app(server, state_path, clock)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await until(pilot, ready(app))
+            await pilot.press("t")
+            await until(pilot, lambda: notified(app, "this key can only read"))
+            assert not app.operator.can_act
+            await pilot.press("c")
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert not app.main.compose_box.has_class("-open")
+            assert not any(server.api_key in n.message for n in app._notifications)

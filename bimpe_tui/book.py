@@ -67,6 +67,9 @@ class Timeline:
         #: The window was moved back into history: it no longer holds the newest
         #: messages (they are counted, not kept, until the newest page is fetched again).
         self.detached = False
+        #: What arrived while detached, in order (bounded as the window is): the
+        #: refill's page may have been listed before the last of them arrived.
+        self._missed: deque[Message] = deque(maxlen=limit)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -92,6 +95,7 @@ class Timeline:
             for message in messages:
                 if message.id not in self._ids:
                     added.append(message)
+                    self._missed.append(message)
                     self.last_message = message
             return added
         for message in messages:
@@ -171,11 +175,20 @@ class Timeline:
         self._sending.clear()
         self.pending_marker = None
         self.detached = False
-        last = self.last_message
+        missed, self._missed = list(self._missed), deque(maxlen=self.limit)
         self.add(reversed(newest_first))
-        if last is not None and self.last_message is not None and last.id not in self._ids:
-            # Arrived after the page was listed: the stream delivered it already.
-            self.add([last])
+        # What the stream delivered after the page was listed: every message of
+        # `missed` after the page's newest (all of them if the page holds none).
+        newest = newest_first[0].id if newest_first else None
+        ids = [message.id for message in missed]
+        start = ids.index(newest) + 1 if newest in ids else 0
+        if start == 0 and newest_first and missed:
+            page_time = parse_timestamp(newest_first[0].created_at)
+            first_time = parse_timestamp(missed[0].created_at)
+            if page_time is not None and first_time is not None and first_time < page_time:
+                # The page is newer than all that was missed: it holds them already.
+                start = len(missed)
+        self.add(missed[start:])
 
     def add_pending(self, pending: Pending) -> Pending:
         """Append a "sending…" item."""

@@ -22,6 +22,7 @@ What is written, and what is not:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -257,7 +258,8 @@ async def export_conversation(
     async for batch, total in iter_all_messages(
         client, agent_id, conversation_id, page_size=page_size
     ):
-        writer.write(batch)
+        # In a thread: encoding and writing a page must not stall the caller's loop.
+        await asyncio.to_thread(writer.write, batch)
         if progress is not None:
             progress(writer.written, total)
     return writer.written

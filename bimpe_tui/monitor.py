@@ -838,7 +838,8 @@ class Monitor:
     def seen_now(self) -> bool:
         """Advance the open conversation's seen cursor if the user can see its newest message."""
         entry = self.book.get(self.current) if self.current else None
-        if entry is None or self.peeking or not self.can_see():
+        if entry is None or self.peeking or not self.can_see() or entry.timeline.detached:
+            # Detached: the newest messages are not in the window the reader sees.
             return False
         had_unread = entry.unread
         entry.unread = 0
@@ -998,10 +999,18 @@ class Monitor:
         client = self.client
         path = await asyncio.to_thread(self.export_path, conversation_id, fmt)
         if everything:
-            with atomic_text_file(path) as out:
+            # The file's opening, writes (in export_conversation) and commit (fsync,
+            # rename) run in threads: a slow disk must not stall the UI loop.
+            stack = contextlib.ExitStack()
+            out = await asyncio.to_thread(stack.enter_context, atomic_text_file(path))
+            try:
                 written = await export_conversation(
                     client, entry.agent.id, conversation_id, out, fmt, progress=progress
                 )
+            except BaseException as exc:
+                await asyncio.to_thread(stack.__exit__, type(exc), exc, exc.__traceback__)
+                raise
+            await asyncio.to_thread(stack.close)
             return path, written
         messages = entry.timeline.messages()
         header = ExportHeader(

@@ -530,8 +530,8 @@ async def test_peek_key(size: tuple[int, int], tmp_path: Path) -> None:
         name = row(t, 3)
         if not list_shown(t):
             await to_list(t)
-        # Down to row 3 (the list has its first row highlighted), then p.
-        t.send("down", "down", "p")
+        # Home (row 1, wherever the highlight was), down to row 3, then p.
+        t.send("home", "down", "down", "p")
         await t.shows("peeking")
         await t.wait_for(lambda: log_title(t).startswith(name))
 

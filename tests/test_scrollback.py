@@ -111,6 +111,28 @@ async def test_the_window_lets_go_of_its_newest_end_and_refills(server: DemoServ
     assert timeline.add([messages[17]]) == [messages[17]]
 
 
+async def test_a_refill_keeps_every_arrival_the_page_was_listed_before(
+    server: DemoServer,
+) -> None:
+    conv = server.world.conversation_ids()[0][1]
+    messages = [world_message(server, conv, n) for n in range(20)]
+    timeline = Timeline(limit=8)
+    timeline.add(messages[10:16])
+    timeline.prepend(messages[5:10])
+    assert timeline.detached
+    # Three arrive while detached; the newest page was listed after the first only.
+    timeline.add(messages[16:19])
+    timeline.refill(list(reversed(messages[12:17])))
+    # Every message after the page's newest follows it: none lost, none twice.
+    assert [m.id for m in timeline.messages()] == [m.id for m in messages[12:19]]
+    # A page listed before any of them: all three follow it.
+    timeline.prepend(messages[0:5])
+    assert timeline.detached
+    timeline.add(messages[19:20])
+    timeline.refill(list(reversed(messages[14:19])))
+    assert [m.id for m in timeline.messages()][-6:] == [m.id for m in messages[14:20]]
+
+
 # -- the app -----------------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ from .compose import pending_text
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
-KEEP_ITEMS = MAX_TIMELINE
+KEEP_ITEMS = MAX_TIMELINE + 1  # and the top line ("loading older messages…")
 #: Items whose wrapped lines are kept for the current width: a few screens'
 #: worth either way of where the reader is; the rest are wrapped again if shown.
 WRAP_CACHE = 2_000
@@ -613,7 +613,7 @@ class TimelineView(ScrollView, can_focus=True):
             raise SkipAction()
 
     def message_to_copy(self) -> Message | None:
-        """The message `c` copies: the current search match's, else the newest whose
+        """The message `y` copies: the current search match's, else the newest whose
         first line is on screen."""
         parent = self.parent
         if isinstance(parent, MessageLog):

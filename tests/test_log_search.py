@@ -162,3 +162,23 @@ async def test_arrivals_add_to_the_count_without_moving_the_reader() -> None:
             "".join(current_style_segments(view))
             + "".join(t for t in screen_texts(view) if "ORD-00707" in t),
         )
+
+
+async def test_a_redraw_keeping_the_place_keeps_the_current_match() -> None:
+    items = timeline()
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        log.show("title", items)
+        view.focus()
+        await pilot.press("ctrl+f", *"ord-", "escape", "N", "N", "N", "N", "N")
+        assert count_text(log) == "15 of 20"
+        assert current_style_segments(view) == ["ORD-"]
+        # Older messages put on top (as paging back does): the same match stays
+        # current, counted among more matches, and stays on screen.
+        older = [message(n, f"Order ORD-9{n:04d} from before") for n in range(-30, 0)]
+        log.redraw("title", [*older, *items], above=older)
+        assert count_text(log) == "45 of 50"
+        assert any("ORD-01407" in t for t in screen_texts(view))
+        assert current_style_segments(view) == ["ORD-"]

@@ -948,6 +948,14 @@ class MessageLog(Vertical):
         key = view._base + position
         if above or gone_above:
             key += len(self._kept(above)) - len(self._kept(gone_above))
+        # The search's current match, to point at it again once refilled (a
+        # fresh search would pick the match nearest the bottom of the view).
+        current: tuple[TimelineItem, int] | None = None
+        if self._hits and 0 <= self._current < len(self._hits):
+            hit = self._hits[self._current]
+            number = hit.item - view.base
+            if 0 <= number < len(view.items):
+                current = (view.items[number], hit.start)
         self._redrawing = True
         try:
             self.border_title = title
@@ -955,6 +963,8 @@ class MessageLog(Vertical):
             self._corpus = None
             if self._pattern is not None:
                 self._find(jump=False)
+                if current is not None:
+                    self._point_at(*current)
             if above or gone_above:
                 view.measure_before(key)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
@@ -1122,6 +1132,18 @@ class MessageLog(Vertical):
         self._mark()
         if jump:
             self._jump()
+
+    def _point_at(self, item: TimelineItem, start: int) -> None:
+        """Make the match at `start` in `item` (found by identity) the current one."""
+        items = self.lines.items
+        base = self.lines.base
+        for n, hit in enumerate(self._hits):
+            number = hit.item - base
+            if hit.start == start and 0 <= number < len(items) and items[number] is item:
+                self._current = n
+                self._anchor = hit.item
+                self._mark()
+                return
 
     def _searched(self) -> Corpus:
         """The corpus of what the view holds, up to date."""

@@ -883,6 +883,20 @@ class Monitor:
 
     # -- scrollback into history --------------------------------------------------------
 
+    async def search_history(
+        self, conversation_id: str, query: str, *, limit: int = 50
+    ) -> tuple[list[Message], int]:
+        """The server's matches for `query` in the whole conversation: newest first
+        (at most `limit`), and how many there are in all. Raises BimpeError."""
+        entry = self.book.get(conversation_id)
+        if entry is None or self.client is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        page = await self.client.list_messages(
+            entry.agent.id, conversation_id, search=query, sort="-created_at", limit=limit
+        )
+        total = page.meta.total_count if page.meta is not None else len(page.items)
+        return list(page.items), total
+
     def load_older(self, conversation_id: str | None = None) -> bool:
         """Load the page before the oldest message held (the reader reached the top).
 

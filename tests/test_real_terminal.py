@@ -450,6 +450,14 @@ async def test_search_keys(size: tuple[int, int], tmp_path: Path) -> None:
         # talks of orders. Following the end: the newest match.
         t.send("ctrl+r")
         await t.wait_for(lambda: search_count(t) is not None and "regex" in t.text)
+        # ctrl+o: the server searches the whole conversation, as plain text (no
+        # message has "ORD.R"); escape closes the list, back in the box.
+        t.send("ctrl+o")
+        await t.shows("no message of the conversation has it")
+        t.send("escape")
+        await t.wait_for(
+            lambda: "no message of the conversation" not in t.text and search_count(t) is not None
+        )
         count = search_count(t)
         assert count is not None
         last, total = count

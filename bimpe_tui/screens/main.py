@@ -38,10 +38,11 @@ from ..operator import Operator
 from ..render import one_line
 from ..status_words import status_line
 from ..widgets.compose import ComposeBox
-from ..widgets.message_log import MessageLog
+from ..widgets.message_log import MessageLog, SearchBox
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
 from .confirm import ConfirmScreen
+from .history_results import HistoryResults
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -424,6 +425,25 @@ class MainScreen(Screen[None]):
         self.monitor.seen_now()
         # Back at the end of a window moved into history: the newest come back.
         self.monitor.return_to_newest()
+
+    @on(SearchBox.AskServer)
+    def _ask_server(self, event: SearchBox.AskServer) -> None:
+        event.stop()
+        if self.monitor.current is not None:
+            self._search_history(self.monitor.current, event.query)
+
+    @work(group="history_search", exclusive=True, exit_on_error=False)
+    async def _search_history(self, conversation_id: str, query: str) -> None:
+        """Ask the server for every match in the conversation; show them in a list."""
+        words = f"searching the whole conversation for “{one_line(query, 40)}”…"
+        self.notify(words, markup=False)
+        try:
+            matches, total = await self.monitor.search_history(conversation_id, query)
+        except (BimpeError, LookupError) as error:
+            words = f"could not search the conversation: {error}"
+            self.notify(words, severity="error", markup=False)
+            return
+        await self.app.push_screen(HistoryResults(query, matches, total, self.tz))
 
     @on(MessageLog.ReachedTop)
     def _reached_top(self) -> None:

@@ -742,8 +742,16 @@ class SearchBox(Input):
         Binding("enter", "step(1)", "Next match", id="search.next"),
         Binding("shift+enter", "step(-1)", "Previous match", show=False, id="search.previous"),
         Binding("ctrl+r", "toggle_regex", "Regex on/off", id="search.regex"),
+        Binding("ctrl+o", "ask_server", "Search all history", id="search.server"),
         Binding("escape", "done", "Back to the log", id="search.done"),
     ]
+
+    class AskServer(TextualMessage):
+        """Search the whole conversation on the server, not only what is loaded."""
+
+        def __init__(self, query: str) -> None:
+            super().__init__()
+            self.query = query
 
     class Step(TextualMessage):
         """Go to the next (1) or previous (-1) match."""
@@ -760,6 +768,10 @@ class SearchBox(Input):
 
     def action_toggle_regex(self) -> None:
         self.post_message(self.ToggleRegex())
+
+    def action_ask_server(self) -> None:
+        if self.value.strip():
+            self.post_message(self.AskServer(self.value.strip()))
 
     def action_done(self) -> None:
         # At once, not through a message: a key typed right after escape

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .api.models import Message
-from .book import TimelineItem
+from .book import Marker, Pending, TimelineItem
 from .render import ROLES, shown_part
 
 #: The roles a filter can choose, as the log names them; "other" is any role
@@ -190,7 +190,14 @@ class LogFilter:
         return bool(self.words or self.roles)
 
     def keeps(self, item: TimelineItem) -> bool:
-        """Whether the filtered log shows this item (a divider shows only unfiltered)."""
+        """Whether the filtered log shows this item.
+
+        A divider shows only unfiltered; but what the user is sending, and the
+        "info" lines (older messages loading or failing, a frame skipped), show
+        whatever the filter: hiding them would hide a failure or a send.
+        """
+        if isinstance(item, Pending) or (isinstance(item, Marker) and item.kind == "info"):
+            return True
         if not isinstance(item, Message):
             return not self
         if self.roles and role_name(item.role) not in self.roles:

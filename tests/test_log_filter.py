@@ -9,7 +9,8 @@ from textual.app import App, ComposeResult
 
 import bimpe_tui
 from bimpe_tui.api.models import Message
-from bimpe_tui.book import Marker, TimelineItem
+from bimpe_tui.book import Marker, Pending, TimelineItem
+from bimpe_tui.search import LogFilter
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
 
 ROLES = ["customer", "assistant", "restaurant_user", "system"]
@@ -123,3 +124,13 @@ async def test_a_reader_scrolled_up_stays_near_their_place_when_the_filter_chang
         await pilot.press("escape")
         assert not log.filtered
         assert not log.following
+
+
+def test_a_filter_still_shows_what_is_sent_and_the_info_lines() -> None:
+    chosen = LogFilter.parse("@customer refund")
+    failed = Marker("info", "could not load older messages: HTTP 503 — press r to retry")
+    assert chosen.keeps(failed)
+    assert chosen.keeps(Pending("key-1", "On it."))
+    # A divider does not: it would stand between messages the filter hides.
+    assert not chosen.keeps(Marker("resumed", "reconnected — 3 replayed"))
+    assert not chosen.keeps(message(1, "line 1"))

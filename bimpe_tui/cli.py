@@ -352,6 +352,22 @@ def _require_key(settings: Settings) -> str:
     return settings.require_key()
 
 
+def _settings_with_key(args: argparse.Namespace) -> tuple[Settings, str] | None:
+    """A subcommand's settings and key, warnings printed; None (said why) if unusable."""
+    from .config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(
+            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
+        )
+        api_key = _require_key(settings)
+    except ConfigError as exc:
+        print(f"bimpe-tui: {exc}", file=sys.stderr)
+        return None
+    _print_warnings(settings.warnings)
+    return settings, api_key
+
+
 def _print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
         print(f"bimpe-tui: warning: {warning}", file=sys.stderr)
@@ -403,18 +419,12 @@ def _login(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace) -> int:
     from .act_cli import read_text, run_ai, run_send
-    from .config import ConfigError, load_settings
 
     command = str(args.command)
-    try:
-        settings = load_settings(
-            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
-        )
-        api_key = _require_key(settings)
-    except ConfigError as exc:
-        print(f"bimpe-tui: {exc}", file=sys.stderr)
+    loaded = _settings_with_key(args)
+    if loaded is None:
         return EXIT_USAGE
-    _print_warnings(settings.warnings)
+    settings, api_key = loaded
     if settings.read_only or args.read_only:
         # The promise of read-only is that nothing is sent, from the app or from here.
         print(f"bimpe-tui {command}: read-only (read_only = true or --read-only)", file=sys.stderr)
@@ -438,18 +448,12 @@ def _act(args: argparse.Namespace) -> int:
 
 
 def _tail(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_settings
     from .tail import run_tail
 
-    try:
-        settings = load_settings(
-            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
-        )
-        api_key = _require_key(settings)
-    except ConfigError as exc:
-        print(f"bimpe-tui: {exc}", file=sys.stderr)
+    loaded = _settings_with_key(args)
+    if loaded is None:
         return EXIT_USAGE
-    _print_warnings(settings.warnings)
+    settings, api_key = loaded
     return run_tail(
         api_key=api_key,
         base_url=settings.base_url,
@@ -492,18 +496,12 @@ def _add_export_parser(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load_settings
     from .export import format_for_path, run_export
 
-    try:
-        settings = load_settings(
-            base_url=args.base_url, config_path=args.config, insecure_http=args.insecure_http
-        )
-        api_key = _require_key(settings)
-    except ConfigError as exc:
-        print(f"bimpe-tui: {exc}", file=sys.stderr)
+    loaded = _settings_with_key(args)
+    if loaded is None:
         return EXIT_USAGE
-    _print_warnings(settings.warnings)
+    settings, api_key = loaded
     return run_export(
         api_key=api_key,
         base_url=settings.base_url,

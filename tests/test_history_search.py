@@ -10,8 +10,8 @@ from textual.widgets import OptionList
 
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.history_results import HistoryResults
-from tests.apptools import FakeClock, make_app, ready, until
-from tests.test_scrollback import ids, short_conversation
+from tests.apptools import FakeClock, make_app, until
+from tests.test_scrollback import ids, open_short
 
 
 async def test_ctrl_o_lists_a_match_from_history_not_loaded(
@@ -19,11 +19,7 @@ async def test_ctrl_o_lists_a_match_from_history_not_loaded(
 ) -> None:
     app = make_app(server, tmp_path / "state.toml", clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 200, 450)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        conv, entry = await open_short(pilot, server, 200, 450)
         loaded = set(ids(entry))
         world = server.world
         # An order number said only in messages the app has not loaded.

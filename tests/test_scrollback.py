@@ -45,6 +45,19 @@ def short_conversation(app: BimpeApp, server: DemoServer, low: int, high: int) -
     return min(sizes, key=lambda cid: abs(sizes[cid] - (low + high) // 2))
 
 
+async def open_short(
+    pilot: Pilot[Any], server: DemoServer, low: int, high: int
+) -> tuple[str, Entry]:
+    """Once the app is ready, open a conversation of `low` to `high` messages; its entry."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await until(pilot, ready(app))
+    conv = short_conversation(app, server, low, high)
+    app.monitor.open(conv)
+    await until(pilot, ready(app))
+    return conv, app.monitor.book.entries[conv]
+
+
 def older_state(entry: Entry) -> str:
     """Where paging back is (a call, so the type checker does not hold it fixed)."""
     return entry.older.state
@@ -154,11 +167,7 @@ async def test_scrolling_up_reaches_the_first_message_nothing_twice_or_missing(
 ) -> None:
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 200, 450)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        conv, entry = await open_short(pilot, server, 200, 450)
         latest = server.world.latest_index(conv)
         assert ids(entry) == world_ids(server, conv, latest - 49, latest)
         app.main.action_show_pane("log")
@@ -208,11 +217,7 @@ async def test_a_failed_page_is_shown_in_place_and_retried_with_r(
 ) -> None:
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 200, 450)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        conv, entry = await open_short(pilot, server, 200, 450)
         held = ids(entry)
         app.main.action_show_pane("log")
         # The client tries three times (two retries): three 503s make the page fail.
@@ -257,11 +262,7 @@ async def test_back_at_the_end_of_a_moved_window_the_newest_return(
 ) -> None:
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 300, 600)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        conv, entry = await open_short(pilot, server, 300, 600)
         entry.timeline.limit = 120  # a small window, so paging back moves it
         app.main.action_show_pane("log")
         await scroll_to_top_and_load(pilot, entry)
@@ -293,11 +294,7 @@ async def test_export_the_loaded_messages_to_markdown_with_the_key(
     app = make_app(server, state_path, clock)
     app.config.export_dir = str(tmp_path / "exports")
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 200, 450)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        _, entry = await open_short(pilot, server, 200, 450)
         await pilot.press("e")
         await until(pilot, lambda: app.screen is not app.main)
         await pilot.press("enter")  # the first choice: loaded, Markdown
@@ -427,11 +424,7 @@ async def test_the_wheel_up_at_the_top_asks_for_the_older_page(
 ) -> None:
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
-        conv = short_conversation(app, server, 200, 450)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
-        entry = app.monitor.book.entries[conv]
+        _, entry = await open_short(pilot, server, 200, 450)
         lines = app.main.log_view.lines
         # Put at the top by the app, not the reader: nothing is asked yet. (Not
         # following first: a following view stays at the newest line.)

@@ -5,8 +5,11 @@ A frame here is what the log does for one action and then drawing its visible li
 shows, and the strips): the work a key press costs the log, without the terminal's
 own output, which does not depend on the timeline's length.
 
-* open: ``show`` of the whole timeline (an index over every item, estimated heights)
-  and its first frame.
+* open: ``show`` of the whole timeline (an index over every item: the newest items'
+  heights estimated, the others their average) and its first frame.
+* estimates: the older items' heights estimated a chunk at a time between frames after
+  the open; the longest chunk (a key pressed then waits that long at most) and the time
+  until all are done.
 * page-down held: 300 page-downs from the top, a frame each.
 * jump to the top: ``end`` then ``home``, 20 times; the frame of each ``home``.
 * search: a word in every 100th message, over every message loaded (the count and
@@ -42,7 +45,9 @@ def measure(ctx: Context) -> list[Row]:
             if isinstance(value, int | float):
                 runs.setdefault(key, []).append(float(value))
         ctx.log(
-            f"  run {run + 1}: open {result['open_ms']:.1f} ms; page-down p50 "
+            f"  run {run + 1}: open {result['open_ms']:.1f} ms (estimates done after "
+            f"{result['estimates_ms']:.0f} ms, {result['estimate_chunks']} chunks, longest "
+            f"{result['estimate_chunk_max_ms']:.1f} ms); page-down p50 "
             f"{result['page_p50_ms']:.2f} / p99 {result['page_p99_ms']:.2f} ms; top p50 "
             f"{result['top_p50_ms']:.2f} / p99 {result['top_p99_ms']:.2f} ms; search "
             f"{result['search_ms']:.1f} ms, next key {result['next_search_ms']:.1f} ms "
@@ -75,6 +80,14 @@ def measure(ctx: Context) -> list[Row]:
             SECTION,
             f"open a {count:,}-message timeline: first frame",
             ours=Figure(runs.get("open_ms", []), "ms"),
+            target=frame,
+        ),
+        Row(
+            SECTION,
+            "open: the older items' estimates, longest chunk",
+            ours=Figure(runs.get("estimate_chunk_max_ms", []), "ms"),
+            other=Figure(runs.get("estimates_ms", []), "ms"),
+            other_label="all done after:",
             target=frame,
         ),
         pair("page-down held: frame p99", "page_p50_ms", "page_p99_ms"),
@@ -148,12 +161,16 @@ async def _frames(params: dict[str, Any]) -> dict[str, Any]:
     from textual.app import App, ComposeResult
     from textual.geometry import Region
 
+    from bimpe_tui import collector
     from bimpe_tui.widgets.message_log import MessageLog
 
     class LogApp(App[None]):
         def compose(self) -> ComposeResult:
             yield MessageLog(tz=UTC)
 
+    # The collector's settings BimpeApp sets when it starts (this bench runs the
+    # log in an app of its own), before any message exists, as in the app.
+    collector.tune()
     items = _timeline(int(params["messages"]))
     app = LogApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -170,6 +187,20 @@ async def _frames(params: dict[str, Any]) -> dict[str, Any]:
         log.show("bench", items)
         frame()
         open_ms = (time.perf_counter() - start) * 1000
+        # The older items' estimates, a chunk per callback in the view's queue.
+        chunks: list[float] = []
+        refine = view._refine
+
+        def timed() -> None:
+            began = time.perf_counter()
+            refine()
+            chunks.append((time.perf_counter() - began) * 1000)
+
+        view._refine = timed  # type: ignore[method-assign]
+        while view._rough > view.base or view._refining:
+            await pilot.pause()
+        estimates_ms = (time.perf_counter() - start) * 1000
+        view._refine = refine  # type: ignore[method-assign]
         await pilot.pause()
 
         view.action_scroll_home()
@@ -212,6 +243,9 @@ async def _frames(params: dict[str, Any]) -> dict[str, Any]:
     return {
         "messages": len(items),
         "open_ms": open_ms,
+        "estimates_ms": estimates_ms,
+        "estimate_chunk_max_ms": max(chunks, default=0.0),
+        "estimate_chunks": len(chunks),
         "page_p50_ms": percentile(pages, 50),
         "page_p99_ms": percentile(pages, 99),
         "top_p50_ms": percentile(tops, 50),

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
+from . import collector
 from .keys import Row, sections
 from .monitor import (
     AlertRaised,
@@ -64,6 +65,9 @@ class BimpeApp(App[None]):
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
+        # Process-wide, here so that every way of starting the app (the CLI, the
+        # benchmarks, the tests) runs with it: see `collector`.
+        collector.tune()
         self.config = config
         self.monitor = Monitor(config, self._route, can_see=self._can_see)
         self.operator = Operator(self.monitor, read_only=config.read_only)

@@ -10,6 +10,8 @@ wrapped) without touching the others.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import sub
 
 
 class LineIndex:
@@ -23,17 +25,77 @@ class LineIndex:
         self.reset(heights)
 
     def reset(self, heights: Sequence[int]) -> None:
-        """Start again from these heights (O(n))."""
+        """Start again from these heights (O(n), in C: a few ms for 100,000 items)."""
         self._heights = list(heights)
-        tree = [0, *self._heights]
-        size = len(tree)
-        # The linear build: each node passes its sum to its parent.
-        for i in range(1, size):
-            parent = i + (i & -i)
-            if parent < size:
-                tree[parent] += tree[i]
+        self._build()
+
+    def reset_uniform(self, count: int, height: int) -> None:
+        """Start again from `count` items of `height` lines each (O(n), in C).
+
+        Node i of such a tree is `height` times lowbit(i): no sums to make.
+        """
+        self._heights = [height] * count
+        tree = [0] * (count + 1)
+        step = 1
+        while step <= count:
+            stride = step << 1
+            tree[step::stride] = [height * step] * len(range(step, count + 1, stride))
+            step = stride
         self._tree = tree
-        self._total = sum(self._heights)
+        self._total = height * count
+
+    def replace(self, first: int, heights: Sequence[int]) -> None:
+        """New heights for the items from `first` on, as many as given.
+
+        O(k + log n) for k heights: each node of the range takes its items'
+        changes and hands them to its parent, as in the linear build; past the
+        range there is at most one node a level to pass them on to. (`set` for
+        each would cost O(k log n).)
+        """
+        count = len(heights)
+        old = self._heights[first : first + count]
+        self._heights[first : first + count] = heights
+        deltas = [new - was for new, was in zip(heights, old, strict=True)]
+        tree = self._tree
+        size = len(tree)
+        last = first + count
+        beyond: dict[int, int] = {}
+        for node in range(first + 1, last + 1):
+            delta = deltas[node - first - 1]
+            if not delta:
+                continue
+            tree[node] += delta
+            parent = node + (node & -node)
+            if parent <= last:
+                deltas[parent - first - 1] += delta
+            elif parent < size:
+                beyond[parent] = beyond.get(parent, 0) + delta
+        while beyond:
+            node = min(beyond)
+            delta = beyond.pop(node)
+            tree[node] += delta
+            parent = node + (node & -node)
+            if parent < size:
+                beyond[parent] = beyond.get(parent, 0) + delta
+        self._total += sum(heights) - sum(old)
+
+    def _build(self) -> None:
+        """The tree from the heights, with no Python step per item.
+
+        Node i sums the items (i - lowbit(i), i], which is the difference of
+        two prefix sums; the nodes of one lowbit are every other multiple of it
+        (a slice), so one slice assignment a level fills the tree.
+        """
+        count = len(self._heights)
+        prefix = [0, *accumulate(self._heights)]
+        tree = [0] * (count + 1)
+        step = 1
+        while step <= count:
+            stride = step << 1
+            tree[step::stride] = map(sub, prefix[step::stride], prefix[: count + 1 - step : stride])
+            step = stride
+        self._tree = tree
+        self._total = prefix[-1]
 
     def __len__(self) -> int:
         return len(self._heights)

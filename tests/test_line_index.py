@@ -51,3 +51,39 @@ def test_lines_past_either_end_land_on_the_first_or_last_item() -> None:
     assert index.find(5) == (1, 2)
     assert index.find(500) == (1, 2)
     assert LineIndex().find(0) == (0, 0)
+
+
+def test_uniform_start_and_replaced_runs_agree_with_a_list() -> None:
+    rng = random.Random(7)
+    # Sizes around the powers of two, where the tree's levels end.
+    for count in (0, 1, 2, 3, 7, 8, 9, 31, 32, 33, 100):
+        height = rng.randint(1, 4)
+        index = LineIndex()
+        index.reset_uniform(count, height)
+        heights = [height] * count
+        check(index, heights)
+        for _ in range(6):
+            if not heights:
+                break
+            first = rng.randrange(len(heights))
+            run = [rng.randint(1, 9) for _ in range(rng.randint(0, len(heights) - first))]
+            index.replace(first, run)
+            heights[first : first + len(run)] = run
+            check(index, heights)
+        # The tree built anew from the same heights is the same tree.
+        assert index._tree == LineIndex(heights)._tree
+
+
+def test_the_build_in_slices_gives_the_sums_of_one_node_at_a_time() -> None:
+    rng = random.Random(3)
+    for count in (1, 5, 16, 17, 64, 200):
+        heights = [rng.randint(1, 30) for _ in range(count)]
+        # The tree as a node at a time would make it: each passes its sum to its parent.
+        tree = [0, *heights]
+        for node in range(1, len(tree)):
+            parent = node + (node & -node)
+            if parent < len(tree):
+                tree[parent] += tree[node]
+        index = LineIndex(heights)
+        assert index._tree == tree
+        check(index, heights)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC
 
+import pytest
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
+from bimpe_tui.widgets import message_log
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
 
 
@@ -127,3 +132,81 @@ async def test_a_long_session_drops_its_oldest_items_in_batches() -> None:
         assert isinstance(first, Message)
         number = first.id.removeprefix("m_")
         assert f"message number {number} " in top_text(view) + " "
+
+
+async def refined(view: TimelineView, pilot: Pilot[None]) -> bool:
+    """Let the view estimate its older items' heights (a chunk per callback)."""
+    for _ in range(100):
+        if view._rough <= view.base and not view._refining:
+            return True
+        await pilot.pause()
+    return False
+
+
+async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    items: list[TimelineItem] = [message(n) for n in range(1_000)]
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        log.show("title", items)
+        # The newest 100 estimated now, the 900 before them their average.
+        assert view._rough == view.base + 900
+        guessed = {view._index.height(n) for n in range(900)}
+        assert len(guessed) == 1
+        view.scroll_to_item(950)
+        before = top_text(view)
+        lines = view.line_count
+        assert "message number 950 " in before
+        assert await refined(view, pilot)
+        # Every item not wrapped has its own estimate now, which moved the lines
+        # above the reader: the reader is still on the same line of the same item.
+        estimates = view._estimates(view.items)
+        for n, exact in enumerate(view._exact):
+            if not exact:
+                assert view._index.height(n) == estimates[n]
+        assert view.line_count != lines
+        assert top_text(view) == before
+        assert not log.following
+
+
+async def test_following_stays_at_the_newest_while_older_heights_are_estimated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        log.show("title", [message(n) for n in range(1_000)])
+        assert await refined(view, pilot)
+        assert log.following
+        assert view.scroll_y == view.max_scroll_y
+        assert any("message number 999 " in t + " " for t in screen_texts(view))
+
+
+async def test_drawing_the_view_leaves_no_garbage_for_the_collector() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        # Words, and words too long for a line: folded, they fill it to the edge.
+        log.show("title", [message(n, "x" * 300 if n % 2 else None) for n in range(300)])
+        await pilot.pause()
+        region = Region(0, 0, view.size.width, view.size.height)
+        view.render_lines(region)
+        gc.collect()
+        gc.disable()
+        try:
+            # Drawn again and again, as the screen draws it (the lines kept are not
+            # Strips, whose caches hold the Strips made from them, a Strip that
+            # fits its width already holding itself: a reference cycle).
+            for _ in range(3):
+                view.refresh()
+                view.render_lines(region)
+            assert gc.collect() == 0
+        finally:
+            gc.enable()

@@ -55,6 +55,11 @@ KEEP_ITEMS = MAX_TIMELINE + 1  # and the top line ("loading older messages…")
 #: Items whose wrapped lines are kept for the current width: a few screens'
 #: worth either way of where the reader is; the rest are wrapped again if shown.
 WRAP_CACHE = 2_000
+#: Heights estimated at a time: the newest items' when the view is filled (where
+#: it opens), then, between frames, the older items', which start at the newest
+#: ones' average. Estimating 100,000 items in one pass cost 30 of the 43 ms an
+#: open took (idle machine); a chunk of 5,000 costs 2-3 ms.
+ESTIMATE_CHUNK = 5_000
 #: How often the view re-measures after scrolling to the end, when wrapping
 #: the last items showed them taller or shorter than estimated.
 SETTLE_ROUNDS = 4
@@ -72,6 +77,12 @@ def marker_line(label: str, width: int) -> Text:
 #: A laid-out line of a message's body, and whether it starts under the text
 #: column (True) or at the log's left edge (a link too long for the column).
 Row = tuple[Text, bool]
+
+#: An item wrapped: each line's segments, and each line's width in cells. Kept
+#: instead of Strips, as a Strip holds seven caches, and in them the Strips made
+#: from it for each frame (cropped, styled, offset): about 25 objects a line,
+#: which the garbage collector then walks on each full pass.
+Wrapped = tuple[list[list[Segment]], list[int]]
 
 
 def attachment_rows(attachment: AttachmentLine, width: int, room: int) -> list[Row]:
@@ -232,7 +243,12 @@ class TimelineView(ScrollView, can_focus=True):
         #: Heights: exact for the items wrapped, estimates for the others until they show.
         self._index = LineIndex()
         self._exact = bytearray()
-        self._wrapped: LRUCache[int, list[Strip]] = LRUCache(WRAP_CACHE)
+        #: The number (as `_base` counts) of the first item whose height is no
+        #: longer the average guessed at `fill`: the items before are estimated
+        #: a chunk at a time between frames (`_refine`).
+        self._rough = 0
+        self._refining = False
+        self._wrapped: LRUCache[int, Wrapped] = LRUCache(WRAP_CACHE)
         self._wrapped_width = 0
         self._now: datetime | None = None
         self._settling = False
@@ -268,8 +284,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._now = now
         self._wrapped.clear()
         self._wrapped_width = self.wrap_width()
-        self._index.reset(self._estimates(self._items))
-        self._exact = bytearray(len(self._items))
+        self._reindex()
         self._update_size()
         # Other items under the same lines: a scroll that lands where the view
         # was would not redraw them. And once more after the next refresh: a
@@ -315,8 +330,7 @@ class TimelineView(ScrollView, can_focus=True):
         item, offset = self._index.find(round(self.scroll_y))
         self._wrapped.clear()
         self._wrapped_width = width
-        self._index.reset(self._estimates(self._items))
-        self._exact = bytearray(len(self._items))
+        self._reindex()
         self._update_size()
         if not self.stick_to_end and self._items:
             self._measure(self._index.start(item), self.size.height)
@@ -390,7 +404,7 @@ class TimelineView(ScrollView, can_focus=True):
         if not 0 <= position < len(self._items):
             return
         height = self.scrollable_content_region.height
-        self._strips(position)
+        self._wrap(position)
         start = self._index.start(position)
         size = self._index.height(position)
         top = round(self.scroll_y)
@@ -404,6 +418,55 @@ class TimelineView(ScrollView, can_focus=True):
         self._measure(target, height)
         self._update_size()
         self.scroll_to(y=target, animate=False)
+
+    def _reindex(self) -> None:
+        """Heights for every item, none exact: the newest estimated, the others their
+        average until `_refine` estimates them."""
+        count = len(self._items)
+        first = max(0, count - ESTIMATE_CHUNK)
+        newest = self._estimates(self._items[first:])
+        guess = max(1, round(sum(newest) / len(newest))) if newest else 1
+        self._index.reset_uniform(count, guess)
+        self._index.replace(first, newest)
+        self._exact = bytearray(count)
+        self._rough = self._base + first
+        self._refine_later()
+
+    def _refine_later(self) -> None:
+        if not self._refining and self._rough > self._base:
+            self._refining = True
+            # A callback in the view's queue: keys and frames queued before it
+            # go first, and each chunk queues the next behind what came since.
+            self.call_later(self._refine)
+
+    def _refine(self) -> None:
+        """Estimate the next chunk of guessed heights (newest first), the reader kept
+        on the same line of the same item."""
+        self._refining = False
+        end = self._rough - self._base
+        if end <= 0:
+            return
+        first = max(0, end - ESTIMATE_CHUNK)
+        index, exact = self._index, self._exact
+        heights = self._estimates(self._items[first:end])
+        if 1 in exact[first:end]:
+            # Those already wrapped keep their height.
+            heights = [
+                index.height(first + k) if exact[first + k] else height
+                for k, height in enumerate(heights)
+            ]
+        top, offset = index.find(round(self.scroll_y))
+        above = index.start(top)
+        index.replace(first, heights)
+        self._rough = self._base + first
+        self._update_size()
+        if self.stick_to_end:
+            self.settle()
+        elif index.start(top) != above and self._items:
+            self.text_selection_cleared()
+            offset = min(offset, index.height(top) - 1)
+            self.scroll_to(y=index.start(top) + offset, animate=False)
+        self._refine_later()
 
     def _estimates(self, items: Sequence[TimelineItem]) -> list[int]:
         """Heights guessed from lengths alone, good enough for the scrollbar until
@@ -426,26 +489,29 @@ class TimelineView(ScrollView, can_focus=True):
                 add(1 + len(item.label) // max(10, width * 9 // 10))
         return heights
 
-    def _strips(self, position: int) -> list[Strip]:
+    def _wrap(self, position: int) -> Wrapped:
         """Item `position`'s lines, wrapped for the current width (and its height made exact)."""
         key = self._base + position
-        strips = self._wrapped.get(key)
-        if strips is None:
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
             width = self._wrapped_width
             console = self.app.console
-            strips = []
+            lines: list[list[Segment]] = []
+            widths: list[int] = []
             for line in self.item_lines(self._items[position], width, key):
                 segments = line.render(console)
                 if line.style:
                     # Text.render leaves a text's own style to its caller when
                     # it has no spans (a link, a divider).
                     segments = Segment.apply_style(segments, console.get_style(line.style))
-                strips.append(Strip(list(segments), line.cell_len))
-            self._wrapped.set(key, strips)
+                lines.append(list(segments))
+                widths.append(line.cell_len)
+            wrapped = (lines, widths)
+            self._wrapped.set(key, wrapped)
         if not self._exact[position]:
             self._exact[position] = 1
-            self._index.set(position, len(strips))
-        return strips
+            self._index.set(position, len(wrapped[0]))
+        return wrapped
 
     def _measure(self, first: int, count: int) -> bool:
         """Wrap the items under lines first..first+count; whether any height changed."""
@@ -458,7 +524,7 @@ class TimelineView(ScrollView, can_focus=True):
         end = first + count
         while position < len(self._items) and line < end:
             if not self._exact[position]:
-                self._strips(position)
+                self._wrap(position)
             line += index.height(position)
             position += 1
         return index.total != total_before
@@ -469,7 +535,7 @@ class TimelineView(ScrollView, can_focus=True):
         changed = False
         for above in range(min(position, len(self._items))):
             if not self._exact[above]:
-                self._strips(above)
+                self._wrap(above)
                 changed = True
         if changed:
             self._update_size()
@@ -479,7 +545,7 @@ class TimelineView(ScrollView, can_focus=True):
         changed = False
         for position, exact in enumerate(self._exact):
             if not exact:
-                self._strips(position)
+                self._wrap(position)
                 changed = True
         if changed:
             self._update_size()
@@ -508,9 +574,16 @@ class TimelineView(ScrollView, can_focus=True):
 
     def line_strip(self, line: int) -> Strip:
         """Line `line` of the whole timeline, as wrapped for the current width."""
+        segments, cells = self._line(line)
+        return Strip(segments, cells)
+
+    def _line(self, line: int) -> tuple[list[Segment], int]:
+        """Line `line`'s segments and width in cells."""
         position, offset = self._index.find(line)
-        strips = self._strips(position)
-        return strips[offset] if offset < len(strips) else Strip.blank(self._wrapped_width)
+        lines, widths = self._wrap(position)
+        if offset < len(lines):
+            return lines[offset], widths[offset]
+        return [Segment(" " * self._wrapped_width)], self._wrapped_width
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Whatever moved the view (a layout, an arrival, a scroll), what is
@@ -534,7 +607,17 @@ class TimelineView(ScrollView, can_focus=True):
         style = self.rich_style
         if line >= self._index.total or not self._items:
             return Strip.blank(width, style)
-        strip = self.line_strip(line).crop_extend(scroll_x, scroll_x + width, style)
+        # A new Strip for each frame, not kept: a Strip's caches would keep what
+        # is made from it. Fitted to the width here rather than by
+        # Strip.crop_extend, which caches the strip itself when it fits already:
+        # a cycle that only the garbage collector's passes free.
+        segments, cells = self._line(line)
+        end = scroll_x + width
+        if cells != end:
+            segments = Segment.adjust_line_length(segments, end, style)
+        strip = Strip(segments, end)
+        if scroll_x:
+            strip = strip.crop(scroll_x, end)
         strip = strip.apply_style(style).apply_offsets(scroll_x, line)
         return self._selected(strip, line)
 

@@ -55,9 +55,10 @@ def measure(ctx: Context) -> list[Row]:
             f"longest {result['gc_max_ms']:.0f} ms"
         )
     ctx.note(
-        "7: page-down p99 is the garbage collector's full passes (tens of ms to "
-        "hundreds on a loaded machine, a few per 300 pages), not the view's work: "
-        "p50 is what a page costs the view."
+        "7: the garbage collector's full passes during the 300 page-downs are counted in "
+        "each run's line (each is tens of ms to hundreds: a frame skipped); with none, "
+        "page-down p99 is the slowest pages' own work, plus, on a loaded machine, the "
+        "time other processes held the core."
     )
     ctx.note(
         f"7: a frame = the log's work for one action plus drawing its {SIZE[1]} visible "

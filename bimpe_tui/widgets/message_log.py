@@ -16,6 +16,7 @@ from typing import overload
 
 from rich.console import Console
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.actions import SkipAction
@@ -58,8 +59,8 @@ WRAP_CACHE = 2_000
 #: Heights estimated at a time: the newest items' when the view is filled (where
 #: it opens), then, between frames, the older items', which start at the newest
 #: ones' average. Estimating 100,000 items in one pass cost 30 of the 43 ms an
-#: open took (idle machine); a chunk of 5,000 costs 2-3 ms.
-ESTIMATE_CHUNK = 5_000
+#: open took (idle machine); a chunk of 2,000 costs about 1 ms.
+ESTIMATE_CHUNK = 2_000
 #: How often the view re-measures after scrolling to the end, when wrapping
 #: the last items showed them taller or shorter than estimated.
 SETTLE_ROUNDS = 4
@@ -252,6 +253,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._wrapped_width = 0
         self._now: datetime | None = None
         self._settling = False
+        #: While a frame is drawn: the view's style and width, the same for each line.
+        self._frame: tuple[Style, int] | None = None
         #: Search matches per item number (as `_base` counts): (start, end, current).
         self._marks: dict[int, list[tuple[int, int, bool]]] = {}
 
@@ -593,7 +596,13 @@ class TimelineView(ScrollView, can_focus=True):
         # a frame is drawn can be lost.
         if not self._settling and self._measure(self.scroll_offset.y, crop.bottom):
             self.call_after_refresh(self._resettle)
-        return super().render_lines(crop)
+        # Looked up once, not for each line: the style alone (blended with the
+        # ancestors' backgrounds) was a fifth of a page-down's time.
+        self._frame = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
 
     def _resettle(self) -> None:
         self._update_size()
@@ -603,8 +612,10 @@ class TimelineView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         line = scroll_y + y
-        width = self.scrollable_content_region.width
-        style = self.rich_style
+        if self._frame is None:
+            style, width = self.rich_style, self.scrollable_content_region.width
+        else:
+            style, width = self._frame
         if line >= self._index.total or not self._items:
             return Strip.blank(width, style)
         # A new Strip for each frame, not kept: a Strip's caches would keep what
@@ -615,11 +626,10 @@ class TimelineView(ScrollView, can_focus=True):
         end = scroll_x + width
         if cells != end:
             segments = Segment.adjust_line_length(segments, end, style)
-        strip = Strip(segments, end)
+        strip = Strip(Segment.apply_style(segments, style), end)
         if scroll_x:
             strip = strip.crop(scroll_x, end)
-        strip = strip.apply_style(style).apply_offsets(scroll_x, line)
-        return self._selected(strip, line)
+        return self._selected(strip.apply_offsets(scroll_x, line), line)
 
     def _selected(self, strip: Strip, line: int) -> Strip:
         """The strip with the selected part (drag) shown as selected."""

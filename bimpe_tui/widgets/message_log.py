@@ -479,13 +479,20 @@ class TimelineView(ScrollView, can_focus=True):
         room = max(10, (width - INDENT) * 9 // 10)
         heights: list[int] = []
         add = heights.append
+        # Run per item, 100,000 times for a long conversation: comparisons, not min().
+        chars, newlines, attached = MAX_SHOWN_CHARS, MAX_SHOWN_LINES, MAX_SHOWN_ATTACHMENTS
         for item in items:
             if isinstance(item, Message):
                 text = item.message or ""
-                lines = 1 + min(len(text), MAX_SHOWN_CHARS) // room
+                size = len(text)
+                lines = 1 + (size if size < chars else chars) // room
                 if "\n" in text:
-                    lines += min(text.count("\n", 0, MAX_SHOWN_CHARS), MAX_SHOWN_LINES)
-                add(lines + 2 * min(len(item.attachments), MAX_SHOWN_ATTACHMENTS))
+                    count = text.count("\n", 0, chars)
+                    lines += count if count < newlines else newlines
+                if item.attachments:
+                    count = len(item.attachments)
+                    lines += 2 * (count if count < attached else attached)
+                add(lines)
             elif isinstance(item, Pending):
                 add(1 + len(item.text) // room)
             else:

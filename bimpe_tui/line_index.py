@@ -54,8 +54,9 @@ class LineIndex:
         """
         count = len(heights)
         old = self._heights[first : first + count]
-        self._heights[first : first + count] = heights
+        # Before any change: a run past the last item raises here (strict).
         deltas = [new - was for new, was in zip(heights, old, strict=True)]
+        self._heights[first : first + count] = heights
         tree = self._tree
         size = len(tree)
         last = first + count

@@ -360,7 +360,8 @@ class Monitor:
             flat = self.book.flat()
             target = flat[0].id if flat else None
         if target is not None:
-            self.open(target)
+            # Peeked at when the app stopped: still peeked at (its messages stay unread).
+            self.open(target, peek=saved.peeking and target == saved.selected)
 
     async def fetch_missing(self, agent_id: str, conversation_id: str, open_it: bool) -> None:
         """Add a remembered conversation that is not on the first page of its agent."""
@@ -376,7 +377,7 @@ class Monitor:
         self.book.add_conversations(agent, [detail])
         self.emit(ListChanged())
         if open_it:
-            self.open(conversation_id)
+            self.open(conversation_id, peek=self.saved.peeking)
         else:
             self.watch(conversation_id)
 
@@ -401,6 +402,7 @@ class Monitor:
         entry.new = entry.active = False
         entry.visited = True
         self.saved.selected = conversation_id
+        self.saved.peeking = peek
         self.state.changed()
         if not entry.watched:
             # First, so the shell never shows an opened conversation as unwatched.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -78,3 +79,47 @@ async def test_p_peeks_without_marking_seen_and_enter_then_marks_it(
         options.focus()
         await pilot.press("enter")
         await until(pilot, lambda: entry.unread == 0 and not app.monitor.peeking)
+
+
+async def test_a_peek_is_still_a_peek_after_a_restart(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    state_path = tmp_path / "state.toml"
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        first = app.monitor.current
+        assert first is not None
+        other = next(c for c in app.order if c != first)
+        app.main._go(other)
+        await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
+        app.main._go(first)
+        clock.advance(600, server)
+        await until(pilot, lambda: app.monitor.book.entries[other].unread > 0)
+        seen = app.monitor.saved.cursors[other].seen
+        options = app.main.picker.options
+        options.focus()
+        options.highlighted = options.get_option_index(other)
+        await pilot.press("p")
+        await until(pilot, lambda: app.monitor.current == other)
+        await pilot.press("q")
+    assert not app.is_running
+    saved = StateStore(state_path)
+    assert saved.load() == []
+    remembered = saved.server(app.monitor.server_key)
+    assert remembered.selected == other
+    assert remembered.peeking
+    assert remembered.cursors[other].seen == seen
+
+    again = make_app(server, state_path, clock)
+    async with again.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(again))
+        assert again.monitor.current == other
+        assert again.monitor.peeking
+        entry = again.monitor.book.entries[other]
+        await until(pilot, lambda: entry.history_loaded and entry.unread > 0)
+        assert again.monitor.saved.cursors[other].seen == seen
+        # Opened for real: seen, and no longer a peek in the file.
+        again.main._go(other)
+        await until(pilot, lambda: entry.unread == 0)
+        assert not again.monitor.saved.peeking

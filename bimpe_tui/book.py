@@ -322,6 +322,8 @@ class Older:
 
     state: OlderState = "idle"
     error: str = ""
+    #: With "start": the id of the conversation's first message (held then).
+    first: str = ""
 
     def marker(self) -> Marker | None:
         """The line shown above the oldest message held, if any."""
@@ -372,6 +374,15 @@ class Entry:
     yours: bool = False
     #: Scrollback into history: loading, failed, or at the first message.
     older: Older = field(default_factory=Older)
+
+    def forget_start(self) -> None:
+        """New arrivals pushed the conversation's first message out of the window: the
+        top no longer says it is the start (reaching it asks for older pages again)."""
+        if self.older.state != "start":
+            return
+        oldest = self.timeline.oldest_message()
+        if oldest is None or oldest.id != self.older.first:
+            self.older = Older()
 
     def shown(self) -> list[TimelineItem]:
         """What the log draws: the timeline, under the scrollback line if there is one."""

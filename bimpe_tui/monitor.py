@@ -594,6 +594,7 @@ class Monitor:
         if entry is None or not entry.watched:
             return
         added = entry.timeline.add(messages)
+        entry.forget_start()
         if entry.timeline.take_replaced():
             # A message the user sent took its "sending…" item's place.
             self.emit(TimelineReplaced(conversation_id, keep_place=True))
@@ -891,14 +892,41 @@ class Monitor:
         else:
             return False
         cursor = self.cursor(entry)
-        # Nothing before it in the timeline: its own id less one is unknown,
-        # so every message held counts as unread.
         cursor.seen = before
         entry.unread = entry.timeline.count_after(before)
         entry.visited = False
+        if before is None and entry.older.state != "start" and self.client is not None:
+            # The first message held, with history above it: "seen" is the message
+            # before it, which only the server knows (None would mean nothing seen).
+            self._spawn(self._seen_before(entry, message_id))
         self.state.changed()
         self.emit(ListChanged())
         return True
+
+    async def _seen_before(self, entry: Entry, message_id: str) -> None:
+        oldest = entry.timeline.oldest_message()
+        if oldest is None or oldest.id != message_id:
+            return
+        known = self._pagers.get(entry.id)
+        position = known[0].remaining if known is not None and known[1] == oldest.id else None
+        held = len(entry.timeline.messages())
+        pager = HistoryPager(
+            self._require_client(),
+            entry.agent.id,
+            entry.id,
+            oldest,
+            newer_hint=max(0, held - 1),
+            position=position,
+        )
+        try:
+            batch = await pager.older()
+        except (BimpeError, HistoryError, LookupError) as exc:
+            self.emit(Notice(f"could not mark the older messages unread: {exc}", "warning"))
+            return
+        cursor = self.cursor(entry)
+        if batch and cursor.seen is None:
+            cursor.seen = batch[-1].id
+            self.state.changed()
 
     # -- scrollback into history --------------------------------------------------------
 
@@ -969,7 +997,11 @@ class Monitor:
         placed = entry.timeline.prepend(batch)
         if placed:
             self._pagers[entry.id] = (pager, placed[0].id)
-        entry.older = Older("start" if pager.done else "idle")
+        first = entry.timeline.oldest_message()
+        if pager.done and first is not None:
+            entry.older = Older("start", first=first.id)
+        else:
+            entry.older = Older()
         self.emit(TimelineReplaced(entry.id, keep_place=True, above=len(placed)))
 
     async def jump_to(self, conversation_id: str, message: Message) -> None:
@@ -996,7 +1028,10 @@ class Monitor:
             self._pagers[entry.id] = (pager, oldest.id)
             if not window.at_end:
                 self._ahead[entry.id] = (window.last, window.messages[-1].id)
-        entry.older = Older("start" if window.first == 0 else "idle")
+        if window.first == 0 and window.messages:
+            entry.older = Older("start", first=window.messages[0].id)
+        else:
+            entry.older = Older()
         self.emit(TimelineReplaced(entry.id))
 
     def _require_client(self) -> ConsoleClient:

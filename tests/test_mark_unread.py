@@ -123,3 +123,26 @@ async def test_a_peek_is_still_a_peek_after_a_restart(
         again.main._go(other)
         await until(pilot, lambda: entry.unread == 0)
         assert not again.monitor.saved.peeking
+
+
+async def test_unread_from_the_first_message_held_asks_the_server_for_the_one_before(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        current = app.monitor.current
+        assert current is not None
+        entry = app.monitor.book.entries[current]
+        oldest = entry.timeline.oldest_message()
+        assert oldest is not None
+        place = server.world.parse_message_id(oldest.id)
+        assert place is not None
+        assert place[1] > 0, "the open conversation's history is all held"
+        assert app.monitor.mark_unread_from(oldest.id)
+        held = [i for i in entry.timeline.items if isinstance(i, Message)]
+        assert entry.unread == len(held)
+        cursor = app.monitor.saved.cursors[current]
+        # Not "nothing seen": the message just before the oldest held, from the server.
+        before = server.world.message_id(current, place[1] - 1)
+        await until(pilot, lambda: cursor.seen == before)

@@ -30,7 +30,7 @@ from textual.reactive import reactive, var
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, TextArea
 
 from ..api.models import Message
 from ..book import MAX_TIMELINE, Marker, Pending, TimelineItem
@@ -1130,6 +1130,11 @@ class MessageLog(Vertical):
     def searching(self) -> bool:
         """Whether a search is active (its matches marked, n and N move between them)."""
         return self._pattern is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Typing a reply (the reply box is docked in the log): ctrl+f is not a search
+        # that would take the keys away from the draft.
+        return not (action == "search" and isinstance(self.screen.focused, TextArea))
 
     async def action_search(self) -> None:
         """Open the search box (with the last search, to change it)."""

@@ -140,6 +140,14 @@ def _body_rows(parts: MessageParts, width: int, room: int, console: Console) -> 
     return rows
 
 
+def _position_of(items: Sequence[TimelineItem], wanted: TimelineItem) -> int | None:
+    """Where `wanted` (that very object) is in `items`, looking from the end."""
+    for position in range(len(items) - 1, -1, -1):
+        if items[position] is wanted:
+            return position
+    return None
+
+
 class AllLines(Sequence[Strip]):
     """Every line of a view, wrapped on demand (for tests, and what RichLog's `lines` was).
 
@@ -973,6 +981,17 @@ class MessageLog(Vertical):
         view = self.lines
         position, offset = view._index.find(round(view.scroll_y))
         key = view._base + position
+        # The reader's item, found again by identity: the view may hold more than
+        # the timeline (it lets go of its oldest a batch at a time), so counting
+        # from the front would land elsewhere. A divider is made anew at each
+        # redraw (the scrollback line): for it, the count, less what left the top.
+        # A reader at the very top stays there, to see the line that came on top
+        # ("loading older messages…", or why it failed).
+        reader: TimelineItem | None = None
+        at_top = position == 0 and offset == 0 and not above
+        if 0 <= position < len(view.items) and not at_top:
+            item = view.items[position]
+            reader = None if isinstance(item, Marker) else item
         if above or gone_above:
             key += len(self._kept(above)) - len(self._kept(gone_above))
         # The search's current match, to point at it again once refilled (a
@@ -992,6 +1011,9 @@ class MessageLog(Vertical):
                 self._find(jump=False)
                 if current is not None:
                     self._point_at(*current)
+            if reader is not None:
+                found = _position_of(view.items, reader)
+                key = key if found is None else found
             if above or gone_above:
                 view.measure_before(key)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))

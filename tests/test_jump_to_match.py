@@ -269,3 +269,25 @@ async def test_a_window_that_slid_down_pages_back_from_its_new_oldest(
         assert oldest is not None
         assert now == world_ids(server, conv, oldest[1], oldest[1] + len(now) - 1)
         assert oldest[1] < first[1]
+
+
+async def test_a_match_hidden_by_the_filter_is_said_so(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        conv, entry = await open_short(pilot, server, 600, 3_000)
+        number, index = old_order_number(server, conv, set(ids(entry)))
+        app.main.action_show_pane("log")
+        app.main.log_view.lines.focus()
+        await pilot.press("f", *"qqqq", "enter")
+        await until(pilot, lambda: app.main.log_view.filtered)
+        await pilot.press("ctrl+f", *number, "ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, HistoryResults), limit=20)
+        await pilot.press("enter")
+        target = server.world.message_id(conv, index)
+        await until(pilot, lambda: target in ids(entry), limit=20)
+        await until(
+            pilot,
+            lambda: any("hidden by the log's filter" in n.message for n in app._notifications),
+        )

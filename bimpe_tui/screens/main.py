@@ -288,7 +288,9 @@ class MainScreen(Screen[None]):
         elif isinstance(event, Reveal):
             if event.conversation_id == monitor.current:
                 self.action_show_pane("log")
-                self.log_view.reveal_message(event.message_id)
+                if not self.log_view.reveal_message(event.message_id):
+                    words = "that message is hidden by the log's filter (escape clears it)"
+                    self.notify(words, markup=False)
         elif isinstance(event, StatusChanged):
             if event.conversation_id == monitor.current:
                 self.update_status()

@@ -997,6 +997,14 @@ class Monitor:
         placed = entry.timeline.prepend(batch)
         if placed:
             self._pagers[entry.id] = (pager, placed[0].id)
+        newest = entry.timeline.newest_message()
+        if placed and entry.timeline.detached and pager.remaining is not None and newest:
+            # The window let go of its newest end: it knows where that end is now
+            # (the messages held follow one another), so scrolling down pages on from
+            # there. Were there a gap in them, the count would fall short of the true
+            # place: the page asked for would overlap what is held, never skip.
+            last = pager.remaining + len(entry.timeline.messages()) - 1
+            self._ahead[entry.id] = (last, newest.id)
         first = entry.timeline.oldest_message()
         if pager.done and first is not None:
             entry.older = Older("start", first=first.id)

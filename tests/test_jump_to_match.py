@@ -167,6 +167,13 @@ async def jump_to_old_match(
     return conv, entry, number, index
 
 
+async def scroll_up_a_window(pilot: Pilot[Any], entry: Entry) -> None:
+    """Press home at the top of the log and wait for the older page to land on top."""
+    before = ids(entry)[0]
+    await pilot.press("home")
+    await until(pilot, lambda: ids(entry)[0] != before, limit=20)
+
+
 async def scroll_down_a_window(pilot: Pilot[Any], entry: Entry) -> None:
     """Scroll to the end of what the log holds, as the wheel does (lines measured on the
     way may push the end further), and wait for the next newer page to land."""
@@ -174,16 +181,16 @@ async def scroll_down_a_window(pilot: Pilot[Any], entry: Entry) -> None:
     assert isinstance(app, BimpeApp)
     view = app.main.log_view.lines
     before = (len(ids(entry)), ids(entry)[-1])
+
+    def moved() -> bool:
+        return not entry.timeline.detached or (len(ids(entry)), ids(entry)[-1]) != before
+
     for _ in range(10):
         view.scroll_to(y=view.max_scroll_y, animate=False)
         await pilot.pause()
-        if view.scroll_y >= view.max_scroll_y - 1:
+        if view.scroll_y >= view.max_scroll_y - 1 or moved():
             break
-    await until(
-        pilot,
-        lambda: not entry.timeline.detached or (len(ids(entry)), ids(entry)[-1]) != before,
-        limit=20,
-    )
+    await until(pilot, moved, limit=20)
 
 
 async def test_enter_on_a_server_match_shows_it_in_place_then_down_to_the_newest(
@@ -291,3 +298,30 @@ async def test_a_match_hidden_by_the_filter_is_said_so(
             pilot,
             lambda: any("hidden by the log's filter" in n.message for n in app._notifications),
         )
+
+
+async def test_a_window_moved_by_scrolling_up_pages_down_from_where_it_ends(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 40)) as pilot:
+        conv, entry = await open_short(pilot, server, 1_000, 3_000)
+        entry.timeline.limit = 220  # small, so paging back lets the newest go
+        app.main.action_show_pane("log")
+        app.main.log_view.lines.focus()
+        for _ in range(8):
+            await scroll_up_a_window(pilot, entry)
+        assert entry.timeline.detached
+        held = ids(entry)
+        end = server.world.parse_message_id(held[-1])
+        assert end is not None
+        assert end[1] < server.world.latest_index(conv) - 100
+        # Down to the end of the window: the page after it, not the newest.
+        await scroll_down_a_window(pilot, entry)
+        assert entry.timeline.detached
+        now = ids(entry)
+        assert held[-1] in now
+        assert now[-1] != held[-1]
+        start = server.world.parse_message_id(now[0])
+        assert start is not None
+        assert now == world_ids(server, conv, start[1], start[1] + len(now) - 1)

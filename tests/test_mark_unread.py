@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
+from bimpe_tui.app import BimpeApp
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock, make_app, ready, until
@@ -45,28 +49,39 @@ async def test_m_marks_the_messages_from_the_top_of_the_log_unread(
         assert cursor.seen == messages[-1].id
 
 
+async def peek_at_one_with_unread(
+    pilot: Pilot[Any], server: DemoServer, clock: FakeClock
+) -> tuple[str, str | None]:
+    """Watch a second conversation in the background until it has unread messages, then
+    peek at it with `p` from the list: its id, and its seen cursor before the peek."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await until(pilot, ready(app))
+    first = app.monitor.current
+    assert first is not None
+    other = next(c for c in app.order if c != first)
+    app.main._go(other)
+    await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
+    app.main._go(first)
+    clock.advance(600, server)
+    await until(pilot, lambda: app.monitor.book.entries[other].unread > 0)
+    seen = app.monitor.saved.cursors[other].seen
+    options = app.main.picker.options
+    options.focus()
+    options.highlighted = options.get_option_index(other)
+    await pilot.press("p")
+    await until(pilot, lambda: app.monitor.current == other)
+    return other, seen
+
+
 async def test_p_peeks_without_marking_seen_and_enter_then_marks_it(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, tmp_path / "state.toml", clock)
     async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
-        first = app.monitor.current
-        assert first is not None
-        other = next(c for c in app.order if c != first)
-        # Watched in the background, it gathers unread messages.
-        app.main._go(other)
-        await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
-        app.main._go(first)
+        other, seen = await peek_at_one_with_unread(pilot, server, clock)
         entry = app.monitor.book.entries[other]
-        clock.advance(600, server)
-        await until(pilot, lambda: entry.unread > 0)
-        seen = app.monitor.saved.cursors[other].seen
         options = app.main.picker.options
-        options.focus()
-        options.highlighted = options.get_option_index(other)
-        await pilot.press("p")
-        await until(pilot, lambda: app.monitor.current == other)
         assert app.monitor.peeking
         await pilot.pause()
         # Open and at its end, yet not seen: the count and the cursor stay.
@@ -87,21 +102,7 @@ async def test_a_peek_is_still_a_peek_after_a_restart(
     state_path = tmp_path / "state.toml"
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
-        first = app.monitor.current
-        assert first is not None
-        other = next(c for c in app.order if c != first)
-        app.main._go(other)
-        await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
-        app.main._go(first)
-        clock.advance(600, server)
-        await until(pilot, lambda: app.monitor.book.entries[other].unread > 0)
-        seen = app.monitor.saved.cursors[other].seen
-        options = app.main.picker.options
-        options.focus()
-        options.highlighted = options.get_option_index(other)
-        await pilot.press("p")
-        await until(pilot, lambda: app.monitor.current == other)
+        other, seen = await peek_at_one_with_unread(pilot, server, clock)
         await pilot.press("q")
     assert not app.is_running
     saved = StateStore(state_path)

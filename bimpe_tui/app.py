@@ -38,6 +38,9 @@ __all__ = ["AppConfig", "BimpeApp", "server_key"]
 
 #: The help's words for the actions that read-only mode takes away.
 ACTING = frozenset({"Take over", "Hand back", "Reply"})
+#: Seconds an alert's toast stays: three times Textual's default, as the person it is
+#: for is often in another window when it comes (the bell or OSC brings them back).
+ALERT_TOAST = 15.0
 
 
 @dataclass
@@ -111,7 +114,7 @@ class BimpeApp(App[None]):
         decision = event.decision
         # Emoji sequences made safe as in the log, so the toast's border holds.
         title, body = visible(decision.title), visible(decision.body)
-        self.notify(body, title=title, severity="warning", markup=False)
+        self.notify(body, title=title, severity="warning", timeout=ALERT_TOAST, markup=False)
         driver = self._driver
         if decision.terminal and driver is not None and not self.is_headless:
             # As App.bell() does: the driver owns the terminal's output.

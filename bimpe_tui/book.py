@@ -136,6 +136,13 @@ class Timeline:
                 return item
         return None
 
+    def newest_message(self) -> Message | None:
+        """The newest message held (the last one, unless only markers follow it)."""
+        for item in reversed(self.items):
+            if isinstance(item, Message):
+                return item
+        return None
+
     def messages(self) -> list[Message]:
         """The messages held, oldest first (markers and sends left out)."""
         return [item for item in self.items if isinstance(item, Message)]
@@ -174,21 +181,73 @@ class Timeline:
         self._ids.clear()
         self._sending.clear()
         self.pending_marker = None
+        self._catch_up(list(reversed(newest_first)))
+
+    def _catch_up(self, newest_run: Sequence[Message]) -> None:
+        """Attach again: add `newest_run` (oldest first, reaching the newest message when
+        it was listed), then what the stream delivered after it was listed."""
         self.detached = False
         missed, self._missed = list(self._missed), deque(maxlen=self.limit)
-        self.add(reversed(newest_first))
-        # What the stream delivered after the page was listed: every message of
-        # `missed` after the page's newest (all of them if the page holds none).
-        newest = newest_first[0].id if newest_first else None
+        self.add(newest_run)
+        # What the stream delivered after the run was listed: every message of
+        # `missed` after the run's newest (all of them if the run holds none).
+        newest = newest_run[-1] if newest_run else None
         ids = [message.id for message in missed]
-        start = ids.index(newest) + 1 if newest in ids else 0
-        if start == 0 and newest_first and missed:
-            page_time = parse_timestamp(newest_first[0].created_at)
+        start = ids.index(newest.id) + 1 if newest is not None and newest.id in ids else 0
+        if start == 0 and newest is not None and missed:
+            page_time = parse_timestamp(newest.created_at)
             first_time = parse_timestamp(missed[0].created_at)
             if page_time is not None and first_time is not None and first_time < page_time:
-                # The page is newer than all that was missed: it holds them already.
+                # The run is newer than all that was missed: it holds them already.
                 start = len(missed)
         self.add(missed[start:])
+
+    def move_to(self, run: Sequence[Message], *, at_end: bool) -> None:
+        """Hold `run` (oldest first, from anywhere in the history) instead: a jump.
+
+        Unless the run reaches the newest message (`at_end`), the timeline is
+        `detached` from then on, as after scrolling back past the window.
+        """
+        if not self.detached:
+            # What is held now may be newer than the run's listing: caught up below.
+            self._missed.clear()
+            self._missed.extend(self.messages())
+        self.items.clear()
+        self._ids.clear()
+        self._sending.clear()
+        self.pending_marker = None
+        if at_end:
+            self._catch_up(run)
+            return
+        self.detached = True
+        self._append_run(run)
+
+    def _append_run(self, run: Iterable[Message]) -> list[TimelineItem]:
+        """Append history to a detached window, keeping it at `limit` items; returns the
+        items let go of from its oldest end."""
+        dropped: list[TimelineItem] = []
+        for message in run:
+            if message.id in self._ids:
+                continue
+            if len(self.items) >= self.limit:
+                gone = self.items.popleft()
+                dropped.append(gone)
+                if isinstance(gone, Message):
+                    self._ids.discard(gone.id)
+            self._ids.add(message.id)
+            self.items.append(message)
+        return dropped
+
+    def extend_window(self, run: Sequence[Message], *, at_end: bool) -> list[TimelineItem]:
+        """Newer history for a detached window (the reader scrolled down to its end):
+        appended, and attached again once the run reaches the newest message. Returns
+        the items let go of from the oldest end to keep the window's size."""
+        if not self.detached:
+            return []
+        dropped = self._append_run(run)
+        if at_end:
+            self._catch_up(run)
+        return dropped
 
     def add_pending(self, pending: Pending) -> Pending:
         """Append a "sending…" item."""
@@ -263,6 +322,8 @@ class Older:
 
     state: OlderState = "idle"
     error: str = ""
+    #: With "start": the id of the conversation's first message (held then).
+    first: str = ""
 
     def marker(self) -> Marker | None:
         """The line shown above the oldest message held, if any."""
@@ -313,6 +374,15 @@ class Entry:
     yours: bool = False
     #: Scrollback into history: loading, failed, or at the first message.
     older: Older = field(default_factory=Older)
+
+    def forget_start(self) -> None:
+        """New arrivals pushed the conversation's first message out of the window: the
+        top no longer says it is the start (reaching it asks for older pages again)."""
+        if self.older.state != "start":
+            return
+        oldest = self.timeline.oldest_message()
+        if oldest is None or oldest.id != self.older.first:
+            self.older = Older()
 
     def shown(self) -> list[TimelineItem]:
         """What the log draws: the timeline, under the scrollback line if there is one."""

@@ -37,7 +37,7 @@ from .export import (
     export_file_name,
     export_messages,
 )
-from .history import HistoryError, HistoryPager
+from .history import HistoryError, HistoryPager, Window, newer_than, window_around
 from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_health
 from .render import gap_words
 from .rules import WatchRules
@@ -110,12 +110,15 @@ class TimelineReplaced:
     `keep_place`: only items changed in place (a sent message's "sending…"
     item), or older messages were put on top: a reader scrolled up stays where
     they are. `above`: how many older messages were put on top (the view moves
-    down by their lines, so the reader's place holds).
+    down by their lines, so the reader's place holds); `gone`, what was taken
+    from the top (it moves up by theirs).
     """
 
     conversation_id: str
     keep_place: bool = False
     above: int = 0
+    #: Items let go of from the top (a window moved on towards the newest).
+    gone: tuple[TimelineItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,14 @@ class Appended:
 
     conversation_id: str
     items: list[TimelineItem]
+
+
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    """Show this message of a conversation, if it is the open one (a jump to it)."""
+
+    conversation_id: str
+    message_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +181,7 @@ MonitorEvent = (
     | Opened
     | TimelineReplaced
     | Appended
+    | Reveal
     | StatusChanged
     | Notice
     | PhaseChanged
@@ -229,6 +241,11 @@ class Monitor:
         self._pagers: dict[str, tuple[HistoryPager, str]] = {}
         #: Conversations whose newest page is being fetched again (see return_to_newest).
         self._refilling: set[str] = set()
+        #: Per conversation moved to a place in its history (a jump): the position of
+        #: the newest message held, counted from the first, and its id.
+        self._ahead: dict[str, tuple[int, str]] = {}
+        #: Conversations whose next newer page is on its way (see load_newer).
+        self._loading_newer: set[str] = set()
 
     @property
     def saved(self) -> ServerState:
@@ -343,7 +360,8 @@ class Monitor:
             flat = self.book.flat()
             target = flat[0].id if flat else None
         if target is not None:
-            self.open(target)
+            # Peeked at when the app stopped: still peeked at (its messages stay unread).
+            self.open(target, peek=saved.peeking and target == saved.selected)
 
     async def fetch_missing(self, agent_id: str, conversation_id: str, open_it: bool) -> None:
         """Add a remembered conversation that is not on the first page of its agent."""
@@ -359,7 +377,7 @@ class Monitor:
         self.book.add_conversations(agent, [detail])
         self.emit(ListChanged())
         if open_it:
-            self.open(conversation_id)
+            self.open(conversation_id, peek=self.saved.peeking)
         else:
             self.watch(conversation_id)
 
@@ -384,6 +402,7 @@ class Monitor:
         entry.new = entry.active = False
         entry.visited = True
         self.saved.selected = conversation_id
+        self.saved.peeking = peek
         self.state.changed()
         if not entry.watched:
             # First, so the shell never shows an opened conversation as unwatched.
@@ -575,6 +594,7 @@ class Monitor:
         if entry is None or not entry.watched:
             return
         added = entry.timeline.add(messages)
+        entry.forget_start()
         if entry.timeline.take_replaced():
             # A message the user sent took its "sending…" item's place.
             self.emit(TimelineReplaced(conversation_id, keep_place=True))
@@ -872,14 +892,41 @@ class Monitor:
         else:
             return False
         cursor = self.cursor(entry)
-        # Nothing before it in the timeline: its own id less one is unknown,
-        # so every message held counts as unread.
         cursor.seen = before
         entry.unread = entry.timeline.count_after(before)
         entry.visited = False
+        if before is None and entry.older.state != "start" and self.client is not None:
+            # The first message held, with history above it: "seen" is the message
+            # before it, which only the server knows (None would mean nothing seen).
+            self._spawn(self._seen_before(entry, message_id))
         self.state.changed()
         self.emit(ListChanged())
         return True
+
+    async def _seen_before(self, entry: Entry, message_id: str) -> None:
+        oldest = entry.timeline.oldest_message()
+        if oldest is None or oldest.id != message_id:
+            return
+        known = self._pagers.get(entry.id)
+        position = known[0].remaining if known is not None and known[1] == oldest.id else None
+        held = len(entry.timeline.messages())
+        pager = HistoryPager(
+            self._require_client(),
+            entry.agent.id,
+            entry.id,
+            oldest,
+            newer_hint=max(0, held - 1),
+            position=position,
+        )
+        try:
+            batch = await pager.older()
+        except (BimpeError, HistoryError, LookupError) as exc:
+            self.emit(Notice(f"could not mark the older messages unread: {exc}", "warning"))
+            return
+        cursor = self.cursor(entry)
+        if batch and cursor.seen is None:
+            cursor.seen = batch[-1].id
+            self.state.changed()
 
     # -- scrollback into history --------------------------------------------------------
 
@@ -950,8 +997,107 @@ class Monitor:
         placed = entry.timeline.prepend(batch)
         if placed:
             self._pagers[entry.id] = (pager, placed[0].id)
-        entry.older = Older("start" if pager.done else "idle")
+        newest = entry.timeline.newest_message()
+        if placed and entry.timeline.detached and pager.remaining is not None and newest:
+            # The window let go of its newest end: it knows where that end is now
+            # (the messages held follow one another), so scrolling down pages on from
+            # there. Were there a gap in them, the count would fall short of the true
+            # place: the page asked for would overlap what is held, never skip.
+            last = pager.remaining + len(entry.timeline.messages()) - 1
+            self._ahead[entry.id] = (last, newest.id)
+        first = entry.timeline.oldest_message()
+        if pager.done and first is not None:
+            entry.older = Older("start", first=first.id)
+        else:
+            entry.older = Older()
         self.emit(TimelineReplaced(entry.id, keep_place=True, above=len(placed)))
+
+    async def jump_to(self, conversation_id: str, message: Message) -> None:
+        """Show `message` in its place: at once if it is held, else the timeline moves to
+        the page of history that holds it (scrolling up and down from there loads more,
+        the end key comes back to the newest). Raises BimpeError or HistoryError."""
+        entry = self.book.get(conversation_id)
+        if entry is None or self.client is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        if message.id not in entry.timeline:
+            window = await window_around(self.client, entry.agent.id, entry.id, message)
+            self._move_window(entry, window)
+        self.emit(Reveal(entry.id, message.id))
+
+    def _move_window(self, entry: Entry, window: Window) -> None:
+        entry.timeline.move_to(window.messages, at_end=window.at_end)
+        self._ahead.pop(entry.id, None)
+        self._pagers.pop(entry.id, None)
+        if window.messages:
+            oldest = window.messages[0]
+            pager = HistoryPager(
+                self._require_client(), entry.agent.id, entry.id, oldest, position=window.first
+            )
+            self._pagers[entry.id] = (pager, oldest.id)
+            if not window.at_end:
+                self._ahead[entry.id] = (window.last, window.messages[-1].id)
+        if window.first == 0 and window.messages:
+            entry.older = Older("start", first=window.messages[0].id)
+        else:
+            entry.older = Older()
+        self.emit(TimelineReplaced(entry.id))
+
+    def _require_client(self) -> ConsoleClient:
+        if self.client is None:
+            raise LookupError("not connected")
+        return self.client
+
+    def load_newer(self, conversation_id: str | None = None) -> bool:
+        """The reader reached the end of a window moved into history: the next newer page
+        if the window knows where it is (a jump), else the newest page. Returns whether a
+        load started."""
+        entry = self.book.get(conversation_id or self.current or "")
+        if entry is None or not entry.timeline.detached:
+            return False
+        ahead = self._ahead.get(entry.id)
+        newest = entry.timeline.newest_message()
+        if ahead is None or newest is None or newest.id != ahead[1]:
+            return self.return_to_newest(entry.id)
+        if entry.id in self._loading_newer:
+            return False
+        self._loading_newer.add(entry.id)
+        self._spawn(self._load_newer(entry, ahead[0]))
+        return True
+
+    async def _load_newer(self, entry: Entry, last: int) -> None:
+        try:
+            window = await newer_than(self._require_client(), entry.agent.id, entry.id, last)
+        except (BimpeError, LookupError) as exc:
+            self.emit(Notice(f"could not load newer messages: {exc}", "error"))
+            return
+        finally:
+            self._loading_newer.discard(entry.id)
+        if self._ahead.get(entry.id, (None,))[0] != last:
+            return  # the window moved meanwhile
+        dropped = entry.timeline.extend_window(window.messages, at_end=window.at_end)
+        self._ahead.pop(entry.id, None)
+        if not window.at_end and window.messages:
+            self._ahead[entry.id] = (window.last, window.messages[-1].id)
+        if dropped:
+            # The oldest end was let go of: scrolling up starts from the new oldest,
+            # whose place is known (no looking for it).
+            pager = self._pagers.pop(entry.id, None)
+            oldest = entry.timeline.oldest_message()
+            remaining = pager[0].remaining if pager is not None else None
+            if remaining is not None and oldest is not None:
+                gone = sum(1 for item in dropped if isinstance(item, Message))
+                moved = HistoryPager(
+                    self._require_client(),
+                    entry.agent.id,
+                    entry.id,
+                    oldest,
+                    position=remaining + gone,
+                )
+                self._pagers[entry.id] = (moved, oldest.id)
+            entry.older = Older()
+        self.emit(TimelineReplaced(entry.id, keep_place=True, gone=tuple(dropped)))
+        if window.at_end and self.current == entry.id:
+            self.seen_now()
 
     def return_to_newest(self, conversation_id: str | None = None) -> bool:
         """The reader is back at the end of a window moved into history: fetch the
@@ -977,6 +1123,7 @@ class Monitor:
         entry.timeline.refill(page.items)
         entry.older = Older()
         self._pagers.pop(entry.id, None)
+        self._ahead.pop(entry.id, None)
         self.emit(TimelineReplaced(entry.id))
         if self.current == entry.id:
             self.seen_now()

@@ -43,6 +43,8 @@ class ServerState:
     cursors: dict[str, Cursor] = field(default_factory=dict)
     watched: list[str] = field(default_factory=list)
     selected: str | None = None
+    #: The selected conversation was open with "peek" (opened again so after a restart).
+    peeking: bool = False
 
 
 def default_state_path() -> Path:
@@ -75,6 +77,7 @@ def _parse_server(raw: Any) -> ServerState:
     if isinstance(watched, list):
         state.watched = [w for w in watched if isinstance(w, str) and w in state.cursors]
     state.selected = _str(raw.get("selected"))
+    state.peeking = state.selected is not None and raw.get("peeking") is True
     return state
 
 
@@ -90,6 +93,8 @@ def _dump_server(state: ServerState) -> dict[str, Any]:
     out: dict[str, Any] = {"watched": list(state.watched), "conversations": conversations}
     if state.selected is not None:
         out["selected"] = state.selected
+        if state.peeking:
+            out["peeking"] = True
     return out
 
 

@@ -237,3 +237,26 @@ async def test_a_key_that_can_only_read_turns_actions_off(
             assert not isinstance(app.screen, ConfirmScreen)
             assert not app.main.compose_box.has_class("-open")
             assert not any(server.api_key in n.message for n in app._notifications)
+
+
+async def test_ctrl_f_in_the_reply_box_keeps_the_keys_on_the_draft(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = app_for(server, state_path, clock, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await pilot.press("t")
+        await until(pilot, lambda: entry.yours)
+        await pilot.press("c")
+        box = app.main.compose_box
+        assert app.focused is box
+        await pilot.press(*"draft", "ctrl+f", *" goes on")
+        assert app.focused is box
+        assert box.text == "draft goes on"
+        assert not app.main.log_view.searching
+        # Out of the box, ctrl+f searches as ever.
+        await pilot.press("escape")
+        app.main.log_view.lines.focus()
+        await pilot.press("ctrl+f")
+        assert app.main.log_view.query("#search-bar")

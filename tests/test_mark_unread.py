@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
+from bimpe_tui.app import BimpeApp
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -44,28 +49,39 @@ async def test_m_marks_the_messages_from_the_top_of_the_log_unread(
         assert cursor.seen == messages[-1].id
 
 
+async def peek_at_one_with_unread(
+    pilot: Pilot[Any], server: DemoServer, clock: FakeClock
+) -> tuple[str, str | None]:
+    """Watch a second conversation in the background until it has unread messages, then
+    peek at it with `p` from the list: its id, and its seen cursor before the peek."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await until(pilot, ready(app))
+    first = app.monitor.current
+    assert first is not None
+    other = next(c for c in app.order if c != first)
+    app.main._go(other)
+    await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
+    app.main._go(first)
+    clock.advance(600, server)
+    await until(pilot, lambda: app.monitor.book.entries[other].unread > 0)
+    seen = app.monitor.saved.cursors[other].seen
+    options = app.main.picker.options
+    options.focus()
+    options.highlighted = options.get_option_index(other)
+    await pilot.press("p")
+    await until(pilot, lambda: app.monitor.current == other)
+    return other, seen
+
+
 async def test_p_peeks_without_marking_seen_and_enter_then_marks_it(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, tmp_path / "state.toml", clock)
     async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
-        first = app.monitor.current
-        assert first is not None
-        other = next(c for c in app.order if c != first)
-        # Watched in the background, it gathers unread messages.
-        app.main._go(other)
-        await until(pilot, lambda: app.monitor.book.entries[other].history_loaded)
-        app.main._go(first)
+        other, seen = await peek_at_one_with_unread(pilot, server, clock)
         entry = app.monitor.book.entries[other]
-        clock.advance(600, server)
-        await until(pilot, lambda: entry.unread > 0)
-        seen = app.monitor.saved.cursors[other].seen
         options = app.main.picker.options
-        options.focus()
-        options.highlighted = options.get_option_index(other)
-        await pilot.press("p")
-        await until(pilot, lambda: app.monitor.current == other)
         assert app.monitor.peeking
         await pilot.pause()
         # Open and at its end, yet not seen: the count and the cursor stay.
@@ -78,3 +94,56 @@ async def test_p_peeks_without_marking_seen_and_enter_then_marks_it(
         options.focus()
         await pilot.press("enter")
         await until(pilot, lambda: entry.unread == 0 and not app.monitor.peeking)
+
+
+async def test_a_peek_is_still_a_peek_after_a_restart(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    state_path = tmp_path / "state.toml"
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        other, seen = await peek_at_one_with_unread(pilot, server, clock)
+        await pilot.press("q")
+    assert not app.is_running
+    saved = StateStore(state_path)
+    assert saved.load() == []
+    remembered = saved.server(app.monitor.server_key)
+    assert remembered.selected == other
+    assert remembered.peeking
+    assert remembered.cursors[other].seen == seen
+
+    again = make_app(server, state_path, clock)
+    async with again.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(again))
+        assert again.monitor.current == other
+        assert again.monitor.peeking
+        entry = again.monitor.book.entries[other]
+        await until(pilot, lambda: entry.history_loaded and entry.unread > 0)
+        assert again.monitor.saved.cursors[other].seen == seen
+        # Opened for real: seen, and no longer a peek in the file.
+        again.main._go(other)
+        await until(pilot, lambda: entry.unread == 0)
+        assert not again.monitor.saved.peeking
+
+
+async def test_unread_from_the_first_message_held_asks_the_server_for_the_one_before(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        current = app.monitor.current
+        assert current is not None
+        entry = app.monitor.book.entries[current]
+        oldest = entry.timeline.oldest_message()
+        assert oldest is not None
+        place = server.world.parse_message_id(oldest.id)
+        assert place is not None
+        assert place[1] > 0, "the open conversation's history is all held"
+        assert app.monitor.mark_unread_from(oldest.id)
+        held = [i for i in entry.timeline.items if isinstance(i, Message)]
+        assert entry.unread == len(held)
+        cursor = app.monitor.saved.cursors[current]
+        # Not "nothing seen": the message just before the oldest held, from the server.
+        before = server.world.message_id(current, place[1] - 1)
+        await until(pilot, lambda: cursor.seen == before)

@@ -479,6 +479,28 @@ async def test_search_keys(size: tuple[int, int], tmp_path: Path) -> None:
         assert log_title(t)
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_server_match_is_read_in_place(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True, rate="0.001") as t:
+        await open_long_row(t)
+        t.send("l", "ctrl+f", *"order")
+        await t.wait_for(lambda: search_count(t) is not None)
+        # The server's matches; end: the oldest listed, enter: read it in place.
+        t.send("ctrl+o")
+        await t.shows("in the whole conversation")
+        t.send("end", "enter")
+        await t.shows("reading history")
+        # The match is the search's current one (its count shows once the toast
+        # "searching the whole conversation…" has gone from over it).
+        await t.wait_for(lambda: search_count(t) is not None)
+        # Out of the box, end: the newest again, live.
+        t.send("escape")
+        await t.wait_for(lambda: "Back to the log" not in t.text)
+        t.send("end")
+        await t.wait_for(lambda: "reading history" not in t.text)
+        assert log_title(t)
+
+
 #: The filter's status under the log: "showing 12 of 340 · filter: @customer".
 FILTER_STATUS = re.compile(r"showing ([\d,]+) of ([\d,]+) · filter: @customer")
 

@@ -11,9 +11,9 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
-from bimpe_tui.api.models import Message
+from bimpe_tui.api.models import Agent, Conversation, Message
 from bimpe_tui.app import BimpeApp
-from bimpe_tui.book import Entry, Marker, Timeline
+from bimpe_tui.book import Entry, Marker, Older, Timeline
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import iter_all_messages
 from bimpe_tui.monitor import MonitorEvent, TimelineReplaced
@@ -144,6 +144,27 @@ async def test_a_refill_keeps_every_arrival_the_page_was_listed_before(
     timeline.add(messages[19:20])
     timeline.refill(list(reversed(messages[14:19])))
     assert [m.id for m in timeline.messages()][-6:] == [m.id for m in messages[14:20]]
+
+
+async def test_arrivals_that_push_out_the_first_message_take_the_start_line_away(
+    server: DemoServer,
+) -> None:
+    conv = server.world.conversation_ids()[0][1]
+    messages = [world_message(server, conv, n) for n in range(8)]
+    entry = Entry(
+        Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""}),
+        Conversation.from_api({"id": conv, "created_at": "", "updated_at": ""}),
+        timeline=Timeline(limit=5),
+    )
+    entry.timeline.add(messages[:5])
+    entry.older = Older("start", first=messages[0].id)
+    entry.forget_start()
+    assert entry.shown()[0] == Marker("info", "the first message of this conversation")
+    # The window is full: the next arrival lets the first message go.
+    entry.timeline.add(messages[5:6])
+    entry.forget_start()
+    assert entry.older.state == "idle"
+    assert entry.shown()[0] is messages[1]
 
 
 # -- the app -----------------------------------------------------------------------------

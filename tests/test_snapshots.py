@@ -16,7 +16,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.book import Older
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import TimelineReplaced
 from bimpe_tui.state import StateStore
 from tests.apptools import START, ready, until
 
@@ -113,3 +115,55 @@ def test_reply_box(snap_compare: SnapCompare, tmp_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=replying)
+
+
+async def _at_the_top(pilot: Pilot[Any]) -> None:
+    """The log focused and scrolled to its top (which asks for the older page)."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    view = app.main.log_view.lines
+    view.focus()
+    await pilot.press("home")
+    await until(pilot, lambda: view.scroll_y == 0 and not app.redraw_pending)
+
+
+def test_loading_older_messages(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app, _ = still_app(tmp_path)
+
+    async def loading(pilot: Pilot[Any]) -> None:
+        await until(pilot, ready(app))
+        current = app.monitor.current
+        assert current is not None
+        entry = app.monitor.book.entries[current]
+        # Held in "loading" (as while a page is on its way), so the picture is stable:
+        # reaching the top asks for nothing more while a page loads.
+        entry.older = Older("loading")
+        app.monitor.emit(TimelineReplaced(current, keep_place=True))
+        await _at_the_top(pilot)
+        assert entry.older.state == "loading"
+        await until(
+            pilot, lambda: "loading older messages" in str(app.main.log_view.lines.lines[0].text)
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=loading)
+
+
+def test_older_messages_failed_with_the_retry_key(
+    snap_compare: SnapCompare, tmp_path: Path
+) -> None:
+    app, server = still_app(tmp_path)
+
+    async def failed(pilot: Pilot[Any]) -> None:
+        await until(pilot, ready(app))
+        current = app.monitor.current
+        assert current is not None
+        entry = app.monitor.book.entries[current]
+        server.faults.inject("history_503", 3)
+        await _at_the_top(pilot)
+        await until(pilot, lambda: entry.older.state == "failed", limit=20)
+        view = app.main.log_view.lines
+        await until(pilot, lambda: view.scroll_y == 0 and not app.redraw_pending)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=failed)

@@ -210,3 +210,31 @@ async def test_drawing_the_view_leaves_no_garbage_for_the_collector() -> None:
             assert gc.collect() == 0
         finally:
             gc.enable()
+
+
+async def test_a_redraw_keeps_the_reader_on_the_same_item_when_the_view_held_more() -> None:
+    # The view lets go of its oldest items a batch at a time, so it can hold more
+    # than the timeline (which drops one per arrival): a redraw from the timeline
+    # must find the reader's item, not count to it.
+    app = LogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        view = log.lines
+        view.keep = 100
+        timeline: list[TimelineItem] = [message(n) for n in range(100)]
+        log.show("title", timeline)
+        for n in range(100, 120):
+            arrival = message(n)
+            timeline = [*timeline[1:], arrival]  # the timeline's window: 100 items
+            log.append([arrival])
+        await pilot.pause()
+        assert len(view.items) == 120
+        view.scroll_to_item(50)  # "message number 50"
+        await pilot.pause()
+        before = screen_texts(view)
+        assert "message number 50 " in before[0] + " "
+        # Something changed in place (a sent message's "sending…" replaced): redrawn
+        # from the timeline, which holds 20 items fewer at the front.
+        log.redraw("title", timeline)
+        await pilot.pause()
+        assert screen_texts(view)[0] == before[0]

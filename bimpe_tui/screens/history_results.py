@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,8 +29,9 @@ def result_line(message: Message, tz: tzinfo | None) -> Text:
     return line
 
 
-class HistoryResults(ModalScreen[None]):
-    """The server's matches for a search, newest first; escape closes."""
+class HistoryResults(ModalScreen[Message | None]):
+    """The server's matches for a search, newest first: enter goes to one (its place in
+    the conversation), escape closes."""
 
     BINDINGS = [Binding("escape", "dismiss", "Close", id="history_results.close")]
 
@@ -56,6 +58,9 @@ class HistoryResults(ModalScreen[None]):
         with Vertical(id="history-results"):
             yield Static(Text(title), id="history-results-title")
             yield OptionList(*(result_line(m, self._tz) for m in self._matches))
-            yield Static(
-                Text("Scroll back (home at the top) to read one in place · escape closes", "dim")
-            )
+            yield Static(Text("enter: read it in place · escape closes", "dim"))
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self._matches[event.option_index])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
@@ -22,8 +23,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from ..api.errors import BimpeError
+from ..api.models import Message
 from ..book import Entry, Pending, TimelineItem, held
 from ..export import ExportFormat
+from ..history import HistoryError
 from ..monitor import (
     Appended,
     ListChanged,
@@ -31,6 +34,7 @@ from ..monitor import (
     MonitorEvent,
     Opened,
     PhaseChanged,
+    Reveal,
     StatusChanged,
     TimelineReplaced,
 )
@@ -275,12 +279,18 @@ class MainScreen(Screen[None]):
         elif isinstance(event, TimelineReplaced):
             if event.conversation_id == monitor.current:
                 if event.keep_place:
-                    self._redraw_log(above=event.above)
+                    self._redraw_log(above=event.above, gone=event.gone)
                 else:
                     self._show_open()
         elif isinstance(event, Appended):
             if event.conversation_id == monitor.current:
                 self.log_view.append(event.items, now=self._now())
+        elif isinstance(event, Reveal):
+            if event.conversation_id == monitor.current:
+                self.action_show_pane("log")
+                if not self.log_view.reveal_message(event.message_id):
+                    words = "that message is hidden by the log's filter (escape clears it)"
+                    self.notify(words, markup=False)
         elif isinstance(event, StatusChanged):
             if event.conversation_id == monitor.current:
                 self.update_status()
@@ -293,6 +303,7 @@ class MainScreen(Screen[None]):
             self.log_view.highlights = entry.highlights
             self.log_view.mine = entry.timeline.mine
             self._drawn_top = entry.older.marker()
+            self.log_view.live = not entry.timeline.detached
             self.log_view.show(self._title(entry), entry.shown(), now=self._now())
 
     def _open_entry(self) -> Entry | None:
@@ -396,12 +407,12 @@ class MainScreen(Screen[None]):
     def _needs_redraw(self) -> None:
         self._redraw_log()
 
-    def _redraw_log(self, above: int = 0) -> None:
+    def _redraw_log(self, above: int = 0, gone: Sequence[TimelineItem] = ()) -> None:
         """Draw the open conversation again where the reader is.
 
-        `above` older messages were put on top, and the scrollback line may have
-        changed: the log is told both, so the line the reader had at the top of
-        the screen stays there.
+        `above` older messages were put on top (or the items `gone` were taken
+        from it), and the scrollback line may have changed: the log is told
+        both, so the line the reader had at the top of the screen stays there.
         """
         entry = self._open_entry()
         if entry is None:
@@ -411,20 +422,25 @@ class MainScreen(Screen[None]):
         was_top, self._drawn_top = self._drawn_top, top
         new_above: list[TimelineItem] = []
         gone_above: list[TimelineItem] = []
-        if above:
-            # Only when messages came on top: a line changing alone (loading, failed)
-            # stays where the reader at the top sees it.
+        if above or gone:
+            # Only when messages came on top or left it: a line changing alone
+            # (loading, failed) stays where the reader at the top sees it.
             new_above = shown[: above + (1 if top is not None else 0)]
-            gone_above = [was_top] if was_top is not None else []
+            gone_above = [*([was_top] if was_top is not None else []), *gone]
+        self.log_view.live = not entry.timeline.detached
         self.log_view.redraw(
             self._title(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
         )
 
     @on(MessageLog.ReachedEnd)
-    def _reached_end(self) -> None:
+    def _reached_end(self, event: MessageLog.ReachedEnd) -> None:
         self.monitor.seen_now()
-        # Back at the end of a window moved into history: the newest come back.
-        self.monitor.return_to_newest()
+        # At the end of a window moved into history: the end key brings the newest
+        # back; scrolling down, the next newer page (if the window knows its place).
+        if event.newest:
+            self.monitor.return_to_newest()
+        else:
+            self.monitor.load_newer()
 
     @on(SearchBox.AskServer)
     def _ask_server(self, event: SearchBox.AskServer) -> None:
@@ -443,7 +459,18 @@ class MainScreen(Screen[None]):
             words = f"could not search the conversation: {error}"
             self.notify(words, severity="error", markup=False)
             return
-        await self.app.push_screen(HistoryResults(query, matches, total, self.tz))
+        chosen = await self.app.push_screen_wait(HistoryResults(query, matches, total, self.tz))
+        if chosen is not None:
+            self._jump_to(conversation_id, chosen)
+
+    @work(group="jump", exclusive=True, exit_on_error=False)
+    async def _jump_to(self, conversation_id: str, message: Message) -> None:
+        """Show a match of the server's search in its place (its page of history)."""
+        try:
+            await self.monitor.jump_to(conversation_id, message)
+        except (BimpeError, HistoryError, LookupError) as error:
+            words = f"could not go to that message: {error}"
+            self.notify(words, severity="error", markup=False)
 
     @on(MessageLog.ReachedTop)
     def _reached_top(self) -> None:

@@ -27,11 +27,11 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message as TextualMessage
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
 from textual.strip import Strip
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, TextArea
 
 from ..api.models import Message
 from ..book import MAX_TIMELINE, Marker, Pending, TimelineItem
@@ -150,6 +150,14 @@ def _body_rows(parts: MessageParts, width: int, room: int, console: Console) -> 
     if parts.more is not None:
         rows.extend((line, True) for line in parts.more.wrap(console, room, overflow="fold"))
     return rows
+
+
+def _position_of(items: Sequence[TimelineItem], wanted: TimelineItem) -> int | None:
+    """Where `wanted` (that very object) is in `items`, looking from the end."""
+    for position in range(len(items) - 1, -1, -1):
+        if items[position] is wanted:
+            return position
+    return None
 
 
 class AllLines(Sequence[Strip]):
@@ -915,7 +923,15 @@ class MessageLog(Vertical):
     ]
 
     class ReachedEnd(TextualMessage):
-        """The newest message is on screen again (the user can be said to have seen it)."""
+        """The end of the log is on screen (the user can be said to have seen it).
+
+        `newest`: the reader asked for the newest message (the end key), not just
+        scrolled to the end of what is held.
+        """
+
+        def __init__(self, *, newest: bool = False) -> None:
+            super().__init__()
+            self.newest = newest
 
     class MarkUnread(TextualMessage):
         """The reader wants the messages from this one on counted as unread."""
@@ -935,6 +951,9 @@ class MessageLog(Vertical):
 
     #: Messages that arrived while the user was scrolled up.
     new_count: reactive[int] = reactive(0)
+    #: The log holds the newest messages (else a window of history: its end is not
+    #: the newest, so reaching it follows nothing and asks for what is newer).
+    live: var[bool] = var(True)
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -963,6 +982,8 @@ class MessageLog(Vertical):
         #: The reader scrolled up since the conversation was shown (not our own scrolling).
         self._reader_up = False
         self._mine: Container[str] = frozenset()
+        #: Asked for what follows the end of a window of history (once per arrival there).
+        self._asked_newer = False
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
@@ -1052,12 +1073,25 @@ class MessageLog(Vertical):
         older messages…" line). The reader's item moves down by the difference,
         so the line the reader had at the top of the screen stays there.
         """
-        if self._following:
+        if self._following and self.live:
             self.show(title, items, now=now)
             return
+        self._set_following(False)
+        self._asked_newer = False
         view = self.lines
         position, offset = view._index.find(round(view.scroll_y))
         key = view._base + position
+        # The reader's item, found again by identity: the view may hold more than
+        # the timeline (it lets go of its oldest a batch at a time), so counting
+        # from the front would land elsewhere. A divider is made anew at each
+        # redraw (the scrollback line): for it, the count, less what left the top.
+        # A reader at the very top stays there, to see the line that came on top
+        # ("loading older messages…", or why it failed).
+        reader: TimelineItem | None = None
+        at_top = position == 0 and offset == 0 and not above
+        if 0 <= position < len(view.items) and not at_top:
+            item = view.items[position]
+            reader = None if isinstance(item, Marker) else item
         if above or gone_above:
             key += len(self._kept(above)) - len(self._kept(gone_above))
         # The search's current match, to point at it again once refilled (a
@@ -1077,6 +1111,9 @@ class MessageLog(Vertical):
                 self._find(jump=False)
                 if current is not None:
                     self._point_at(*current)
+            if reader is not None:
+                found = _position_of(view.items, reader)
+                key = key if found is None else found
             if above or gone_above:
                 view.measure_before(key)
             view.scroll_to_item(max(0, min(key, len(view.items) - 1)))
@@ -1126,6 +1163,16 @@ class MessageLog(Vertical):
             self._reader_up = False  # once per arrival at the top
             self.reached_top()
         at_end = view.scroll_y >= view.max_scroll_y - 1
+        if not self.live:
+            # A window of history: its end is not the newest; say it was reached, once.
+            if at_end and not self._asked_newer and not self._following:
+                self._asked_newer = True
+                self.post_message(self.ReachedEnd())
+            elif not at_end:
+                self._asked_newer = False
+                if self._following and not view._settling:
+                    self._set_following(False)
+            return
         if at_end and not self._following:
             self._set_following(True)
             self.new_count = 0
@@ -1143,6 +1190,30 @@ class MessageLog(Vertical):
         self._set_following(False)
         self._reader_up = by_reader
 
+    def reveal_message(self, message_id: str) -> bool:
+        """Scroll to a message held (a jump from the server's search): it shows a third
+        of the way down, and if the search finds something in it, that is the current
+        match. False if the view does not hold it (a filter hides it)."""
+        view = self.lines
+        items = view.items
+        position = len(items) - 1
+        while position >= 0:
+            item = items[position]
+            if isinstance(item, Message) and item.id == message_id:
+                break
+            position -= 1
+        else:
+            return False
+        self.leave_end(by_reader=False)
+        number = view.base + position
+        hit = next((n for n, found in enumerate(self._hits) if found.item == number), None)
+        if hit is not None and self._pattern is not None:
+            self._current = hit
+            self._anchor = number
+            self._mark()
+        view.reveal(position)
+        return True
+
     def action_jump_to_end(self) -> None:
         """Back to the newest message, following again."""
         self._set_following(True)
@@ -1150,12 +1221,21 @@ class MessageLog(Vertical):
         view.scroll_to(y=view.max_scroll_y, animate=False)
         view.settle()
         self.new_count = 0
-        self.post_message(self.ReachedEnd())
+        self.post_message(self.ReachedEnd(newest=True))
 
-    def watch_new_count(self, count: int) -> None:
+    def watch_new_count(self) -> None:
+        self._show_marker()
+
+    def watch_live(self) -> None:
+        self._show_marker()
+
+    def _show_marker(self) -> None:
         marker = self.query_one("#new-marker", Label)
-        marker.update(f" {count} new ↓ (end) ")
-        marker.display = count > 0
+        if not self.live:
+            marker.update(" reading history · end: the newest ↓ ")
+        else:
+            marker.update(f" {self.new_count} new ↓ (end) ")
+        marker.display = not self.live or self.new_count > 0
 
     # -- search -----------------------------------------------------------------------
 
@@ -1172,6 +1252,11 @@ class MessageLog(Vertical):
     def searching(self) -> bool:
         """Whether a search is active (its matches marked, n and N move between them)."""
         return self._pattern is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Typing a reply (the reply box is docked in the log): ctrl+f is not a search
+        # that would take the keys away from the draft.
+        return not (action == "search" and isinstance(self.screen.focused, TextArea))
 
     async def action_search(self) -> None:
         """Open the search box (with the last search, to change it)."""

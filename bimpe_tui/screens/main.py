@@ -253,6 +253,11 @@ class MainScreen(Screen[None]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # The pane follows the focus (tab, a click), so the focused one is the one shown.
         widget = event.widget
+        if widget is not self.focused:
+            # The focus has moved on since: this event climbed the widgets' queues
+            # after the move (a digit then h, typed fast: the log's event can come
+            # after the list's), and the move itself set the pane.
+            return
         if self.log_view in widget.ancestors_with_self:
             self.pane = "log"
         elif self.picker in widget.ancestors_with_self:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from textual.widgets import OptionList
+from textual.widgets import Label, OptionList
 
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.history_results import HistoryResults
@@ -47,11 +48,24 @@ async def test_ctrl_o_lists_a_match_from_history_not_loaded(
             lambda: "no matches" in str(app.main.log_view.query_one("#search-count").render()),
         )
         # ... but the server has it.
+        count = app.main.log_view.query_one("#search-count", Label)
+        said: list[str] = []
+        update = count.update
+
+        def recording(content: Any = "", **options: Any) -> None:
+            said.append(str(content))
+            update(content, **options)
+
+        count.update = recording  # type: ignore[method-assign]
         await pilot.press("ctrl+o")
         await until(pilot, lambda: isinstance(app.screen, HistoryResults), limit=20)
+        # Said in the count while the server searched, not in a toast over it.
+        assert any("searching the whole conversation" in words for words in said)
+        assert not any("searching" in n.message for n in app._notifications)
         results = app.screen.query_one(OptionList)
         lines = [str(results.get_option_at_index(n).prompt) for n in range(results.option_count)]
         assert lines
         assert all(found in line for line in lines)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HistoryResults))
+        assert "no matches" in str(count.render())

@@ -490,8 +490,7 @@ async def test_a_server_match_is_read_in_place(size: tuple[int, int], tmp_path: 
         await t.shows("in the whole conversation")
         t.send("end", "enter")
         await t.shows("reading history")
-        # The match is the search's current one (its count shows once the toast
-        # "searching the whole conversation…" has gone from over it).
+        # The match is the search's current one.
         await t.wait_for(lambda: search_count(t) is not None)
         # Out of the box, end: the newest again, live.
         t.send("escape")

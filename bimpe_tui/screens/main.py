@@ -466,14 +466,17 @@ class MainScreen(Screen[None]):
     @work(group="history_search", exclusive=True, exit_on_error=False)
     async def _search_history(self, conversation_id: str, query: str) -> None:
         """Ask the server for every match in the conversation; show them in a list."""
-        words = f"searching the whole conversation for “{one_line(query, 40)}”…"
-        self.notify(words, markup=False)
+        # Said in the search's own count, not a toast: a toast would cover the count,
+        # and one still up when the list opens and closes can outstay its time.
+        self.log_view.asking_server(True)
         try:
             matches, total = await self.monitor.search_history(conversation_id, query)
         except (BimpeError, LookupError) as error:
             words = f"could not search the conversation: {error}"
             self.notify(words, severity="error", markup=False)
             return
+        finally:
+            self.log_view.asking_server(False)
         chosen = await self.app.push_screen_wait(HistoryResults(query, matches, total, self.tz))
         if chosen is not None:
             self._jump_to(conversation_id, chosen)

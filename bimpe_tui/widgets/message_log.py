@@ -984,6 +984,8 @@ class MessageLog(Vertical):
         self._mine: Container[str] = frozenset()
         #: Asked for what follows the end of a window of history (once per arrival there).
         self._asked_newer = False
+        #: The server is searching the whole conversation (ctrl+o): the count says so.
+        self._asking = False
 
     def compose(self) -> ComposeResult:
         view = TimelineView(tz=self.tz, id="lines")
@@ -1408,12 +1410,19 @@ class MessageLog(Vertical):
             if self.screen.focused is box:
                 self.screen.set_focus(self.lines)
 
+    def asking_server(self, asking: bool) -> None:
+        """Say in the search's count that the server is searching the whole conversation."""
+        self._asking = asking
+        self._show_count()
+
     def _show_count(self) -> None:
         if not self.query("#search-count"):
             return
         label = self.query_one("#search-count", Label)
         mode = " · regex" if self._regex else ""
-        if self._error:
+        if self._asking:
+            words = "searching the whole conversation…"
+        elif self._error:
             words = self._error
         elif not self._query:
             words = "type to search"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from textual.pilot import Pilot
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.book import Pending
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.screens.history_results import HistoryResults
 from bimpe_tui.state import StateStore
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
@@ -106,6 +108,20 @@ def attention_turns_on(server: DemoServer, clock: Clock) -> tuple[str, float]:
     finally:
         clock.now = start
     raise RuntimeError("no attention in the demo world's next 6 hours")
+
+
+def early_order_number(server: DemoServer, conversation_id: str) -> str:
+    """An order number said once, early in a conversation (for the search shot)."""
+    world = server.world
+    texts = [
+        str(world.message(conversation_id, n).to_api()["message"])
+        for n in range(world.latest_index(conversation_id) + 1)
+    ]
+    for text in texts[: len(texts) // 4]:
+        for number in re.findall(r"order (\d{5})", text):
+            if sum(number in t for t in texts) == 1:
+                return number
+    raise RuntimeError("no order number said once early in the conversation")
 
 
 async def shoot(
@@ -215,6 +231,23 @@ async def main() -> int:
             await settle(pilot, app, lambda: entry.watched and not app.redraw_pending)
 
         shots.append(await shoot(app, "alert", alerted, toasts=True))
+
+        # A match of the server's search read in place, deep in the history.
+        app = new_app(server, work / "h.toml", clock)
+
+        async def reading_history(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            number = early_order_number(server, app.monitor.current or "")
+            await pilot.press("l", "ctrl+f", *number, "ctrl+o")
+            await settle(pilot, app, lambda: isinstance(app.screen, HistoryResults))
+            await pilot.press("enter")
+            await settle(
+                pilot,
+                app,
+                lambda: not app.main.log_view.live and not isinstance(app.screen, HistoryResults),
+            )
+
+        shots.append(await shoot(app, "history-match", reading_history))
 
         # Taking over and replying: last, since what the user sends stays in the
         # demo world for the run and would show in the shots after it.

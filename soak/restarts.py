@@ -132,6 +132,17 @@ async def one_run(
     )
     assert proc.stdout is not None
     seen_this_run: dict[str, set[int]] = defaultdict(set)
+
+    def take(raw: bytes) -> None:
+        record = json.loads(raw)
+        parsed = world.parse_message_id(record["id"])
+        assert parsed is not None
+        conversation_id, index = parsed
+        if index in seen_this_run[conversation_id]:
+            report.problems.append(f"{record['id']} delivered twice in one run")
+        seen_this_run[conversation_id].add(index)
+        report.delivered[conversation_id].add(index)
+
     lines = 0
     try:
         async with asyncio.timeout(120):
@@ -140,14 +151,7 @@ async def one_run(
                 if not raw:
                     report.problems.append(f"run {report.kills}: the app ended on its own")
                     return
-                record = json.loads(raw)
-                parsed = world.parse_message_id(record["id"])
-                assert parsed is not None
-                conversation_id, index = parsed
-                if index in seen_this_run[conversation_id]:
-                    report.problems.append(f"{record['id']} delivered twice in one run")
-                seen_this_run[conversation_id].add(index)
-                report.delivered[conversation_id].add(index)
+                take(raw)
                 lines += 1
                 if stop_after is not None and lines >= stop_after:
                     return
@@ -159,6 +163,14 @@ async def one_run(
         if proc.returncode is None:
             proc.send_signal(signal.SIGKILL)
         await proc.wait()
+        # What the app wrote before the kill and this checker had not read yet
+        # (hundreds of lines when it lags, on a busy machine): delivered all the
+        # same, and the app may have saved their cursors. Left out, they would
+        # count as lost. A last line without its newline was cut by the kill:
+        # the app saves a cursor only after the record is flushed whole.
+        rest = await proc.stdout.read()
+        for raw in rest.split(b"\n")[:-1]:
+            take(raw)
         report.kills += 1
 
 

@@ -20,6 +20,8 @@ import struct
 import subprocess
 import sys
 import termios
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -112,6 +114,11 @@ class Terminal:
         self._changed = asyncio.Event()
         #: Bytes of a frame not yet complete, held back from the screen.
         self._pending = bytearray()
+        #: For a failure's message: when the app last wrote, whether its output
+        #: is still read, and the last keys sent (when, what).
+        self._last_output = time.monotonic()
+        self._reading = False
+        self._sent: deque[tuple[float, bytes]] = deque(maxlen=8)
 
     async def __aenter__(self) -> Terminal:
         master, slave = os.openpty()
@@ -140,15 +147,24 @@ class Terminal:
         self._fd = master
         os.set_blocking(master, False)
         asyncio.get_running_loop().add_reader(master, self._read)
+        self._reading = True
         return self
 
     def _read(self) -> None:
         try:
             data = os.read(self._fd, 65536)
-        except OSError:  # the app ended: the pty is closed
+        except BlockingIOError:
+            # Woken with nothing to read: libuv (uvloop's readers) says its poll
+            # handles may wake spuriously. Not the end of the app: taken for
+            # one, the screen would freeze here while the app goes on.
+            return
+        except OSError:  # the app ended: the pty is closed (EIO)
             data = b""
         if not data:
             asyncio.get_running_loop().remove_reader(self._fd)
+            self._reading = False
+        else:
+            self._last_output = time.monotonic()
         if _ASK_SYNC in data:
             os.write(self._fd, _HAS_SYNC)
         self.output.extend(data)
@@ -187,6 +203,7 @@ class Terminal:
         for key in keys:
             data = key if isinstance(key, bytes) else KEYS.get(key, key.encode())
             os.write(self._fd, data)
+            self._sent.append((time.monotonic(), data))
 
     def resize(self, cols: int, rows: int) -> None:
         """Resize the terminal, as a window manager does: new size, then SIGWINCH."""
@@ -247,7 +264,23 @@ class Terminal:
                     await self._changed.wait()
         except TimeoutError:
             screen = self.text
-            raise AssertionError(f"still not so after {limit} s; the screen:\n{screen}") from None
+            raise AssertionError(
+                f"still not so after {limit} s ({self._state()}); the screen:\n{screen}"
+            ) from None
+
+    def _state(self) -> str:
+        """What a failure needs besides the screen: a frozen screen (its output no
+        longer read, or an app that ended or went quiet) is not a key the app lost."""
+        now = time.monotonic()
+        process = self.process
+        code = process.poll() if process is not None else None
+        app = "the app is running" if code is None else f"the app ended with code {code}"
+        reading = "its output read" if self._reading else "its output NO LONGER READ"
+        keys = ", ".join(f"{data!r} {now - at:.1f} s ago" for at, data in self._sent)
+        return (
+            f"{app}, {reading}, its last output {now - self._last_output:.1f} s ago; "
+            f"the last keys sent: {keys or 'none'}"
+        )
 
     async def shows(self, words: str, limit: float = 20.0) -> None:
         """Wait until `words` are on screen."""

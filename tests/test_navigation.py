@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.book import Book, held
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.screens import main as main_screen
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -152,3 +158,30 @@ async def test_next_visits_every_conversation_once_per_round_while_the_list_reor
                 screen.order = [c for c in screen.order if c != visits[-1]] + [visits[-1]]
         assert len(visits) == len(set(visits)), visits
         assert set(visits) | {start} == set(screen.order)
+
+
+async def test_the_hold_ends_even_when_it_runs_out_while_it_is_checked(
+    server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await until(pilot, ready(app))
+        main = app.main
+        # The timers asked for, not started: one with a negative delay would spin
+        # Textual's loop forever (the app froze so on a busy machine).
+        delays: list[float] = []
+
+        def set_timer(delay: float, *args: object, **kwargs: object) -> None:
+            delays.append(delay)
+
+        monkeypatch.setattr(main, "set_timer", set_timer)
+        # A clock each read of which is a millisecond after the one before (a busy
+        # machine), the hold ending between the first read and the next.
+        start = time.monotonic()
+        reads = itertools.count()
+        clock_ = SimpleNamespace(monotonic=lambda: start + next(reads) * 0.001)
+        monkeypatch.setattr(main_screen, "time", clock_)
+        main._hold_until = start + 0.0005
+        main._release()
+        assert delays
+        assert min(delays) >= main_screen.TIMER_FLOOR

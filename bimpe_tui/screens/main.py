@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 
 #: The picker is redrawn at most this often (seconds), whatever the message rate.
 REDRAW_INTERVAL = 0.25
+#: The shortest delay given to a timer (seconds). Textual's one-shot timer
+#: skips its tick if it is already overdue when the timer first looks (a delay
+#: of microseconds), and spins forever, freezing the app, on a negative delay.
+TIMER_FLOOR = 0.01
 #: How often the clock-driven parts move: "last data 12 s ago", rows' ages.
 TICK = 1.0
 #: Seconds after a key press during which the list's rows do not move.
@@ -257,6 +261,11 @@ class MainScreen(Screen[None]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # The pane follows the focus (tab, a click), so the focused one is the one shown.
         widget = event.widget
+        if widget is not self.focused:
+            # The focus has moved on since: this event climbed the widgets' queues
+            # after the move (a digit then h, typed fast: the log's event can come
+            # after the list's), and the move itself set the pane.
+            return
         if self.log_view in widget.ancestors_with_self:
             self.pane = "log"
         elif self.picker in widget.ancestors_with_self:
@@ -335,7 +344,7 @@ class MainScreen(Screen[None]):
         if self._redraw_timer is not None:
             return
         wait = self._last_drawn + REDRAW_INTERVAL - time.monotonic()
-        self._redraw_timer = self.set_timer(max(0.01, wait), self.redraw_list)
+        self._redraw_timer = self.set_timer(max(TIMER_FLOOR, wait), self.redraw_list)
 
     @property
     def redraw_pending(self) -> bool:
@@ -372,10 +381,16 @@ class MainScreen(Screen[None]):
             self.set_timer(HOLD, self._release)
 
     def _release(self) -> None:
-        if time.monotonic() >= self._hold_until:
+        # The clock read once: read again for the delay, it can have passed the
+        # hold's end meanwhile (a busy machine takes the process off the CPU), and
+        # Textual's timer given a negative delay spins forever, freezing the app.
+        remaining = self._hold_until - time.monotonic()
+        if remaining <= 0:
             self.list_version += 1
         else:
-            self.set_timer(self._hold_until - time.monotonic(), self._release)
+            # Not a sliver either (see TIMER_FLOOR): a skipped tick would leave
+            # the hold on until the next key.
+            self.set_timer(max(TIMER_FLOOR, remaining), self._release)
 
     @on(Picker.FilterChanged)
     def _filter_changed(self) -> None:

@@ -469,6 +469,17 @@ class Monitor:
             except BimpeError as exc:
                 entry.timeline.mark(Marker("info", f"history unavailable: {exc}"))
                 history = []
+            if received is None and len(history) > HISTORY_SIZE:
+                # A first open: saved now, before its page is shown, the cursor
+                # says the page and all after it are still to come. Killed
+                # before the debounced save, a run used to leave no cursor, and
+                # the restart opened the conversation afresh on the newest page:
+                # whatever arrived between the two pages was never delivered.
+                # The message just before the page is history, never claimed.
+                # Saved before the page is placed: nothing else sees a timeline
+                # with its history in but not yet announced.
+                self._record_received(entry, history[HISTORY_SIZE])
+                await self.state.flush()
             entry.unread += place_history(
                 entry.timeline,
                 history,
@@ -477,18 +488,7 @@ class Monitor:
                 seen=cursor.seen if cursor else None,
                 keep=HISTORY_SIZE,
             )
-            # Before the save below lets other tasks run: a second watch in the
-            # meantime must not place the history again.
             entry.history_loaded = True
-            if received is None and len(history) > HISTORY_SIZE:
-                # A first open: saved now, before its page is shown, the cursor
-                # says the page and all after it are still to come. Killed
-                # before the debounced save, a run used to leave no cursor, and
-                # the restart opened the conversation afresh on the newest page:
-                # whatever arrived between the two pages was never delivered.
-                # The message just before the page is history, never claimed.
-                self._record_received(entry, history[HISTORY_SIZE])
-                await self.state.flush()
             self._write_record(
                 entry.id, [i for i in entry.timeline.items if isinstance(i, Message)]
             )

@@ -469,6 +469,17 @@ class Monitor:
             except BimpeError as exc:
                 entry.timeline.mark(Marker("info", f"history unavailable: {exc}"))
                 history = []
+            if received is None and len(history) > HISTORY_SIZE:
+                # A first open: saved now, before its page is shown, the cursor
+                # says the page and all after it are still to come. Killed
+                # before the debounced save, a run used to leave no cursor, and
+                # the restart opened the conversation afresh on the newest page:
+                # whatever arrived between the two pages was never delivered.
+                # The message just before the page is history, never claimed.
+                # Saved before the page is placed: nothing else sees a timeline
+                # with its history in but not yet announced.
+                self._record_received(entry, history[HISTORY_SIZE])
+                await self.state.flush()
             entry.unread += place_history(
                 entry.timeline,
                 history,
@@ -477,10 +488,10 @@ class Monitor:
                 seen=cursor.seen if cursor else None,
                 keep=HISTORY_SIZE,
             )
+            entry.history_loaded = True
             self._write_record(
                 entry.id, [i for i in entry.timeline.items if isinstance(i, Message)]
             )
-            entry.history_loaded = True
             last = entry.timeline.last_message
             if received is None and last is not None:
                 received, received_at = last.id, last.created_at
@@ -501,9 +512,12 @@ class Monitor:
         """
         assert self.client is not None
         history: list[Message] = []
+        # A first open takes one page, one message longer than it shows: the
+        # message before what it shows is its first saved cursor.
+        limit = HISTORY_SIZE if received is not None else HISTORY_SIZE + 1
         for page_no in range(1, HISTORY_PAGES + 1):
             page = await self.client.list_messages(
-                entry.agent.id, entry.id, page=page_no, limit=HISTORY_SIZE
+                entry.agent.id, entry.id, page=page_no, limit=limit
             )
             history.extend(page.items)
             found = received is not None and any(m.id == received for m in page.items)

@@ -28,7 +28,7 @@ from bimpe_tui.monitor import (
     Opened,
     StatusChanged,
 )
-from bimpe_tui.state import StateStore
+from bimpe_tui.state import Cursor, StateStore
 from tests.apptools import FakeClock
 
 
@@ -295,3 +295,57 @@ def test_the_core_never_imports_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+async def test_a_kill_before_the_first_save_loses_nothing(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Killed after showing a first open's history, before the debounced save: no hole.
+
+    The restart found no received cursor and opened the conversation afresh,
+    on the newest page: what came between the first run's page and that one
+    was never delivered (the restart soak under CPU load, where a slow restart
+    lets more than a page of messages arrive).
+    """
+    world = server.world
+    _, busiest = max(world.conversation_ids(), key=lambda ids: world.latest_index(ids[1]))
+    agent_id = next(a for a, c in world.conversation_ids() if c == busiest)
+    path = tmp_path / "state.toml"
+    seeded = StateStore(path)
+    remembered = seeded.server(f"demo:seed={world.seed},rate={world.rate:g}")
+    remembered.watched = [busiest]
+    remembered.selected = busiest
+    remembered.cursors[busiest] = Cursor(agent_id=agent_id)
+    seeded.save_now()
+
+    first = Harness(server, path, clock)
+    # The debounced save never comes: SIGKILL strikes within its delay.
+    first.monitor.state.debounce = 3600.0
+    await first.monitor.start()
+    await first.until(first.live(busiest))
+    on_disk = path.read_bytes()  # what a SIGKILL now would leave
+    await first.monitor.close()
+    path.write_bytes(on_disk)
+    recorded = [json.loads(line) for line in first.record.getvalue().splitlines()]
+
+    # A slow restart: well over a page of messages arrives meanwhile.
+    shown_last = world.latest_index(busiest)
+    while world.latest_index(busiest) <= shown_last + 3 * monitor_module.HISTORY_SIZE:
+        clock.advance(60, server)
+    newest = world.message(busiest, world.latest_index(busiest)).id
+
+    second = Harness(server, path, clock)
+    await second.monitor.start()
+    try:
+        await second.until(lambda: newest in second.record.getvalue())
+    finally:
+        await second.monitor.close()
+    recorded += [json.loads(line) for line in second.record.getvalue().splitlines()]
+
+    indices: set[int] = set()
+    for row in recorded:
+        parsed = world.parse_message_id(row["id"])
+        if row["c"] == busiest and parsed is not None:
+            indices.add(parsed[1])
+    missing = set(range(min(indices), max(indices) + 1)) - indices
+    assert not missing, f"{len(missing)} never delivered, from index {min(missing)}"

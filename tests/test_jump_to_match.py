@@ -5,6 +5,7 @@ it loads what followed until the window is live again; the end key goes to the n
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from bimpe_tui.api.client import ConsoleClient
+from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
-from bimpe_tui.book import Entry, Timeline
+from bimpe_tui.book import Entry, Timeline, TimelineItem
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import HistoryError, HistoryPager, locate, newer_than, window_around
 from bimpe_tui.screens.history_results import HistoryResults
@@ -213,6 +215,16 @@ async def test_enter_on_a_server_match_shows_it_in_place_then_down_to_the_newest
         # Down from there: the next newer pages come, nothing twice or missing, until
         # the window reaches the newest and is live again.
         newest = server.world.latest_index(conv)
+        # Counted as the pages leave the server, before the timeline drops repeats:
+        # a page overlapping what is held would be hidden by the timeline's ids.
+        fetched = list(held)
+        extend = entry.timeline.extend_window
+
+        def counting(run: Sequence[Message], *, at_end: bool) -> list[TimelineItem]:
+            fetched.extend(m.id for m in run)
+            return extend(run, at_end=at_end)
+
+        entry.timeline.extend_window = counting  # type: ignore[method-assign]
         grown = 0
         for _ in range(60):
             if not entry.timeline.detached:
@@ -229,6 +241,8 @@ async def test_enter_on_a_server_match_shows_it_in_place_then_down_to_the_newest
         held = ids(entry)
         assert held[-1] == server.world.message_id(conv, newest)
         assert held == world_ids(server, conv, newest - len(held) + 1, newest)
+        # Each page began where the one before ended: none twice, none skipped.
+        assert fetched == world_ids(server, conv, first, first + len(fetched) - 1)
 
 
 async def test_the_end_key_leaves_a_match_for_the_newest(

@@ -665,7 +665,11 @@ async def test_an_alert_reaches_the_terminal_as_its_own_bytes(
     notify: str, expected: bytes, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[alerts]\nnotify = "{notify}"\nnew_conversation = true\n')
+    # Only new conversations alert: an attention alert a moment before would take the
+    # bell and leave the new conversation to a "2 more alerts" summary toast.
+    config.write_text(
+        f'[alerts]\nnotify = "{notify}"\nnew_conversation = true\nattention = false\n'
+    )
     config.chmod(0o600)
     args = [
         "--demo",

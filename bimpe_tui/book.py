@@ -34,16 +34,15 @@ class Marker:
 
 @dataclass(slots=True, eq=False)
 class Pending:
-    """A message the user is sending: "sending…" until the stream delivers it.
+    """A message the user is sending: "sending…" until the server answers the POST.
 
-    `key` is its Idempotency-Key (one per message, reused by every retry);
-    `message_id` is known once the server answered the POST. The stream's
-    message with that id takes the pending item's place, so it shows once.
+    `key` is its Idempotency-Key (one per message, reused by every retry). The
+    server's answer (the created message) takes the item's place at once; the
+    stream's copy of that id is then a repeat, dropped like any other.
     """
 
     key: str
     text: str
-    message_id: str | None = None
 
 
 TimelineItem = Message | Marker | Pending
@@ -59,8 +58,10 @@ class Timeline:
         self.last_message: Message | None = None
         #: Set while a "new since you left" marker waits for its first message.
         self.pending_marker: Marker | None = None
-        #: Sends waiting for the stream, by the message id the server gave them.
-        self._sending: dict[str, Pending] = {}
+        #: Sent messages placed from the POST's answer that the stream has not
+        #: delivered yet, oldest first. Whatever the stream delivers before them is
+        #: older on the server, so it goes in before them (see `add`).
+        self._unconfirmed: dict[str, Message] = {}
         #: Ids of the messages the user sent this run (shown as "you").
         self.mine: set[str] = set()
         self._replaced = False
@@ -82,6 +83,7 @@ class Timeline:
             dropped = self.items.popleft()
             if isinstance(dropped, Message):
                 self._ids.discard(dropped.id)
+                self._unconfirmed.pop(dropped.id, None)
         self.items.append(item)
 
     def add(self, messages: Iterable[Message]) -> list[TimelineItem]:
@@ -100,34 +102,39 @@ class Timeline:
             return added
         for message in messages:
             if message.id in self._ids:
-                continue
-            if self._sending and self._take_place(message):
+                if self._unconfirmed.pop(message.id, None) is not None:
+                    # The stream's copy of a message placed from the POST's answer:
+                    # not shown again, but now it is where delivery stands.
+                    self.last_message = message
                 continue
             if self.pending_marker is not None:
-                self._push(self.pending_marker)
+                self._place(self.pending_marker)
                 added.append(self.pending_marker)
                 self.pending_marker = None
             self._ids.add(message.id)
-            self._push(message)
+            self._place(message)
             added.append(message)
             self.last_message = message
         return added
 
-    def _take_place(self, message: Message) -> bool:
-        """Put a sent message where its "sending…" item is; False if it is not one."""
-        pending = self._sending.pop(message.id, None)
-        if pending is None:
-            return False
-        for i, item in enumerate(self.items):
-            if item is pending:
-                self.items[i] = message
-                break
-        else:
-            self._push(message)
-        self._ids.add(message.id)
-        self.last_message = message
-        self._replaced = True
-        return True
+    def _place(self, item: Message | Marker) -> None:
+        """Append, or, while sent messages wait for the stream, put before them."""
+        if not self._unconfirmed:
+            self._push(item)
+            return
+        first = next(iter(self._unconfirmed.values()))
+        for i in range(len(self.items) - 1, -1, -1):
+            if self.items[i] is first:
+                self.items.insert(i, item)
+                self._replaced = True  # not at the end: the log draws it all again
+                if len(self.items) > self.limit:
+                    dropped = self.items.popleft()
+                    if isinstance(dropped, Message):
+                        self._ids.discard(dropped.id)
+                return
+        # The sent message left the window (paged away): nothing to keep order with.
+        self._unconfirmed.clear()
+        self._push(item)
 
     def oldest_message(self) -> Message | None:
         """The oldest message held (where paging back into history starts)."""
@@ -171,15 +178,14 @@ class Timeline:
             self.detached = True
             if isinstance(dropped, Message):
                 self._ids.discard(dropped.id)
-            elif isinstance(dropped, Pending) and dropped.message_id is not None:
-                self._sending.pop(dropped.message_id, None)
+                self._unconfirmed.pop(dropped.id, None)
         return fresh
 
     def refill(self, newest_first: Sequence[Message]) -> None:
         """Replace what is held by the newest page of history (back from a moved window)."""
         self.items.clear()
         self._ids.clear()
-        self._sending.clear()
+        self._unconfirmed.clear()
         self.pending_marker = None
         self._catch_up(list(reversed(newest_first)))
 
@@ -214,7 +220,7 @@ class Timeline:
             self._missed.extend(self.messages())
         self.items.clear()
         self._ids.clear()
-        self._sending.clear()
+        self._unconfirmed.clear()
         self.pending_marker = None
         if at_end:
             self._catch_up(run)
@@ -254,26 +260,27 @@ class Timeline:
         self._push(pending)
         return pending
 
-    def settle_pending(self, pending: Pending, message_id: str | None) -> None:
-        """The server's answer to a send: the new message's id, or None (failed: removed).
+    def settle_pending(self, pending: Pending, sent: Message | None) -> None:
+        """The server's answer to a send: the created message, or None (failed).
 
-        If the stream delivered the message before the POST answered, the
-        pending item goes at once; else it waits for the stream.
+        The message takes the "sending…" item's place at once (or the item
+        goes, if the stream delivered the message first): no placeholder
+        outlives the answer, and the stream's copy is a repeat. The caller
+        redraws the log.
         """
-        if message_id is not None:
-            self.mine.add(message_id)
-        if message_id is None or message_id in self._ids:
-            self._remove(pending)
+        index = next((i for i, item in enumerate(self.items) if item is pending), None)
+        if sent is None:
+            if index is not None:
+                del self.items[index]
             return
-        pending.message_id = message_id
-        self._sending[message_id] = pending
-
-    def _remove(self, pending: Pending) -> None:
-        for i, item in enumerate(self.items):
-            if item is pending:
-                del self.items[i]
-                self._replaced = True
-                return
+        self.mine.add(sent.id)
+        if sent.id in self._ids or index is None:
+            if index is not None:
+                del self.items[index]
+            return
+        self.items[index] = sent
+        self._ids.add(sent.id)
+        self._unconfirmed[sent.id] = sent
 
     def take_replaced(self) -> bool:
         """Whether items changed in place since the last call (the log must redraw)."""

@@ -119,6 +119,8 @@ class TimelineReplaced:
     above: int = 0
     #: Items let go of from the top (a window moved on towards the newest).
     gone: tuple[TimelineItem, ...] = ()
+    #: New messages among the items (a reader scrolled up counts them as new).
+    arrived: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,23 +609,28 @@ class Monitor:
         entry = self.book.get(conversation_id)
         if entry is None or not entry.watched:
             return
+        before = entry.timeline.last_message
         added = entry.timeline.add(messages)
         entry.forget_start()
-        if entry.timeline.take_replaced():
-            # A message the user sent took its "sending…" item's place.
-            self.emit(TimelineReplaced(conversation_id, keep_place=True))
-            self.emit(ListChanged())
-        if not added:
-            return
         last = entry.timeline.last_message
-        if last is not None:
+        if last is not None and last is not before:
+            # Also when nothing was added: the stream's copy of a sent message
+            # (shown from the POST's answer) is where delivery now stands.
             self._record_received(entry, last)
+        if not added:
+            if last is not before and entry.id == self.current:
+                self.seen_now()  # your own message is read where you are
+            return
         # Spans first: the log draws what was appended with its highlights.
         self._highlight(entry, added)
-        if not entry.timeline.detached:
+        fresh = sum(1 for item in added if isinstance(item, Message))
+        if entry.timeline.take_replaced():
+            # Put before a sent message still waiting for the stream: not at the
+            # end, so the log draws it all again. Never also appended: drawn twice.
+            self.emit(TimelineReplaced(conversation_id, keep_place=True, arrived=fresh))
+        elif not entry.timeline.detached:
             # A window moved back into history shows none of them (see Timeline.add).
             self.emit(Appended(conversation_id, added))
-        fresh = sum(1 for item in added if isinstance(item, Message))
         if entry.id != self.current or not self.seen_now():
             entry.unread += fresh
             if fresh:

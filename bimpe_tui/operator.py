@@ -142,12 +142,12 @@ class Operator:
                 draft.text = pending.text
             monitor.emit(TimelineReplaced(conversation_id, keep_place=True))
             return self._refused(error) or Outcome(False, f"not sent: {error}")
-        entry.timeline.settle_pending(pending, sent.id)
+        # The answer takes the "sending…" item's place at once: no placeholder
+        # waits on the stream, whose copy of this id is then a repeat.
+        entry.timeline.settle_pending(pending, sent)
         draft = self.draft(conversation_id)
         if draft.sent_text == pending.text:
             draft.key = draft.sent_text = None
-        # Either the item went (the stream was first) or it now reads "sent".
-        entry.timeline.take_replaced()
         monitor.emit(TimelineReplaced(conversation_id, keep_place=True))
         await self._reread(entry)
         return Outcome(True, "sent")

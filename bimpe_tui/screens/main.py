@@ -289,6 +289,8 @@ class MainScreen(Screen[None]):
             if event.conversation_id == monitor.current:
                 if event.keep_place:
                     self._redraw_log(above=event.above, gone=event.gone)
+                    if event.arrived and not self.log_view.following:
+                        self.log_view.new_count += event.arrived
                 else:
                     self._show_open()
         elif isinstance(event, Appended):

@@ -11,6 +11,7 @@ from textual.widgets import TextArea
 
 from ..book import Pending
 from ..render import visible
+from .text_keys import run_own_binding
 
 #: The longest message the box lets through (the demo's limit; the service's is not known).
 MAX_CHARS = 4096
@@ -18,10 +19,9 @@ MAX_CHARS = 4096
 
 def pending_text(item: Pending, width: int, console: Console) -> Text:
     """A message being sent, as the log draws it: "you", the text, and its state."""
-    state = "sent, waiting for the stream" if item.message_id else "sending…"
     head = Text.assemble(" " * 9, ("you".rjust(8), "bold magenta"), " ")
     body = Text(visible(item.text), "dim")
-    body.append(f"  ({state})", "dim italic")
+    body.append("  (sending…)", "dim italic")
     room = max(10, width - head.cell_len)
     indent = "\n" + " " * head.cell_len
     for number, line in enumerate(body.wrap(console, room, overflow="fold")):
@@ -81,7 +81,7 @@ class ComposeBox(TextArea):
             event.stop()
             event.prevent_default()
             self.action_cancel()
-        else:
+        elif event.is_printable or not await run_own_binding(self, event):
             await super()._on_key(event)
 
     def action_send(self) -> None:

@@ -49,6 +49,7 @@ from ..render import (
 )
 from ..search import Corpus, Hit, LogFilter, compile_query, find_hits, kept
 from .compose import pending_text
+from .text_keys import OrderedInput
 
 #: Items the view keeps, as many as the Book's timeline: a long session drops
 #: the oldest (in batches of a quarter, as a drop re-indexes the rest).
@@ -843,7 +844,7 @@ class TimelineView(ScrollView, can_focus=True):
         self.scroll_to(y=self._index.start(position), animate=False)
 
 
-class SearchBox(Input):
+class SearchBox(OrderedInput):
     """Where the reader types what to find in the open conversation (as they type)."""
 
     BINDINGS = [
@@ -889,7 +890,7 @@ class SearchBox(Input):
                 log.search_done()
 
 
-class FilterBox(Input):
+class FilterBox(OrderedInput):
     """What the log shows: words to find, `@customer`, `@agent`, `@staff`, `@other`."""
 
     BINDINGS = [

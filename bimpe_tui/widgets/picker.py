@@ -20,6 +20,7 @@ from ..api.models import Agent
 from ..book import Entry
 from ..render import one_line, relative_time, status_glyph
 from ..status_words import tone_of
+from .text_keys import OrderedInput
 
 #: Where the state glyph sits in a row, and the theme colour of each tone.
 GLYPH_AT = 2
@@ -211,7 +212,9 @@ class Picker(Vertical):
 
     def compose(self) -> ComposeResult:
         # No select-all on focus: text typed ahead of the focus is already in it.
-        yield Input(placeholder="filter: name, id or text", id="filter", select_on_focus=False)
+        yield OrderedInput(
+            placeholder="filter: name, id or text", id="filter", select_on_focus=False
+        )
         yield ConversationList(id="conversations")
 
     @property

@@ -28,6 +28,7 @@ from .monitor import (
 )
 from .operator import Operator
 from .render import visible
+from .screens.confirm import ConfirmScreen, open_dialog
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.compose import ReplyKeys
@@ -123,6 +124,11 @@ class BimpeApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
+            screen = self.screen
+            if isinstance(screen, ConfirmScreen) and not screen.takes_key(event.time):
+                # Read before the dialog was shown: typed for what was under it
+                # (a second enter in the same read), never an answer to it.
+                return
             # A key pressed: the user is moving, so the list holds still.
             self.main.hold()
         await super().on_event(event)
@@ -176,7 +182,7 @@ class BimpeApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
             return
-        self.push_screen(HelpScreen(self.binding_sections()))
+        open_dialog(self, HelpScreen(self.binding_sections()))
 
     def binding_sections(self) -> list[tuple[str, list[Row]]]:
         """Every binding the user can press, by where it applies, read from the bindings."""

@@ -19,6 +19,8 @@ from .monitor import Appended, ListChanged, Monitor, TimelineReplaced
 
 #: What the user is told when the key turns out to be read-only.
 READ_ONLY_KEY = "this key can only read: taking over and replying are off for this run"
+#: ...and when the run is read-only by choice.
+READ_ONLY_RUN = "read-only (--read-only or read_only = true): taking over and replying are off"
 
 Holder = Literal["you", "paused", "AI"]
 
@@ -63,9 +65,19 @@ class Operator:
         self._first_send_confirmed = False
 
     @property
+    def refusal(self) -> str | None:
+        """Why acting is off this run, or None. The one guard: every action, key,
+        command and help row derives from it (`can_act`)."""
+        if self.read_only:
+            return READ_ONLY_RUN
+        if self.scope_denied:
+            return READ_ONLY_KEY
+        return None
+
+    @property
     def can_act(self) -> bool:
         """Whether actions are offered at all."""
-        return not self.read_only and not self.scope_denied
+        return self.refusal is None
 
     @property
     def needs_send_confirmation(self) -> bool:

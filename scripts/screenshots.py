@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.book import Pending
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.screens.history_results import HistoryResults
 from bimpe_tui.state import StateStore
 
@@ -257,6 +258,8 @@ async def main() -> int:
             await settle(pilot, app, live(app))
             entry = app.monitor.book.entries[app.monitor.current or ""]
             await pilot.press("t")
+            await settle(pilot, app, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("tab", "enter")  # a person moves to "Take over" and takes it
             await settle(pilot, app, lambda: entry.yours)
             await pilot.press("c", *"Hello! Ada from the team here: I'll sort this out.", "enter")
             await settle(

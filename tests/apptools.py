@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.state import StateStore
 from tests.loopback import LoopbackServer
 
@@ -80,6 +81,41 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], bool], limit: float =
             # that often even when no stream event comes.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.updated.wait(), 0.25)
+
+
+async def choose(pilot: Pilot[Any], choice_id: str) -> None:
+    """Answer the dialog that is up as a person does: tab to `choice_id`, then enter
+    (a customer-facing dialog opens with nothing chosen; see ConfirmScreen)."""
+    app = pilot.app
+    await until(
+        pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown_at is not None
+    )
+    screen = app.screen
+    assert isinstance(screen, ConfirmScreen)
+    ids = [choice for choice, _ in screen.choices]
+    steps = ids.index(choice_id) + (1 if screen.deliberate else 0)
+    await pilot.press(*["tab"] * steps, "enter")
+    await until(pilot, lambda: app.screen is not screen)
+
+
+async def take_over(pilot: Pilot[Any]) -> None:
+    """`t` on the open conversation, confirmed; returns once the server said so."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await pilot.press("t")
+    await choose(pilot, "take-over")
+    entry = app.monitor.book.entries[app.monitor.current or ""]
+    await until(pilot, lambda: entry.yours)
+
+
+async def hand_back(pilot: Pilot[Any]) -> None:
+    """`b` on the open conversation, confirmed; returns once the server said so."""
+    app = pilot.app
+    assert isinstance(app, BimpeApp)
+    await pilot.press("b")
+    await choose(pilot, "hand-back")
+    entry = app.monitor.book.entries[app.monitor.current or ""]
+    await until(pilot, lambda: not entry.conversation.is_ai_chat_paused)
 
 
 def ready(app: BimpeApp) -> Callable[[], bool]:

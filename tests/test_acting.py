@@ -15,7 +15,16 @@ from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.state import StateStore
 from bimpe_tui.widgets.compose import ComposeBox
-from tests.apptools import FakeClock, delivered_ids, make_app, ready, until
+from tests.apptools import (
+    FakeClock,
+    choose,
+    delivered_ids,
+    hand_back,
+    make_app,
+    ready,
+    take_over,
+    until,
+)
 
 SIZE = (140, 40)
 
@@ -69,8 +78,8 @@ async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
         entry = open_entry(app)
         assert entry.conversation.needs_attention
         assert not entry.conversation.is_ai_chat_paused
-        await pilot.press("t")
-        await until(pilot, lambda: entry.conversation.is_ai_chat_paused and entry.yours)
+        await take_over(pilot)
+        assert entry.conversation.is_ai_chat_paused
         assert "you have it" in str(app.main.log_view.border_title)
         await pilot.press("c")
         box = app.main.compose_box
@@ -96,8 +105,7 @@ async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
         assert "you line one" in " ".join(lines.split())
         await pilot.press("escape")
         assert not box.has_class("-open")
-        await pilot.press("b")
-        await until(pilot, lambda: not entry.conversation.is_ai_chat_paused)
+        await hand_back(pilot)
         assert "you have it" not in str(app.main.log_view.border_title)
         count = len(entry.timeline.items)
         clock.advance(300, server)
@@ -119,7 +127,11 @@ async def test_reply_on_an_ai_run_conversation_asks_to_take_over_first(
         entry = open_entry(app)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("enter")  # the first choice: take over and reply
+        await pilot.press("enter")  # nothing chosen yet: a stray enter does nothing
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert not entry.conversation.is_ai_chat_paused
+        await choose(pilot, "take-over")
         await until(pilot, lambda: isinstance(app.focused, ComposeBox))
         assert entry.conversation.is_ai_chat_paused
         assert entry.yours
@@ -132,8 +144,7 @@ async def test_a_failed_send_keeps_the_draft_and_says_why(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
-        await pilot.press("t")
-        await until(pilot, lambda: entry.yours)
+        await take_over(pilot)
         await pilot.press("c")
         box = app.main.compose_box
         too_long = "x" * 5000
@@ -158,8 +169,7 @@ async def test_a_lost_answer_is_retried_with_one_key_and_shows_once(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
-        await pilot.press("t")
-        await until(pilot, lambda: entry.yours)
+        await take_over(pilot)
         server.faults.inject("send_lost")
         await pilot.press("c", *"only once", "enter")
         await until(pilot, lambda: len(mine(entry)) == 1 and not pending(entry))
@@ -180,8 +190,7 @@ async def test_the_first_send_to_a_real_server_names_customer_and_channel(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
-        await pilot.press("t")
-        await until(pilot, lambda: entry.yours)
+        await take_over(pilot)
         await pilot.press("c", *"hi", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         screen = app.screen
@@ -195,8 +204,7 @@ async def test_the_first_send_to_a_real_server_names_customer_and_channel(
         assert server.actions.sent_count(entry.id) == 0
         assert app.main.compose_box.text == "hi"
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("enter")
+        await choose(pilot, "send")
         await until(pilot, lambda: len(mine(entry)) == 1)
         # Asked once per run.
         await pilot.press(*"again", "enter")
@@ -230,6 +238,7 @@ async def test_a_key_that_can_only_read_turns_actions_off(
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await until(pilot, ready(app))
             await pilot.press("t")
+            await choose(pilot, "take-over")
             await until(pilot, lambda: notified(app, "this key can only read"))
             assert not app.operator.can_act
             await pilot.press("c")
@@ -245,9 +254,7 @@ async def test_ctrl_f_in_the_reply_box_keeps_the_keys_on_the_draft(
     app = app_for(server, state_path, clock, refresh_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, ready(app))
-        entry = open_entry(app)
-        await pilot.press("t")
-        await until(pilot, lambda: entry.yours)
+        await take_over(pilot)
         await pilot.press("c")
         box = app.main.compose_box
         assert app.focused is box

@@ -1,7 +1,9 @@
 """Exactly once where a person acts: what is sent, and what the log shows.
 
 Each test drives the real app (the pilot) against the demo server over real
-sockets, and checks against the server's own records.
+sockets, and checks against the server's own records. Keys that arrive in
+one terminal read are posted to the app together (`same_read`): the pilot's
+`press` waits for the app between keys, which a terminal does not.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Pending
 from bimpe_tui.demo.server import DemoServer
-from tests.apptools import FakeClock, make_app, ready, until
+from bimpe_tui.screens.confirm import ConfirmScreen
+from bimpe_tui.widgets.compose import ComposeBox
+from tests.apptools import FakeClock, choose, delivered_ids, make_app, ready, take_over, until
+from tests.test_acting import app_for
 
 SIZE = (140, 40)
 
@@ -40,6 +46,20 @@ def repeated(ids: list[str]) -> list[str]:
     return [i for i, n in Counter(ids).items() if n > 1]
 
 
+def pending(entry: Entry) -> list[Pending]:
+    return [i for i in entry.timeline.items if isinstance(i, Pending)]
+
+
+def same_read(app: BimpeApp, *keys: str) -> None:
+    """Keys as one terminal read delivers them: queued together, before any is handled."""
+    for key in keys:
+        app.post_message(events.Key(key, None))
+
+
+def dialogs(app: BimpeApp) -> int:
+    return sum(1 for screen in app.screen_stack if isinstance(screen, ConfirmScreen))
+
+
 async def test_a_refused_send_then_a_new_message_shows_it_once(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
@@ -49,12 +69,11 @@ async def test_a_refused_send_then_a_new_message_shows_it_once(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
-        await pilot.press("t")
-        await until(pilot, lambda: entry.yours)
+        await take_over(pilot)
         await pilot.press("c")
         app.main.compose_box.text = "x" * 5000
         await pilot.press("enter")
-        await until(pilot, lambda: not any(isinstance(i, Pending) for i in entry.timeline.items))
+        await until(pilot, lambda: not pending(entry) and not app.main.compose_box.busy)
         await pilot.press("escape")
         count = len(entry.timeline.messages())
         clock.advance(300, server)
@@ -62,3 +81,171 @@ async def test_a_refused_send_then_a_new_message_shows_it_once(
         await pilot.pause()
         assert repeated(view_ids(app)) == []
         assert view_ids(app) == [m.id for m in entry.timeline.messages()]
+
+
+async def test_a_double_enter_with_the_confirmation_sends_once(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    await server.start()
+    # A server in its own right (not the demo): the first send of a run asks.
+    app = app_for(
+        server, state_path, clock, demo=None, api_key=server.api_key, base_url=server.base_url
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await take_over(pilot)
+        await pilot.press("c", *"dup-check-1")
+        same_read(app, "enter", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        # One dialog, and the second enter chose nothing in it.
+        assert dialogs(app) == 1
+        assert server.actions.sent_count(entry.id) == 0
+        await choose(pilot, "send")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) == 1)
+        await until(pilot, lambda: not pending(entry) and not app.main.compose_box.busy)
+        # The next text is its own message: nothing left over swallows it.
+        await pilot.press(*"dup-check-2", "enter")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) == 2)
+        await until(pilot, lambda: not pending(entry))
+        assert server.actions.sent_texts(entry.id) == ["dup-check-1", "dup-check-2"]
+        assert dialogs(app) == 0
+        texts = [m.message for m in entry.timeline.messages()]
+        assert texts.count("dup-check-1") == 1
+        assert texts.count("dup-check-2") == 1
+
+
+async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await take_over(pilot)
+        await pilot.press("c", *"triple")
+        same_read(app, "enter", "enter", "enter")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) >= 1)
+        # The POST's answer replaced the "sending…" item: none waits on the stream.
+        await until(pilot, lambda: not pending(entry) and not app.main.compose_box.busy)
+        assert server.actions.sent_texts(entry.id) == ["triple"]
+        shown = [m for m in entry.timeline.messages() if m.message == "triple"]
+        assert len(shown) == 1
+        assert shown[0].id in entry.timeline.mine
+        # The stream's copy comes later and is not drawn again.
+        clock.advance(30, server)
+        await until(pilot, lambda: shown[0].id in delivered_ids(app, entry.id))
+        assert repeated(view_ids(app)) == []
+        assert [m.message for m in entry.timeline.messages()].count("triple") == 1
+
+
+async def test_while_a_send_is_on_its_way_enter_waits(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await take_over(pilot)
+        await pilot.press("c", *"first")
+        box = app.main.compose_box
+        # Typed, and enter, while the first is still in flight (the box is busy).
+        same_read(app, "enter", "s", "e", "c", "o", "n", "d", "enter")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) >= 1 and not box.busy)
+        assert server.actions.sent_texts(entry.id) == ["first"]
+        assert box.text == "second"  # kept, to be sent with the next enter
+        await pilot.press("enter")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) == 2)
+        assert server.actions.sent_texts(entry.id) == ["first", "second"]
+
+
+async def test_an_empty_reply_says_nothing_to_send(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await take_over(pilot)
+        await pilot.press("c", "space", "enter")
+        await until(pilot, lambda: any("nothing to send" in n.message for n in app._notifications))
+        assert server.actions.sent_count(entry.id) == 0
+        assert not app.main.compose_box.busy
+
+
+async def test_the_reply_box_counts_against_the_limit(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        await take_over(pilot)
+        await pilot.press("c", *"hello")
+        box = app.main.compose_box
+        assert str(box.border_subtitle).startswith("5/4,096")
+        box.text = "y" * 4097
+        await pilot.pause()
+        assert "4,097/4,096" in str(box.border_subtitle)
+        assert box.has_class("-too-long")
+
+
+async def test_one_dialog_at_a_time_and_stray_keys_choose_nothing(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        app.main.log_view.lines.focus()
+        # What a person typed into the log thinking it a search box: `c` asks,
+        # and nothing after it (letters, enter, a second `t`) answers.
+        same_read(app, *"@cust", "t", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press(*"refund", "enter", "t", "b")
+        await pilot.pause()
+        assert dialogs(app) == 1
+        assert not entry.conversation.is_ai_chat_paused
+        assert server.actions.touched(entry.id) is False
+        await pilot.press("escape")
+        await until(pilot, lambda: dialogs(app) == 0)
+        # `t` alone asks before pausing the AI; the question names the customer.
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        assert entry.conversation.who in screen.question
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not entry.conversation.is_ai_chat_paused
+        await choose(pilot, "take-over")
+        await until(pilot, lambda: entry.yours)
+
+
+async def test_escape_with_nothing_to_close_keeps_the_focus(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, ready(app))
+        view = app.main.log_view.lines
+        view.focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is view
+
+
+async def test_read_only_says_why_t_and_c_do_nothing(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = app_for(server, state_path, clock, read_only=True)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        for key in ("t", "c", "b"):
+            app.clear_notifications()
+            await pilot.press(key)
+            await until(pilot, lambda: any("read-only" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not isinstance(app.focused, ComposeBox)
+        assert server.actions.touched(entry.id) is False

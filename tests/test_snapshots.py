@@ -20,7 +20,7 @@ from bimpe_tui.book import Older
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import TimelineReplaced
 from bimpe_tui.state import StateStore
-from tests.apptools import START, ready, until
+from tests.apptools import START, ready, take_over, until
 
 SIZE = (130, 36)
 SnapCompare = Callable[..., bool]
@@ -91,14 +91,7 @@ def test_reply_box(snap_compare: SnapCompare, tmp_path: Path) -> None:
 
     async def replying(pilot: Pilot[Any]) -> None:
         await until(pilot, ready(app))
-        await pilot.press("t")
-        await until(
-            pilot,
-            lambda: (
-                app.monitor.current is not None
-                and app.operator.holder(app.monitor.book.entries[app.monitor.current]) == "you"
-            ),
-        )
+        await take_over(pilot)
         await pilot.press("c", *"Hello! A person here now.", "ctrl+j", *"How can I help?")
         # Focus is asserted, not assumed: a snapshot taken before it lands draws
         # the box unfocused.

@@ -53,6 +53,8 @@ async def test_backspaces_and_letters_in_one_read(size: tuple[int, int], tmp_pat
         await t.wait_for(lambda: WANTED not in t.text)
         # The reply box.
         t.send("t")
+        await t.shows("Take over?")
+        t.send("tab", "enter")
         await t.wait_for(lambda: log_title(t).endswith("· you have it"))
         t.send("c")
         await t.shows("╭─ reply")

@@ -179,6 +179,11 @@ class UserActions:
             return None
         return touched.sent[next_sent].anchor
 
+    def sent_texts(self, conversation_id: str) -> list[str]:
+        """The texts users sent to the conversation, in order (the server's record)."""
+        touched = self._convs.get(conversation_id)
+        return [] if touched is None else [sent.message.message for sent in touched.sent]
+
     def sent_count(self, conversation_id: str) -> int:
         """How many messages users sent to the conversation."""
         touched = self._convs.get(conversation_id)

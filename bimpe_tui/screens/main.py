@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
@@ -45,7 +45,7 @@ from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog, SearchBox
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
-from .confirm import ConfirmScreen
+from .confirm import ConfirmScreen, dialog_open, open_dialog
 from .history_results import HistoryResults
 
 if TYPE_CHECKING:
@@ -106,7 +106,6 @@ class MainScreen(Screen[None]):
         Binding("tab,shift+tab", "other_pane", "Other pane", show=False, id="main.other_pane"),
         Binding("h", "show_pane('list')", "List", id="main.list"),
         Binding("l", "show_pane('log')", "Log", id="main.log"),
-        Binding("escape", "show_pane('list')", "List", show=False, id="main.back"),
         # Acting on the open conversation (hidden in read-only mode, see check_action).
         Binding("t", "take_over", "Take over", show=False, id="main.take_over"),
         Binding("b", "hand_back", "Hand back", show=False, id="main.hand_back"),
@@ -154,6 +153,8 @@ class MainScreen(Screen[None]):
         self.operator = operator or Operator(monitor)
         #: The conversation the reply box is open for.
         self._compose_for: str | None = None
+        #: Conversations with a send in flight (their box takes no second enter).
+        self._sending: set[str] = set()
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
@@ -479,6 +480,8 @@ class MainScreen(Screen[None]):
             return
         finally:
             self.log_view.asking_server(False)
+        if dialog_open(self.app):
+            return  # one dialog at a time: the answer came while another was up
         chosen = await self.app.push_screen_wait(HistoryResults(query, matches, total, self.tz))
         if chosen is not None:
             self._jump_to(conversation_id, chosen)
@@ -589,7 +592,8 @@ class MainScreen(Screen[None]):
             scope, fmt = choice.split("-")
             self.export_open("jsonl" if fmt == "jsonl" else "md", everything=scope == "all")
 
-        self.app.push_screen(
+        open_dialog(
+            self.app,
             ConfirmScreen(
                 "Export",
                 f"Export {one_line(entry.conversation.who, 40)}: the {loaded:,} messages "
@@ -634,12 +638,21 @@ class MainScreen(Screen[None]):
     # -- acting -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("take_over", "hand_back", "reply"):
-            if not self.operator.can_act:
-                return False  # read-only: hidden everywhere, and never run
-            if self._open_entry() is None:
-                return None
+        if action in ("take_over", "hand_back", "reply") and self._open_entry() is None:
+            return None
+        # Read-only: the keys still run, to say why nothing happens (the help,
+        # the footer and the palette leave them out: see `Operator.refusal`).
         return True
+
+    def _may_act(self) -> Entry | None:
+        """The open conversation, if acting on it is allowed now; else says why not."""
+        refusal = self.operator.refusal
+        if refusal is not None:
+            self.notify(refusal, severity="warning", markup=False)
+            return None
+        if dialog_open(self.app):
+            return None  # one question at a time: this key was typed ahead of it
+        return self._open_entry()
 
     def _refresh_title(self) -> None:
         entry = self._open_entry()
@@ -654,16 +667,63 @@ class MainScreen(Screen[None]):
             self._close_compose()
 
     def action_take_over(self) -> None:
-        """Pause the open conversation's AI: you have it."""
-        entry = self._open_entry()
-        if entry is not None and self.operator.can_act:
-            self._set_ai(entry.id, True)
+        """Pause the open conversation's AI (you have it), once confirmed."""
+        entry = self._may_act()
+        if entry is None:
+            return
+        c = entry.conversation
+        conversation_id = entry.id
+        if c.is_ai_chat_paused and entry.yours:
+            self.notify("you have it already", markup=False)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "take-over":
+                self._set_ai(conversation_id, True)
+
+        already = " Its AI is paused already (by someone else)." if c.is_ai_chat_paused else ""
+        self._ask(
+            "Take over?",
+            f"Pause the AI for {one_line(c.who, 40)} on {_channel(c.channel_type)}: it stops "
+            f"answering until you hand back.{already}",
+            [("take-over", "Take over"), ("cancel", "Cancel")],
+            chosen,
+        )
 
     def action_hand_back(self) -> None:
-        """Resume the open conversation's AI."""
-        entry = self._open_entry()
-        if entry is not None and self.operator.can_act:
-            self._set_ai(entry.id, False)
+        """Resume the open conversation's AI, once confirmed."""
+        entry = self._may_act()
+        if entry is None:
+            return
+        c = entry.conversation
+        conversation_id = entry.id
+        if not c.is_ai_chat_paused:
+            self.notify("the AI has it already", markup=False)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "hand-back":
+                self._set_ai(conversation_id, False)
+
+        self._ask(
+            "Hand back?",
+            f"Resume the AI for {one_line(c.who, 40)} on {_channel(c.channel_type)}: it "
+            "answers the customer again.",
+            [("hand-back", "Hand back to the AI"), ("cancel", "Cancel")],
+            chosen,
+        )
+
+    def _ask(
+        self,
+        title: str,
+        question: str,
+        choices: list[tuple[str, str]],
+        chosen: Callable[[str | None], None],
+    ) -> bool:
+        """A deliberate question (nothing chosen until the user moves to a choice)."""
+        return open_dialog(
+            self.app, ConfirmScreen(title, question, choices, deliberate=True), chosen
+        )
 
     @work(group="act", exit_on_error=False)
     async def _set_ai(self, conversation_id: str, paused: bool, then_reply: bool = False) -> None:
@@ -674,8 +734,8 @@ class MainScreen(Screen[None]):
 
     def action_reply(self) -> None:
         """Open the reply box; on a conversation the AI is answering, ask first."""
-        entry = self._open_entry()
-        if entry is None or not self.operator.can_act:
+        entry = self._may_act()
+        if entry is None:
             return
         if entry.conversation.is_ai_chat_paused:
             self._open_compose(entry.id)
@@ -689,17 +749,15 @@ class MainScreen(Screen[None]):
             elif choice == "reply":
                 self._open_compose(conversation_id)
 
-        self.app.push_screen(
-            ConfirmScreen(
-                "The AI is answering",
-                f"The AI is answering {one_line(c.who, 40)} on {_channel(c.channel_type)}. "
-                "Pause it (take over) before you reply?",
-                [
-                    ("take-over", "Take over and reply"),
-                    ("reply", "Reply alongside the AI"),
-                    ("cancel", "Cancel"),
-                ],
-            ),
+        self._ask(
+            "The AI is answering",
+            f"The AI is answering {one_line(c.who, 40)} on {_channel(c.channel_type)}. "
+            "Pause it (take over) before you reply?",
+            [
+                ("take-over", "Take over and reply"),
+                ("reply", "Reply alongside the AI"),
+                ("cancel", "Cancel"),
+            ],
             chosen,
         )
 
@@ -709,6 +767,7 @@ class MainScreen(Screen[None]):
         box = self.compose_box
         if self._compose_for != conversation_id:
             box.text = self.operator.draft(conversation_id).text
+            box.busy = conversation_id in self._sending
         self._compose_for = conversation_id
         box.add_class("-open")
         self.pane = "log"
@@ -733,11 +792,16 @@ class MainScreen(Screen[None]):
 
     @on(ComposeBox.Send)
     def _compose_send(self, event: ComposeBox.Send) -> None:
+        """Send the box's text once: the box takes no other enter until this one is
+        settled (sent, refused or cancelled; see `_settled`)."""
         event.stop()
         conversation_id = self._compose_for
         entry = self.monitor.book.get(conversation_id) if conversation_id else None
         if entry is None or conversation_id is None:
+            self._settled(conversation_id)
             return
+        if conversation_id in self._sending:
+            return  # its send is still on its way: the box says so
         text = event.text
         if not self.operator.needs_send_confirmation:
             self._send(conversation_id, text)
@@ -748,30 +812,46 @@ class MainScreen(Screen[None]):
             if choice == "send":
                 self.operator.confirm_sending()
                 self._send(conversation_id, text)
+            else:
+                self._settled(conversation_id)
 
         host = self.monitor.base_url.split("://", 1)[-1]
-        self.app.push_screen(
-            ConfirmScreen(
-                "Send to a customer?",
-                f"This message goes to {one_line(c.who, 40)} on {_channel(c.channel_type)} "
-                f"({one_line(entry.agent.name, 40)}) through {one_line(host, 60)}. "
-                "This is asked once per run.",
-                [("send", "Send"), ("cancel", "Cancel")],
-            ),
+        if not self._ask(
+            "Send to a customer?",
+            f"This message goes to {one_line(c.who, 40)} on {_channel(c.channel_type)} "
+            f"({one_line(entry.agent.name, 40)}) through {one_line(host, 60)}. "
+            "This is asked once per run.",
+            [("send", "Send"), ("cancel", "Cancel")],
             chosen,
-        )
+        ):
+            self._settled(conversation_id)
 
     def _send(self, conversation_id: str, text: str) -> None:
         pending = self.operator.start_send(conversation_id, text)
         if pending is None:
+            self._settled(conversation_id)
             return
+        self._sending.add(conversation_id)
         if self._compose_for == conversation_id:
-            self.compose_box.text = ""
+            # Only what is sent leaves the box: text typed after the enter (while
+            # this was asked or queued) stays for the next message.
+            box = self.compose_box
+            box.text = box.text.removeprefix(text) if box.text.startswith(text) else box.text
         self._finish_send(conversation_id, pending)
+
+    def _settled(self, conversation_id: str | None) -> None:
+        """The box's send is over (or never started): enter sends again."""
+        if conversation_id is not None:
+            self._sending.discard(conversation_id)
+        if conversation_id is None or self._compose_for == conversation_id:
+            self.compose_box.busy = False
 
     @work(group="act", exit_on_error=False)
     async def _finish_send(self, conversation_id: str, pending: Pending) -> None:
-        outcome = await self.operator.finish_send(conversation_id, pending)
+        try:
+            outcome = await self.operator.finish_send(conversation_id, pending)
+        finally:
+            self._settled(conversation_id)
         if not outcome.ok:
             draft = self.operator.draft(conversation_id)
             if self._compose_for == conversation_id and not self.compose_box.text.strip():

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.binding import Binding
 from textual.message import Message as TextualMessage
+from textual.reactive import reactive
 from textual.widgets import TextArea
 
 from ..book import Pending
 from ..render import visible
 from .text_keys import run_own_binding
 
-#: The longest message the box lets through (the demo's limit; the service's is not known).
+#: The longest message the demo server takes (the service's is not documented):
+#: the box counts against it, and the server has the last word.
 MAX_CHARS = 4096
+
+#: The box's subtitle while it is empty.
+HINT = "enter send · ctrl+j new line · esc cancel"
 
 
 def pending_text(item: Pending, width: int, console: Console) -> Text:
@@ -62,10 +67,14 @@ class ComposeBox(TextArea):
             super().__init__()
             self.text = text
 
+    #: A send of this box is in flight (or waits for its confirmation): enter
+    #: waits. Two enters in one terminal read must not make two messages.
+    busy: reactive[bool] = reactive(False)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False)
         self.border_title = "reply"
-        self.border_subtitle = "enter send · ctrl+j new line · esc cancel"
+        self.border_subtitle = HINT
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
@@ -86,8 +95,13 @@ class ComposeBox(TextArea):
 
     def action_send(self) -> None:
         """Send the text (the screen confirms, and keeps it if sending fails)."""
-        if self.text.strip():
-            self.post_message(self.Send(self.text))
+        if self.busy:
+            return  # the send before is still on its way: see `busy`
+        if not self.text.strip():
+            self.notify("nothing to send", markup=False)
+            return
+        self.busy = True
+        self.post_message(self.Send(self.text))
 
     def action_newline(self) -> None:
         """A new line in the reply."""
@@ -96,6 +110,26 @@ class ComposeBox(TextArea):
     def action_cancel(self) -> None:
         """Close the box; what was typed stays as the conversation's draft."""
         self.post_message(self.Cancelled(self.text))
+
+    def watch_busy(self) -> None:
+        self._show_count()
+
+    @on(TextArea.Changed)
+    def _changed(self) -> None:
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """The subtitle: sending, or how long the text is against the known limit."""
+        if self.busy:
+            self.border_subtitle = "sending…"
+            return
+        count = len(self.text)
+        if not count:
+            self.border_subtitle = HINT
+            return
+        over = " — over the demo's limit, the server may refuse it" if count > MAX_CHARS else ""
+        self.border_subtitle = f"{count:,}/{MAX_CHARS:,}{over} · enter send · esc cancel"
+        self.set_class(count > MAX_CHARS, "-too-long")
 
 
 class ReplyKeys:

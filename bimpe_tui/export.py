@@ -42,6 +42,7 @@ from . import __version__
 from .api.client import ConsoleClient
 from .api.models import Message
 from .history import DEFAULT_PAGE_SIZE, iter_all_messages
+from .safe_text import UNSAFE, spelled_out
 from .tail import json_line
 
 __all__ = [
@@ -66,11 +67,6 @@ FORMATS: tuple[ExportFormat, ...] = ("md", "jsonl")
 Progress = Callable[[int, int | None], None]
 """Called as ``progress(written, total)`` after each batch; ``total`` None if unknown."""
 
-# C0 controls but tab and newline, DEL, C1, the bidi marks, embeddings, overrides and
-# isolates, and lone surrogates (JSON can carry them; no file encoding can).
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
 # The ASCII punctuation that can start structure inside a line of CommonMark or GFM
 # (emphasis, code, links, images, HTML, entities, tables, strikethrough, a heading's
 # closing hashes, autolinks after a colon). Backslash-escaped, each renders as itself;
@@ -79,18 +75,9 @@ _PUNCTUATION = re.compile(r"([\\`*_\[\]<>&|~!#:])")
 _BACKTICKS = re.compile("`+")
 
 
-def _stand_in(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Control Pictures block, as the app shows them: ␛
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    return f"<U+{code:04X}>"
-
-
 def _shown(text: str) -> str:
     """``text`` with the characters a file cannot carry safely spelled out visibly."""
-    return _CONTROLS.sub(_stand_in, text)
+    return spelled_out(text)
 
 
 def _inline(text: str) -> str:
@@ -170,7 +157,7 @@ def jsonl_message(message: Message) -> str:
         payload = json.dumps(dict(message.raw), ensure_ascii=False, separators=(",", ":"))
         message = msgspec.structs.replace(message, payload=payload)
     line = json_line(message)
-    if _CONTROLS.search(line) is None:
+    if UNSAFE.search(line) is None:
         return line
     # What json_line leaves raw that a file or terminal cannot take: C0 controls are
     # never raw in valid JSON, so this is a lone surrogate (the history's JSON escape

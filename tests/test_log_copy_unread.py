@@ -28,8 +28,9 @@ class LogApp(App[None]):
 
 async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_received() -> None:
     items: list[TimelineItem] = [message(n, f"text {n}") for n in range(300)]
-    # Markup, an escape and a tab stay as they were sent in the copy.
-    items[120] = message(120, "order [b]4711[/b] \x1b[31m\tred")
+    # Markup and a tab stay as they were sent; an escape is spelled out (a paste's
+    # end, ESC [201~, would run the rest of a paste in a shell), as are bidi controls.
+    items[120] = message(120, "order [b]4711[/b] \x1b[31m\tred \x1b[201~rm \u202eevil\x9b")
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(MessageLog)
@@ -38,7 +39,9 @@ async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_rec
         await pilot.press("y")
         assert app.clipboard == "text 299"
         await pilot.press("ctrl+f", *"4711", "escape", "y")
-        assert app.clipboard == "order [b]4711[/b] \x1b[31m\tred"
+        assert (
+            app.clipboard == "order [b]4711[/b] \u241b[31m\tred \u241b[201~rm <U+202E>evil<U+009B>"
+        )
         # Without a search: the newest message whose first line shows.
         await pilot.press("escape", "home", "y")
         bottom = log.lines.bottom_item()

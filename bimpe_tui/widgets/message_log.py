@@ -47,6 +47,7 @@ from ..render import (
     message_parts,
     url_text,
 )
+from ..safe_text import spelled_out, unsafe_count
 from ..search import Corpus, Hit, LogFilter, compile_query, find_hits, kept
 from .compose import pending_text
 from .text_keys import OrderedInput
@@ -744,13 +745,20 @@ class TimelineView(ScrollView, can_focus=True):
         return item if isinstance(item, Message) else None
 
     def action_copy_message(self) -> None:
-        """Copy a message's text as received (OSC 52): see `message_to_copy`."""
+        """Copy a message's text (OSC 52): see `message_to_copy`.
+
+        Its control characters are spelled out (`safe_text`): pasted into a
+        shell, a customer's `ESC [201~` would end the paste and run what follows.
+        """
         message = self.message_to_copy()
         if message is None or not message.message:
             self.notify("no message text to copy here", markup=False)
             return
-        self.app.copy_to_clipboard(message.message)
-        self.notify(f"copied {len(message.message):,} characters", markup=False)
+        text = message.message
+        self.app.copy_to_clipboard(spelled_out(text))
+        unsafe = unsafe_count(text)
+        spelled = f" ({unsafe:,} control characters spelled out, as shown)" if unsafe else ""
+        self.notify(f"copied {len(text):,} characters{spelled}", markup=False)
 
     def top_message(self) -> Message | None:
         """The first message whose first line is on screen (else the one at the top)."""

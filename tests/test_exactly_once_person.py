@@ -249,3 +249,28 @@ async def test_read_only_says_why_t_and_c_do_nothing(
         assert not isinstance(app.screen, ConfirmScreen)
         assert not isinstance(app.focused, ComposeBox)
         assert server.actions.touched(entry.id) is False
+
+
+async def test_a_failed_send_sent_again_unchanged_is_one_message(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # Stored by the server, every answer lost: the app says "not sent". Sent
+    # again unchanged, it goes with the same key: still one message. Edited,
+    # it is a new message with a new key.
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, ready(app))
+        entry = open_entry(app)
+        await take_over(pilot)
+        box = app.main.compose_box
+        server.faults.inject("send_lost", 3)
+        await pilot.press("c", *"once", "enter")
+        await until(pilot, lambda: any("not sent" in n.message for n in app._notifications))
+        await until(pilot, lambda: box.text == "once" and not box.busy)
+        assert server.actions.sent_texts(entry.id) == ["once"]
+        await pilot.press("enter")
+        await until(pilot, lambda: not box.busy and box.text == "" and not pending(entry))
+        assert server.actions.sent_texts(entry.id) == ["once"]
+        await pilot.press(*"once more", "enter")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) == 2)
+        assert server.actions.sent_texts(entry.id) == ["once", "once more"]

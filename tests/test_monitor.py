@@ -349,3 +349,30 @@ async def test_a_kill_before_the_first_save_loses_nothing(
             indices.add(parsed[1])
     missing = set(range(min(indices), max(indices) + 1)) - indices
     assert not missing, f"{len(missing)} never delivered, from index {min(missing)}"
+
+
+async def test_the_seen_cursor_stays_while_the_reader_is_back_in_history(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    # The reader sees the end of a window moved back into history (a jump, or
+    # paging back past the window): what arrives meanwhile is not seen.
+    monitor = harness.monitor
+    current = monitor.current
+    await harness.until(harness.live(current))
+    assert current is not None
+    entry = monitor.book.entries[current]
+    cursor = monitor.saved.cursors[current]
+    seen_before = cursor.seen
+    older = entry.timeline.messages()[:10]
+    entry.timeline.move_to(older, at_end=False)
+    assert entry.timeline.detached
+    before = server.world.latest_index(current)
+    clock.advance(300, server)
+    after = server.world.latest_index(current)
+    assert after > before
+    newest = server.world.message(current, after).id
+    await harness.until(lambda: cursor.received == newest)
+    assert harness.seeing
+    assert not monitor.seen_now()
+    assert cursor.seen == seen_before
+    assert entry.unread == after - before

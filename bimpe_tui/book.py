@@ -255,6 +255,22 @@ class Timeline:
             self._catch_up(run)
         return dropped
 
+    def replace_message(self, message: Message) -> bool:
+        """Put `message` where the message of its id is (its details came); False if
+        that id is not held."""
+        if message.id not in self._ids:
+            return False
+        for i in range(len(self.items) - 1, -1, -1):
+            item = self.items[i]
+            if isinstance(item, Message) and item.id == message.id:
+                self.items[i] = message
+                if self.last_message is not None and self.last_message.id == message.id:
+                    self.last_message = message
+                if message.id in self._unconfirmed:
+                    self._unconfirmed[message.id] = message
+                return True
+        return False
+
     def add_pending(self, pending: Pending) -> Pending:
         """Append a "sending…" item."""
         self._push(pending)

@@ -28,6 +28,7 @@ from .api.models import Agent, Conversation, Message
 from .api.stream import ResumableStream, StreamStatus, parse_timestamp
 from .book import Book, Entry, Marker, Older, TimelineItem, place_history
 from .config import AlertSettings
+from .details import DetailFetcher
 from .export import (
     ExportFormat,
     ExportHeader,
@@ -228,6 +229,8 @@ class Monitor:
         self._streams: dict[str, ResumableStream] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Live messages that may carry attachments are fetched once more (see details).
+        self.details = DetailFetcher(self._fetch_message, self._spawn, self._detailed)
         self.alert_rules = AlertRules(config.alerts)
         self.alerter = Alerter(config.alerts, tmux_passthrough=config.tmux_passthrough)
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -535,6 +538,19 @@ class Monitor:
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
+    async def _fetch_message(self, agent_id: str, conversation_id: str, message_id: str) -> Message:
+        if self.client is None:
+            raise BimpeError("not connected")
+        return await self.client.get_message(agent_id, conversation_id, message_id)
+
+    def _detailed(self, conversation_id: str, message: Message) -> None:
+        """A live message's details came: it looks as history would show it."""
+        entry = self.book.get(conversation_id)
+        if entry is None or not entry.timeline.replace_message(message):
+            return
+        if not entry.timeline.detached:
+            self.emit(TimelineReplaced(conversation_id, keep_place=True))
+
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -621,6 +637,9 @@ class Monitor:
             if last is not before and entry.id == self.current:
                 self.seen_now()  # your own message is read where you are
             return
+        self.details.want(
+            entry.agent.id, conversation_id, (m for m in added if isinstance(m, Message))
+        )
         # Spans first: the log draws what was appended with its highlights.
         self._highlight(entry, added)
         fresh = sum(1 for item in added if isinstance(item, Message))

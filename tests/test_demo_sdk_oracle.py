@@ -221,3 +221,22 @@ async def test_sdk_sends_a_message_and_sets_ai_status(
         await client.conversations.messages.send(agent_id, conv, message="")
     with pytest.raises(bimpeai.NotFoundError):
         await client.conversations.set_ai_status(agent_id, "c_unknown", is_ai_chat_paused=True)
+
+
+async def test_sdk_retrieves_one_message_with_its_attachments(
+    client: bimpeai.AsyncBimpeAI, server: DemoServer
+) -> None:
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    media = next(
+        n for n in range(latest, -1, -1) if server.world.message(conv, n).message_type != "text"
+    )
+    world_message = server.world.message(conv, media)
+    got = await client.conversations.messages.retrieve(agent_id, conv, world_message.id)
+    assert got.model_dump(exclude_none=True) == world_message.to_api()
+    assert got.attachments
+    # The stream's event for it carries exactly the SDK's StreamMessageEvent fields
+    # (no attachments), as the real service's does.
+    assert set(world_message.to_stream()) == set(bimpeai.StreamMessageEvent.model_fields)
+    with pytest.raises(bimpeai.NotFoundError):
+        await client.conversations.messages.retrieve(agent_id, conv, "m_nope_1")

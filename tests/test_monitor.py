@@ -376,3 +376,42 @@ async def test_the_seen_cursor_stays_while_the_reader_is_back_in_history(
     assert not monitor.seen_now()
     assert cursor.seen == seen_before
     assert entry.unread == after - before
+
+
+async def test_a_live_image_or_document_gets_its_attachments_as_history_has_them(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    # The stream's message event has no attachments (the SDK's StreamMessageEvent);
+    # the app fetches the message once more, so it looks as it will from history.
+    monitor = harness.monitor
+    current = monitor.current
+    await harness.until(harness.live(current))
+    assert current is not None
+    entry = monitor.book.entries[current]
+    start = server.world.latest_index(current)
+    media: list[int] = []
+    for _ in range(200):
+        clock.advance(300, server)
+        latest = server.world.latest_index(current)
+        media = [
+            n
+            for n in range(start + 1, latest + 1)
+            if server.world.message(current, n).message_type != "text"
+        ]
+        if len(media) >= 2:
+            break
+    assert len(media) >= 2, "the demo world sent no image or document"
+    wanted = {server.world.message(current, n).id: server.world.message(current, n) for n in media}
+    latest_id = server.world.message(current, server.world.latest_index(current)).id
+    await harness.until(lambda: latest_id in harness.delivered.get(current, []))
+
+    def held() -> dict[str, Message]:
+        return {m.id: m for m in entry.timeline.messages() if m.id in wanted}
+
+    await harness.until(lambda: all(m.attachments for m in held().values()))
+    assert set(held()) == set(wanted)
+    for message_id, message in held().items():
+        history = Message.from_api(wanted[message_id].to_api())
+        assert message.attachments == history.attachments
+        assert message.message == history.message
+    assert monitor.details.requests == len(wanted)

@@ -332,6 +332,19 @@ class ConsoleClient:
         except ModelError as exc:
             raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
 
+    async def get_message(self, agent_id: str, conversation_id: str, message_id: str) -> Message:
+        """One message as the history has it (with its attachments, which the stream's
+        message event does not carry)."""
+        path = (
+            f"/agents/{_seg(agent_id)}/conversations/{_seg(conversation_id)}"
+            f"/messages/{_seg(message_id)}"
+        )
+        envelope = await self.request("GET", path)
+        try:
+            return Message.from_api(envelope.data)
+        except ModelError as exc:
+            raise MalformedResponseError(str(exc), status=envelope.status, body=b"") from None
+
     async def list_messages(
         self,
         agent_id: str,

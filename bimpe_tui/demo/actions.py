@@ -219,6 +219,22 @@ class UserActions:
                 return sent.seq
         return len(touched.sent)
 
+    def find_message(self, conversation_id: str, message_id: str) -> dict[str, object] | None:
+        """The REST ``Message`` shape of one message of the conversation, or None."""
+        touched = self._convs.get(conversation_id)
+        if touched is not None:
+            for sent in touched.sent:
+                if sent.message.id == message_id:
+                    return sent.message.to_api()
+        world = self._world
+        parsed = world.parse_message_id(message_id)
+        if parsed is None or parsed[0] != conversation_id:
+            return None
+        index = parsed[1]
+        if index > world.latest_index(conversation_id) or self.hidden(conversation_id, index):
+            return None
+        return world.message(conversation_id, index).to_api()
+
     def api_message(self, conversation_id: str, item: Item) -> dict[str, object]:
         """The REST ``Message`` shape of a timeline item."""
         if isinstance(item, SentMessage):

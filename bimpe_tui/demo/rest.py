@@ -171,6 +171,16 @@ class RestHandlers:
         data = [world.message(conversation_id, i).to_api() for i in indices]
         return ok(data, _meta(total, page, limit))
 
+    async def get_message(self, request: web.Request) -> web.Response:
+        """``GET /agents/{agent_id}/conversations/{conversation_id}/messages/{message_id}``."""
+        authorize(request, self._server.api_key)
+        _, conversation_id = find_conversation(self._server.world, request)
+        message_id = request.match_info["message_id"]
+        found = self._server.actions.find_message(conversation_id, message_id)
+        if found is None:
+            raise ApiError(404, "not_found", f"message {message_id!r} not found")
+        return ok(found)
+
     def _touched_messages(
         self,
         conversation_id: str,

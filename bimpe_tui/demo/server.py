@@ -291,6 +291,7 @@ class DemoServer:
         app.router.add_get(f"{base}/{{agent_id}}/conversations", rest.list_conversations)
         app.router.add_get(conv, rest.get_conversation)
         app.router.add_get(f"{conv}/messages", rest.list_messages)
+        app.router.add_get(f"{conv}/messages/{{message_id}}", rest.get_message)
         app.router.add_post(f"{conv}/messages", self._writes.send_message)
         app.router.add_patch(f"{conv}/ai-status", self._writes.set_ai_status)
         app.router.add_post(f"{conv}/stream-ticket", hub.stream_ticket)

@@ -353,7 +353,7 @@ class StreamHub:
                 server.stats["heartbeats"] += 1
                 server._notify()
                 continue
-            if next_anchor is not None and next_anchor < state.next_index:
+            if next_anchor is not None and next_anchor < state.next_index and not server.stream_lag:
                 until_message = 0.0
             elif final is not None and state.next_index > final:
                 until_message = math.inf
@@ -361,7 +361,9 @@ class StreamHub:
                 until_message = (
                     world.time_of(state.conversation_id, state.next_index) - world.clock()
                 )
-            # The small margin avoids waking a hair before the message is due and spinning.
+            # A lagging stream holds a sent message until the next world message: that
+            # one's time is when to wake, not now (which would spin). The small margin
+            # avoids waking a hair before the message is due and spinning.
             wait = min(heartbeat_at - now, max(0.0, until_message) + 0.001, _MAX_IDLE_WAIT)
             if state.chaos_at is not None:
                 wait = min(wait, max(0.0, state.chaos_at - now))
@@ -371,6 +373,9 @@ class StreamHub:
         """Write the messages users sent that are due on this stream; True if any."""
         server = self._server
         due = server.actions.sent_due(state.conversation_id, state.next_sent, state.next_index)
+        if due and server.stream_lag:
+            latest = server.world.latest_index(state.conversation_id)
+            due = [sent for sent in due if sent.anchor < latest]
         if not due:
             return False
         frames = "".join(

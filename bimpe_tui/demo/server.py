@@ -79,6 +79,7 @@ class DemoServer:
         replay_cache_bytes: int = 0,
         newcomers: bool = True,
         writes_allowed: bool = True,
+        stream_lag: bool = False,
     ) -> None:
         if heartbeat_interval <= 0 or ticket_ttl <= 0:
             raise ValueError("heartbeat_interval and ticket_ttl must be positive")
@@ -95,6 +96,10 @@ class DemoServer:
         self.actions = UserActions(self.world)
         """What clients sent and paused this run (the world itself stays seed and clock)."""
         self.writes_allowed = writes_allowed
+        #: The stream lags the REST answers: a message a user sent is written on the
+        #: streams only once the world has a message after it (the app must not wait
+        #: on the stream to show what the POST answered).
+        self.stream_lag = stream_lag
         self.control = control
         self._faults = faults if faults is not None else FaultPlan()
         self.api_key = api_key

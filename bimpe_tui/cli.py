@@ -401,7 +401,9 @@ def _app(args: argparse.Namespace) -> int:
 
     event_loop.run(app.run_async(headless=args.headless))
     # Whatever way the app ended (a crash included), save what it knew.
-    store.save_if_changed()
+    problem = store.save_if_changed()
+    if problem is not None:
+        print(f"bimpe-tui: warning: where you left off is not saved: {problem}", file=sys.stderr)
     return app.return_code or EXIT_OK
 
 

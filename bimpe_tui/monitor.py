@@ -214,6 +214,7 @@ class Monitor:
         self.can_see = can_see
         self.book = Book()
         self.state = config.state
+        self.state.on_error = self._state_trouble
         self.client: ConsoleClient | None = None
         self.server_key = ""
         self.base_url = ""
@@ -833,6 +834,20 @@ class Monitor:
         """The list's freshness in words when refreshing fails; empty when all is well."""
         return list_health(list(self.schedules.values()), time.monotonic())
 
+    def health(self) -> str:
+        """What the status line leads its sums with: the list's and the state file's
+        trouble, in words; empty when all is well."""
+        state = self.state
+        saving = f"not saving {state.path} ({state.failure}), retrying" if state.failure else ""
+        return " · ".join(part for part in (saving, self.list_health()) if part)
+
+    def _state_trouble(self, error: str | None) -> None:
+        """The state file stopped (or resumed) being written: said once each way."""
+        if error is not None:
+            self.emit(Notice(f"{error}; retrying, the app goes on", "error"))
+        else:
+            self.emit(Notice(f"the state file is saved again: {self.state.path}"))
+
     # -- alerts -------------------------------------------------------------------------
 
     def _highlight(self, entry: Entry, items: Sequence[TimelineItem]) -> None:
@@ -1250,7 +1265,7 @@ class Monitor:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.state.flush()
+        await self.state.close()
         if self.client is not None:
             await self.client.aclose()
         if self._owns_demo and self.config.demo is not None:

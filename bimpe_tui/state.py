@@ -1,18 +1,22 @@
 """The state file: per server, per conversation, the received and seen cursors.
 
 Written atomically (temp file, fsync, rename) and debounced; read with
-tomllib. A corrupt file is moved aside, a file from a newer version is left
-alone (the run is read-only), and unknown keys are ignored.
+tomllib. A corrupt file is moved aside, one with values of the wrong type is
+copied aside (and its well-typed rest used), a file from a newer version is
+left alone (the run is read-only), and unknown keys are ignored. A write the
+disk refuses is retried on its own until it succeeds, and said once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,9 @@ import tomli_w
 
 STATE_VERSION = 1
 DEFAULT_DEBOUNCE = 1.0
+#: Seconds before a refused write is tried again; doubled each time, up to MAX_RETRY.
+DEFAULT_RETRY = 2.0
+MAX_RETRY = 60.0
 
 
 @dataclass
@@ -58,26 +65,63 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _parse_server(raw: Any) -> ServerState:
+def _type_name(value: Any) -> str:
+    return {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        list: "array",
+        dict: "table",
+    }.get(type(value), type(value).__name__)
+
+
+def _parse_server(raw: Any, where: str, problems: list[str]) -> ServerState:
+    """One server's state; each value of the wrong type is skipped and named in
+    `problems` (keys this version does not know are not problems: a newer
+    version may have added them)."""
     state = ServerState()
     if not isinstance(raw, dict):
+        problems.append(f"{where} is a {_type_name(raw)}")
         return state
-    conversations = raw.get("conversations")
-    if isinstance(conversations, dict):
-        for conversation_id, entry in conversations.items():
-            if not isinstance(entry, dict) or not _str(entry.get("agent_id")):
-                continue
-            state.cursors[conversation_id] = Cursor(
-                agent_id=entry["agent_id"],
-                received=_str(entry.get("received")),
-                received_at=_str(entry.get("received_at")),
-                seen=_str(entry.get("seen")),
-            )
-    watched = raw.get("watched")
-    if isinstance(watched, list):
-        state.watched = [w for w in watched if isinstance(w, str) and w in state.cursors]
-    state.selected = _str(raw.get("selected"))
-    state.peeking = state.selected is not None and raw.get("peeking") is True
+    conversations = raw.get("conversations", {})
+    if not isinstance(conversations, dict):
+        problems.append(f"{where}.conversations is a {_type_name(conversations)}")
+        conversations = {}
+    for conversation_id, entry in conversations.items():
+        here = f"{where}.conversations.{conversation_id}"
+        if not isinstance(entry, dict):
+            problems.append(f"{here} is a {_type_name(entry)}")
+            continue
+        agent_id = entry.get("agent_id")
+        if not isinstance(agent_id, str) or not agent_id:
+            kind = "missing" if agent_id is None else "empty" if agent_id == "" else None
+            problems.append(f"{here}.agent_id is {kind or 'a ' + _type_name(agent_id)}")
+            continue
+        values: dict[str, str | None] = {}
+        for key in ("received", "received_at", "seen"):
+            value = entry.get(key)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"{here}.{key} is a {_type_name(value)}")
+            values[key] = _str(value)
+        state.cursors[conversation_id] = Cursor(agent_id=agent_id, **values)
+    watched = raw.get("watched", [])
+    if not isinstance(watched, list):
+        problems.append(f"{where}.watched is a {_type_name(watched)}")
+        watched = []
+    for item in watched:
+        if not isinstance(item, str):
+            problems.append(f"{where}.watched holds a {_type_name(item)}")
+        elif item in state.cursors and item not in state.watched:
+            state.watched.append(item)
+    selected = raw.get("selected")
+    if selected is not None and not isinstance(selected, str):
+        problems.append(f"{where}.selected is a {_type_name(selected)}")
+    state.selected = _str(selected)
+    peeking = raw.get("peeking", False)
+    if not isinstance(peeking, bool):
+        problems.append(f"{where}.peeking is a {_type_name(peeking)}")
+    state.peeking = state.selected is not None and peeking is True
     return state
 
 
@@ -125,9 +169,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 class StateStore:
     """The state file in memory, saved at most once per `debounce` seconds."""
 
-    def __init__(self, path: Path, *, debounce: float = DEFAULT_DEBOUNCE) -> None:
+    def __init__(
+        self, path: Path, *, debounce: float = DEFAULT_DEBOUNCE, retry: float = DEFAULT_RETRY
+    ) -> None:
         self.path = path
         self.debounce = debounce
+        #: The first wait before a refused write is tried again.
+        self.retry = retry
+        self._retry_delay = retry
         self.servers: dict[str, ServerState] = {}
         #: Set when the file is from a newer version: we never overwrite it.
         self.read_only = False
@@ -137,9 +186,23 @@ class StateStore:
         self._lock = asyncio.Lock()
         self._dirty = False
         self._pending: asyncio.Task[bool] | None = None
-        #: The last write error, in plain words, until a write succeeds.
-        self.error: str | None = None
+        #: Why the last write failed (the OS's words), until a write succeeds.
+        self.failure: str | None = None
+        #: Writes that failed, in all (each retry counts).
+        self.failures = 0
+        #: Called with `error` when writes start failing, and with None when one
+        #: succeeds again: once each way, not at every retry.
+        self.on_error: Callable[[str | None], None] | None = None
+        self._closed = False
         self._saved = asyncio.Event()
+        self._attempted = asyncio.Event()
+
+    @property
+    def error(self) -> str | None:
+        """The last write's failure in plain words, naming the file; None once saved."""
+        if self.failure is None:
+            return None
+        return f"cannot save the state file {self.path}: {self.failure}"
 
     def load(self) -> list[str]:
         """Read the file (blocking: call it from a thread). Returns warnings."""
@@ -147,6 +210,11 @@ class StateStore:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
+            return self.warnings
+        except NotADirectoryError:
+            # A file where the state dir should be: there is no state file to
+            # lose, so nothing is read-only; the writes fail, and say so, until
+            # the way is clear.
             return self.warnings
         except OSError as exc:
             self.read_only = True
@@ -168,10 +236,35 @@ class StateStore:
                 f"the state file {self.path} is from a newer bimpe-tui (version {version}); "
                 "it is left untouched and this run will not save"
             )
-        servers = data.get("servers")
+        servers = data.get("servers", {})
+        problems: list[str] = []
         if isinstance(servers, dict):
-            self.servers = {key: _parse_server(value) for key, value in servers.items()}
+            for key, value in servers.items():
+                self.servers[key] = _parse_server(value, f"servers.{key!r}", problems)
+        else:
+            problems.append(f"servers is a {_type_name(servers)}")
+        if problems:
+            self._copy_aside(raw, problems)
         return self.warnings
+
+    def _copy_aside(self, raw: bytes, problems: list[str]) -> None:
+        """Keep the file as it was beside it, since the next save drops what was wrong."""
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        what = f"values of the wrong type ({problems[0]}{more})"
+        try:
+            write_atomically(aside, raw)
+        except OSError as exc:
+            # Not kept: never overwrite the only copy of what the user had.
+            self.read_only = True
+            self.warnings.append(
+                f"the state file {self.path} has {what}; it could not be copied aside "
+                f"({exc.strerror or exc}), so this run will not save"
+            )
+            return
+        self.warnings.append(
+            f"the state file {self.path} has {what}: a copy is in {aside}; the rest is used"
+        )
 
     def _set_aside(self, problem: str) -> list[str]:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
@@ -203,14 +296,22 @@ class StateStore:
         write_atomically(self.path, self.render())
         self.saves += 1
 
-    def save_if_changed(self) -> None:
-        """Write the file (blocking) if anything changed since the last write."""
+    def save_if_changed(self) -> str | None:
+        """Write the file (blocking) if anything changed since the last write.
+
+        Returns why it could not be written (naming the file), or None: the
+        last chance to save, on the way out, ends in a sentence, not a traceback.
+        """
         if self._dirty and not self.read_only:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            try:
+                self.save_now()
+            except OSError as exc:
+                return f"cannot write {self.path}: {exc.strerror or exc}"
             self._dirty = False
-            self.save_now()
+        return None
 
     def changed(self) -> None:
         """Note a change; the file is written within `debounce` seconds."""
@@ -223,6 +324,11 @@ class StateStore:
         self._timer = None
         # Keep a reference until done; asyncio holds tasks only weakly.
         self._pending = asyncio.get_running_loop().create_task(self.flush())
+
+    async def close(self) -> bool:
+        """The last flush of a run: no retries are scheduled after it."""
+        self._closed = True
+        return await self.flush()
 
     async def flush(self) -> bool:
         """Write now if anything changed, off the event loop; False if it failed."""
@@ -238,15 +344,40 @@ class StateStore:
             try:
                 await asyncio.to_thread(write_atomically, self.path, data)
             except OSError as exc:
-                # Keep the change: the next change or the exit flush tries again.
-                self._dirty = True
-                self.error = f"cannot save the state file: {exc.strerror or exc}"
+                self._failed(exc)
                 return False
-            self.error = None
+            self._retry_delay = self.retry
             self.saves += 1
+            if self.failure is not None:
+                self.failure = None
+                if self.on_error is not None:
+                    self.on_error(None)
             saved, self._saved = self._saved, asyncio.Event()
             saved.set()
+            self._attempt_done()
             return True
+
+    def _failed(self, exc: OSError) -> None:
+        """Keep the change and try again later, on a timer: the app goes on."""
+        self._dirty = True
+        self.failures += 1
+        first = self.failure is None
+        self.failure = exc.strerror or str(exc) or errno.errorcode.get(exc.errno or 0, "error")
+        if first and self.on_error is not None:
+            self.on_error(self.error)
+        if not self._closed and self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._retry_delay, self._fire)
+            self._retry_delay = min(MAX_RETRY, self._retry_delay * 2)
+        self._attempt_done()
+
+    def _attempt_done(self) -> None:
+        attempted, self._attempted = self._attempted, asyncio.Event()
+        attempted.set()
+
+    async def wait_for_attempt(self) -> None:
+        """Wait until the next write of the file has been tried, whatever came of it."""
+        await self._attempted.wait()
 
     async def wait_for_save(self) -> None:
         """Wait until the next write of the file has completed."""

@@ -282,7 +282,7 @@ class Monitor:
         self.server_key = server_key(self.base_url, demo)
         if self.client is None:
             self.client = ConsoleClient(api_key, self.base_url)
-            for warning in await asyncio.to_thread(self.state.load):
+            for warning in await asyncio.to_thread(self.state.open):
                 self.emit(Notice(warning, "warning"))
         self._phase("loading conversations")
         if self._listed_at is None:
@@ -838,7 +838,10 @@ class Monitor:
         """What the status line leads its sums with: the list's and the state file's
         trouble, in words; empty when all is well."""
         state = self.state
-        saving = f"not saving {state.path} ({state.failure}), retrying" if state.failure else ""
+        saving = ""
+        if state.failure:
+            retrying = "" if state.read_only else ", retrying"
+            saving = f"not saving {state.path} ({state.failure}){retrying}"
         return " · ".join(part for part in (saving, self.list_health()) if part)
 
     def _state_trouble(self, error: str | None) -> None:
@@ -896,7 +899,7 @@ class Monitor:
         if last is not None:
             cursor = self.cursor(entry)
             if cursor.seen != last.id:
-                cursor.seen = last.id
+                cursor.seen, cursor.seen_at = last.id, last.created_at or None
                 self.state.changed()
                 had_unread = True
         if had_unread:
@@ -912,17 +915,18 @@ class Monitor:
         entry = self.book.get(self.current) if self.current else None
         if entry is None:
             return False
-        before: str | None = None
+        before: Message | None = None
         for item in entry.timeline.items:
             if isinstance(item, Message):
                 if item.id == message_id:
                     break
-                before = item.id
+                before = item
         else:
             return False
         cursor = self.cursor(entry)
-        cursor.seen = before
-        entry.unread = entry.timeline.count_after(before)
+        seen = (before.id, before.created_at or None) if before is not None else (None, None)
+        cursor.seen, cursor.seen_at = seen
+        entry.unread = entry.timeline.count_after(cursor.seen)
         entry.visited = False
         if before is None and entry.older.state != "start" and self.client is not None:
             # The first message held, with history above it: "seen" is the message
@@ -954,7 +958,7 @@ class Monitor:
             return
         cursor = self.cursor(entry)
         if batch and cursor.seen is None:
-            cursor.seen = batch[-1].id
+            cursor.seen, cursor.seen_at = batch[-1].id, batch[-1].created_at or None
             self.state.changed()
 
     # -- scrollback into history --------------------------------------------------------

@@ -5,29 +5,44 @@ tomllib. A corrupt file is moved aside, one with values of the wrong type is
 copied aside (and its well-typed rest used), a file from a newer version is
 left alone (the run is read-only), and unknown keys are ignored. A write the
 disk refuses is retried on its own until it succeeds, and said once.
+
+Two copies of the app may share the file: each save reads the file, merges
+(`state_merge`) and writes it as one step under a lock file beside it
+(`state.toml.lock`), and a copy that starts while another runs says so
+(each running copy holds a shared lock on `state.toml.in-use`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import errno
 import os
+import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from .state_merge import merge_servers
+
+if sys.platform != "win32":
+    import fcntl
+
 STATE_VERSION = 1
 DEFAULT_DEBOUNCE = 1.0
 #: Seconds before a refused write is tried again; doubled each time, up to MAX_RETRY.
 DEFAULT_RETRY = 2.0
 MAX_RETRY = 60.0
+#: Seconds a save waits for another copy's save to finish before it counts as failed
+#: (and is retried): a copy stopped in the middle of one (ctrl+z) must not hang this one.
+LOCK_WAIT = 5.0
 
 
 @dataclass
@@ -41,6 +56,8 @@ class Cursor:
     received_at: str | None = None
     #: The last message the user had on screen with the terminal focused.
     seen: str | None = None
+    #: That message's creation time: which of two copies' seen cursors is further along.
+    seen_at: str | None = None
 
 
 @dataclass
@@ -99,7 +116,7 @@ def _parse_server(raw: Any, where: str, problems: list[str]) -> ServerState:
             problems.append(f"{here}.agent_id is {kind or 'a ' + _type_name(agent_id)}")
             continue
         values: dict[str, str | None] = {}
-        for key in ("received", "received_at", "seen"):
+        for key in ("received", "received_at", "seen", "seen_at"):
             value = entry.get(key)
             if value is not None and not isinstance(value, str):
                 problems.append(f"{here}.{key} is a {_type_name(value)}")
@@ -129,7 +146,7 @@ def _dump_server(state: ServerState) -> dict[str, Any]:
     conversations: dict[str, Any] = {}
     for conversation_id, cursor in state.cursors.items():
         entry = {"agent_id": cursor.agent_id}
-        for key in ("received", "received_at", "seen"):
+        for key in ("received", "received_at", "seen", "seen_at"):
             value = getattr(cursor, key)
             if value is not None:
                 entry[key] = value
@@ -166,8 +183,53 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.close(dir_fd)
 
 
+class NewerStateFile(OSError):
+    """The file on disk was written by a newer version (by another copy, meanwhile)."""
+
+
+def _parse_servers(data: dict[str, Any], problems: list[str]) -> dict[str, ServerState]:
+    """Every server's state in a parsed file; what is of the wrong type is named in `problems`."""
+    servers = data.get("servers", {})
+    if not isinstance(servers, dict):
+        problems.append(f"servers is a {_type_name(servers)}")
+        return {}
+    return {
+        key: _parse_server(value, f"servers.{key!r}", problems) for key, value in servers.items()
+    }
+
+
+def _render(servers: dict[str, ServerState]) -> bytes:
+    document = {
+        "version": STATE_VERSION,
+        "servers": {key: _dump_server(s) for key, s in servers.items()},
+    }
+    return tomli_w.dumps(document).encode("utf-8")
+
+
+def _flock(fd: int, kind: int, wait: float) -> bool:
+    """Take the flock `kind` on `fd`, trying for up to `wait` seconds; False if it could not.
+
+    Polled rather than blocking, so a copy that holds the lock and never lets go
+    (stopped with ctrl+z mid-save) costs a failed save, said and retried, not a hang.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        else:
+            return True
+
+
 class StateStore:
-    """The state file in memory, saved at most once per `debounce` seconds."""
+    """The state file in memory, saved at most once per `debounce` seconds.
+
+    Each save merges with the file on disk (see `state_merge`), under a lock,
+    so two copies of the app on one file lose nothing of each other's.
+    """
 
     def __init__(
         self, path: Path, *, debounce: float = DEFAULT_DEBOUNCE, retry: float = DEFAULT_RETRY
@@ -196,6 +258,15 @@ class StateStore:
         self._closed = False
         self._saved = asyncio.Event()
         self._attempted = asyncio.Event()
+        #: This copy's state and the file, as they were when it last read or wrote
+        #: the file: what the next save merges against (see `state_merge`).
+        self._mine: dict[str, ServerState] = {}
+        self._written: dict[str, ServerState] = {}
+        #: The descriptor holding this copy's shared lock on `<file>.in-use`.
+        self._presence: int | None = None
+
+    def _beside(self, suffix: str) -> Path:
+        return self.path.with_name(self.path.name + suffix)
 
     @property
     def error(self) -> str | None:
@@ -204,9 +275,26 @@ class StateStore:
             return None
         return f"cannot save the state file {self.path}: {self.failure}"
 
+    def open(self) -> list[str]:
+        """Read the file and say this copy uses it (blocking). Returns warnings."""
+        self.load()
+        told = self.claim()
+        if told is not None:
+            self.warnings.append(told)
+        return self.warnings
+
     def load(self) -> list[str]:
         """Read the file (blocking: call it from a thread). Returns warnings."""
         self.servers = {}
+        try:
+            return self._load()
+        finally:
+            # What the next save merges against: the file as read, and our state
+            # (the same, or nothing for a fresh start).
+            self._written = copy.deepcopy(self.servers)
+            self._mine = copy.deepcopy(self.servers)
+
+    def _load(self) -> list[str]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -236,13 +324,8 @@ class StateStore:
                 f"the state file {self.path} is from a newer bimpe-tui (version {version}); "
                 "it is left untouched and this run will not save"
             )
-        servers = data.get("servers", {})
         problems: list[str] = []
-        if isinstance(servers, dict):
-            for key, value in servers.items():
-                self.servers[key] = _parse_server(value, f"servers.{key!r}", problems)
-        else:
-            problems.append(f"servers is a {_type_name(servers)}")
+        self.servers = _parse_servers(data, problems)
         if problems:
             self._copy_aside(raw, problems)
         return self.warnings
@@ -281,19 +364,102 @@ class StateStore:
         """The state of one server, created empty on first use."""
         return self.servers.setdefault(key, ServerState())
 
+    def claim(self) -> str | None:
+        """Mark the file as used by this copy until `release` (blocking).
+
+        Returns a warning if another running copy uses it too. Each copy
+        holds a shared lock on `<file>.in-use`; a copy starting tries an
+        exclusive one first, which fails while any other holds its shared one.
+        """
+        if sys.platform == "win32" or self._presence is not None or self.read_only:
+            # A run that will not save leaves the dir as it found it, lock files too.
+            return None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._beside(".in-use"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            # The dir refuses: saving will fail too, and say so.
+            return None
+        alone = _flock(fd, fcntl.LOCK_EX, 0)
+        # Down to shared, held while this copy runs. Only a copy's probe ever
+        # holds the exclusive lock, for an instant, so this waits that long at most.
+        if not _flock(fd, fcntl.LOCK_SH, LOCK_WAIT):
+            os.close(fd)
+            return None
+        self._presence = fd
+        if alone:
+            return None
+        return (
+            f"another bimpe-tui is using the state file {self.path}: both save into it, "
+            "merged, so neither loses what it watches or where you read"
+        )
+
+    def release(self) -> None:
+        """Stop marking the file as used by this copy (`claim`)."""
+        if self._presence is not None:
+            os.close(self._presence)
+            self._presence = None
+
     def render(self) -> bytes:
-        """The file's content for the current state."""
-        document = {
-            "version": STATE_VERSION,
-            "servers": {key: _dump_server(s) for key, s in self.servers.items()},
-        }
-        return tomli_w.dumps(document).encode("utf-8")
+        """The file's content for the current state (before any merge)."""
+        return _render(self.servers)
+
+    def _read_current(self) -> dict[str, ServerState]:
+        """The file as it is now, to merge with; as last written if it cannot be read.
+
+        Unreadable, gone, or not valid TOML: nothing says another copy changed
+        anything, so this copy writes what it knows (its last write included).
+        """
+        try:
+            data = tomllib.loads(self.path.read_bytes().decode("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+            return self._written
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            return self._written
+        if version > STATE_VERSION:
+            raise NewerStateFile(
+                errno.EPERM, f"a newer bimpe-tui (version {version}) has written it meanwhile"
+            )
+        return _parse_servers(data, [])
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Held while the file is read, merged and replaced: one copy at a time."""
+        if sys.platform == "win32":
+            yield
+            return
+        fd = os.open(self._beside(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if not _flock(fd, fcntl.LOCK_EX, LOCK_WAIT):
+                raise OSError(errno.EWOULDBLOCK, "another bimpe-tui has been saving it too long")
+            yield
+        finally:
+            os.close(fd)  # which lets go of the lock
+
+    def _sync(self, ours: dict[str, ServerState]) -> dict[str, ServerState]:
+        """Merge `ours` into the file and write it, as one step (blocking).
+
+        Returns the state written, as the file now says it.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._write_lock():
+            merged = merge_servers(self._mine, self._written, ours, self._read_current())
+            data = _render(merged)
+            write_atomically(self.path, data)
+        return _parse_servers(tomllib.loads(data.decode("utf-8")), [])
 
     def save_now(self) -> None:
-        """Write the file (blocking)."""
+        """Merge with the file and write it (blocking)."""
         if self.read_only:
             return
-        write_atomically(self.path, self.render())
+        ours = copy.deepcopy(self.servers)
+        try:
+            self._written = self._sync(ours)
+        except NewerStateFile:
+            self.read_only = True
+            raise
+        self._mine = ours
         self.saves += 1
 
     def save_if_changed(self) -> str | None:
@@ -328,7 +494,10 @@ class StateStore:
     async def close(self) -> bool:
         """The last flush of a run: no retries are scheduled after it."""
         self._closed = True
-        return await self.flush()
+        try:
+            return await self.flush()
+        finally:
+            self.release()
 
     async def flush(self) -> bool:
         """Write now if anything changed, off the event loop; False if it failed."""
@@ -339,13 +508,17 @@ class StateStore:
             if not self._dirty or self.read_only:
                 return True
             self._dirty = False
-            # Render on the loop (the state is only touched there), write in a thread.
-            data = self.render()
+            # Copied on the loop (the state is only touched there); read, merged
+            # and written in a thread.
+            ours = copy.deepcopy(self.servers)
             try:
-                await asyncio.to_thread(write_atomically, self.path, data)
+                written = await asyncio.to_thread(self._sync, ours)
             except OSError as exc:
+                if isinstance(exc, NewerStateFile):
+                    self.read_only = True
                 self._failed(exc)
                 return False
+            self._written, self._mine = written, ours
             self._retry_delay = self.retry
             self.saves += 1
             if self.failure is not None:

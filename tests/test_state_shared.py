@@ -243,3 +243,25 @@ async def test_two_running_apps_keep_each_others_conversations(tmp_path: Path) -
     assert len(final.watched) == 3
     # Copy 1 started alone: it was told nothing about another copy.
     assert b"another bimpe-tui" not in bytes(t.output)
+
+
+async def test_a_newer_copy_upgrading_the_file_meanwhile_stops_this_ones_saves(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.toml"
+    store = opened(path)
+    store.server(S).cursors["c"] = Cursor("ag", seen="m_1")
+    store.changed()
+    assert await store.flush()
+    newer = b'version = 2\n[servers."x".conversations.c]\nagent_id = "a"\n'
+    path.write_bytes(newer)
+    store.server(S).cursors["c"].seen = "m_2"
+    store.changed()
+    assert not await store.flush()
+    # Left as the newer version wrote it, and said: no retries overwrite it.
+    assert path.read_bytes() == newer
+    assert store.read_only
+    assert store.error is not None
+    assert "newer bimpe-tui" in store.error
+    assert store.save_if_changed() is None
+    assert path.read_bytes() == newer

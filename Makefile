@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest fmt clean screenshots soak bench
+.PHONY: demo test lint typecheck pytest fmt clean screenshots soak bench test-pythons
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,29 @@ fmt: $(STAMP)
 	$(BIN)/ruff format bimpe_tui tests scripts soak bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .mypy_cache .pytest_cache .ruff_cache
+
+# Every Python that pyproject's requires-python claims, each in its own venv
+# (.venv-3.11, ...), the test suite on each: `make test-pythons`, or a part of
+# it, e.g. `make test-pythons PYTHONS=3.13 PYTEST_ARGS=tests/test_app.py`.
+PYTHONS ?= 3.11 3.12 3.13
+PYTEST_ARGS ?=
+# The interpreter for one version: python3.X on PATH if it runs, else pyenv's newest 3.X.
+find-python = $(shell for c in python$(1) "$$(pyenv prefix $(1) 2>/dev/null)/bin/python$(1)"; do \
+	"$$c" -c "import sys" >/dev/null 2>&1 && { command -v "$$c"; break; }; done)
+
+.venv-%/.installed-dev: pyproject.toml
+	@test -n "$(call find-python,$*)" || { echo "no Python $* found (PATH or pyenv)"; exit 1; }
+	test -x .venv-$*/bin/python || $(call find-python,$*) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed-dev)
+	@for v in $(PYTHONS); do \
+		echo "== Python $$v: $$(.venv-$$v/bin/python --version)"; \
+		.venv-$$v/bin/python -m pytest $(PYTEST_ARGS) || exit 1; \
+	done
 
 # Regenerate screenshots/ (SVG, and PNG through cairosvg) with a fixed seed and clock.
 screenshots: $(STAMP)

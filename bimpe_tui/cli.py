@@ -274,9 +274,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def undecodable(text: str) -> str | None:
+    """Where `text` is not UTF-8 ("byte 0xff, character 3"), or None if it is.
+
+    Python hands over argv and stdin bytes that are not UTF-8 as lone
+    surrogates (surrogateescape), which fail later, deep in an encoder, as a
+    traceback; this finds them up front. The text itself is not repeated: it
+    may be a key or a private message.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        code = ord(bad)
+        # surrogateescape maps byte b to U+DC00+b; anything else is a real lone surrogate.
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        return f"{what}, character {exc.start + 1}"
+    return None
+
+
+def _byte(exc: UnicodeDecodeError) -> str:
+    """The first byte a strict decoder refused, in the words `undecodable` uses."""
+    return f"byte 0x{exc.object[exc.start]:02x}"
+
+
+def _argument_names(parser: argparse.ArgumentParser, command: str | None) -> dict[str, str]:
+    """Each argument's destination and the name the user typed it by (`-m/--message`)."""
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices.get(command) if command else None
+            if isinstance(sub, argparse.ArgumentParser):
+                names.update(_argument_names(sub, None))
+            continue
+        if action.option_strings:
+            names[action.dest] = "/".join(action.option_strings)
+        else:
+            metavar = action.metavar
+            names[action.dest] = metavar if isinstance(metavar, str) else action.dest
+    return names
+
+
+def _not_utf8(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """The line that names the first argument whose bytes are not UTF-8, if any."""
+    command = getattr(args, "command", None)
+    names = _argument_names(parser, command)
+    for dest, value in vars(args).items():
+        if not isinstance(value, str | Path):
+            continue
+        where = undecodable(str(value))
+        if where is not None:
+            prog = f"bimpe-tui {command}" if command else "bimpe-tui"
+            return f"{prog}: {names.get(dest, dest)} is not valid UTF-8 ({where})"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = _not_utf8(parser, args)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "demo-server":
         return _demo_server(args)
     if args.command == "tail":
@@ -341,7 +401,9 @@ def _app(args: argparse.Namespace) -> int:
 
     event_loop.run(app.run_async(headless=args.headless))
     # Whatever way the app ended (a crash included), save what it knew.
-    store.save_if_changed()
+    problem = store.save_if_changed()
+    if problem is not None:
+        print(f"bimpe-tui: warning: where you left off is not saved: {problem}", file=sys.stderr)
     return app.return_code or EXIT_OK
 
 
@@ -403,10 +465,21 @@ def _login(args: argparse.Namespace) -> int:
 
     from .config import ConfigError, default_config_path, save_api_key
 
-    if sys.stdin.isatty():
-        key = getpass.getpass("BimpeAI API key (input hidden): ")
-    else:
-        key = sys.stdin.readline()
+    source = "the key typed" if sys.stdin.isatty() else "stdin"
+    try:
+        if sys.stdin.isatty():
+            key = getpass.getpass("BimpeAI API key (input hidden): ")
+        else:
+            key = sys.stdin.readline()
+    except UnicodeDecodeError as exc:
+        # A strict locale refuses the bytes while reading; others let them through
+        # as surrogates (checked below). Either way, never echo what was typed.
+        print(f"bimpe-tui login: {source} is not valid UTF-8 ({_byte(exc)})", file=sys.stderr)
+        return EXIT_USAGE
+    where = undecodable(key)
+    if where is not None:
+        print(f"bimpe-tui login: {source} is not valid UTF-8 ({where})", file=sys.stderr)
+        return EXIT_USAGE
     path = args.config or default_config_path()
     try:
         save_api_key(path, key.strip())
@@ -430,12 +503,22 @@ def _act(args: argparse.Namespace) -> int:
         print(f"bimpe-tui {command}: read-only (read_only = true or --read-only)", file=sys.stderr)
         return EXIT_USAGE
     if command == "send":
+        try:
+            text = read_text(args.message, sys.stdin)
+        except UnicodeDecodeError as exc:
+            where: str | None = _byte(exc)
+        else:
+            # -m was checked with the other arguments; what stdin gave is checked here.
+            where = undecodable(text)
+        if where is not None:
+            print(f"bimpe-tui send: stdin is not valid UTF-8 ({where})", file=sys.stderr)
+            return EXIT_USAGE
         return run_send(
             api_key=api_key,
             base_url=settings.base_url,
             agent_id=args.agent_id,
             conversation_id=args.conversation_id,
-            text=read_text(args.message, sys.stdin),
+            text=text,
             role=args.role,
         )
     return run_ai(

@@ -217,6 +217,7 @@ class Monitor:
         self.can_see = can_see
         self.book = Book()
         self.state = config.state
+        self.state.on_error = self._state_trouble
         self.client: ConsoleClient | None = None
         self.server_key = ""
         self.base_url = ""
@@ -286,7 +287,7 @@ class Monitor:
         self.server_key = server_key(self.base_url, demo)
         if self.client is None:
             self.client = ConsoleClient(api_key, self.base_url)
-            for warning in await asyncio.to_thread(self.state.load):
+            for warning in await asyncio.to_thread(self.state.open):
                 self.emit(Notice(warning, "warning"))
         self._phase("loading conversations")
         if self._listed_at is None:
@@ -859,6 +860,23 @@ class Monitor:
         """The list's freshness in words when refreshing fails; empty when all is well."""
         return list_health(list(self.schedules.values()), time.monotonic())
 
+    def health(self) -> str:
+        """What the status line leads its sums with: the list's and the state file's
+        trouble, in words; empty when all is well."""
+        state = self.state
+        saving = ""
+        if state.failure:
+            retrying = "" if state.read_only else ", retrying"
+            saving = f"not saving {state.path} ({state.failure}){retrying}"
+        return " · ".join(part for part in (saving, self.list_health()) if part)
+
+    def _state_trouble(self, error: str | None) -> None:
+        """The state file stopped (or resumed) being written: said once each way."""
+        if error is not None:
+            self.emit(Notice(f"{error}; retrying, the app goes on", "error"))
+        else:
+            self.emit(Notice(f"the state file is saved again: {self.state.path}"))
+
     # -- alerts -------------------------------------------------------------------------
 
     def _highlight(self, entry: Entry, items: Sequence[TimelineItem]) -> None:
@@ -907,7 +925,7 @@ class Monitor:
         if last is not None:
             cursor = self.cursor(entry)
             if cursor.seen != last.id:
-                cursor.seen = last.id
+                cursor.seen, cursor.seen_at = last.id, last.created_at or None
                 self.state.changed()
                 had_unread = True
         if had_unread:
@@ -923,17 +941,18 @@ class Monitor:
         entry = self.book.get(self.current) if self.current else None
         if entry is None:
             return False
-        before: str | None = None
+        before: Message | None = None
         for item in entry.timeline.items:
             if isinstance(item, Message):
                 if item.id == message_id:
                     break
-                before = item.id
+                before = item
         else:
             return False
         cursor = self.cursor(entry)
-        cursor.seen = before
-        entry.unread = entry.timeline.count_after(before)
+        seen = (before.id, before.created_at or None) if before is not None else (None, None)
+        cursor.seen, cursor.seen_at = seen
+        entry.unread = entry.timeline.count_after(cursor.seen)
         entry.visited = False
         if before is None and entry.older.state != "start" and self.client is not None:
             # The first message held, with history above it: "seen" is the message
@@ -965,7 +984,7 @@ class Monitor:
             return
         cursor = self.cursor(entry)
         if batch and cursor.seen is None:
-            cursor.seen = batch[-1].id
+            cursor.seen, cursor.seen_at = batch[-1].id, batch[-1].created_at or None
             self.state.changed()
 
     # -- scrollback into history --------------------------------------------------------
@@ -1276,7 +1295,7 @@ class Monitor:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.state.flush()
+        await self.state.close()
         if self.client is not None:
             await self.client.aclose()
         if self._owns_demo and self.config.demo is not None:

@@ -70,20 +70,54 @@ def test_newer_version_is_left_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == content
 
 
-def test_unknown_keys_and_wrong_types_are_ignored(tmp_path: Path) -> None:
+def test_unknown_keys_are_ignored(tmp_path: Path) -> None:
+    # A newer version may add keys: they are no reason to set the file aside.
     path = tmp_path / "state.toml"
     path.write_text(
         "version = 1\nshiny = 1\n"
-        '[servers."s"]\nwatched = ["c_1", 5, "c_unknown"]\nselected = 3\n'
-        '[servers."s".conversations.c_1]\nagent_id = "ag"\nreceived = 7\nseen = "m_2"\n'
-        '[servers."s".conversations.c_2]\nreceived = "m_1"\n'
+        '[servers."s"]\nwatched = ["c_1", "c_unknown"]\nlater = [1, 2]\n'
+        '[servers."s".conversations.c_1]\nagent_id = "ag"\nseen = "m_2"\nmood = "calm"\n'
     )
     store = StateStore(path)
     assert store.load() == []
     server = store.server("s")
     assert server.cursors == {"c_1": Cursor("ag", seen="m_2")}
     assert server.watched == ["c_1"]
-    assert server.selected is None
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+
+
+WRONG_TYPES = {
+    "received-int": '[servers."s".conversations.c_1]\nagent_id = "ag"\nreceived = 7\n',
+    "watched-string": '[servers."s"]\nwatched = "c_1"\n',
+    "watched-item": '[servers."s"]\nwatched = ["c_1", 5]\n',
+    "selected-int": '[servers."s"]\nselected = 3\n',
+    "peeking-string": '[servers."s"]\nselected = "c_1"\npeeking = "yes"\n',
+    "no-agent": '[servers."s".conversations.c_2]\nreceived = "m_1"\n',
+    "entry-not-table": '[servers."s".conversations]\nc_3 = "m_1"\n',
+    "servers-not-table": "servers = 3\n",
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_wrong_typed_values_keep_a_corrupt_copy(tmp_path: Path, wrong: str) -> None:
+    path = tmp_path / "state.toml"
+    good = '[servers."s".conversations.c_1]\nagent_id = "ag"\nseen = "m_2"\n'
+    # The well-typed cursor goes with it, unless the wrong value is in its place.
+    with_good = "c_1]" not in wrong and not wrong.startswith("servers =")
+    content = ("version = 1\n" + wrong + (good if with_good else "")).encode()
+    path.write_bytes(content)
+    store = StateStore(path)
+    warnings = store.load()
+    assert len(warnings) == 1, warnings
+    aside = list(tmp_path.glob("state.toml.corrupt-*"))
+    # The whole file as it was, for whoever wants to see what was dropped.
+    assert [p.read_bytes() for p in aside] == [content]
+    assert str(aside[0]) in warnings[0]
+    assert "wrong type" in warnings[0]
+    # What was well-typed is used, and the run saves as usual.
+    assert not store.read_only
+    if with_good:
+        assert store.server("s").cursors["c_1"] == Cursor("ag", seen="m_2")
 
 
 def test_a_directory_in_place_of_the_file_warns(tmp_path: Path) -> None:
@@ -121,12 +155,52 @@ async def test_flush_writes_pending_changes_at_once(tmp_path: Path) -> None:
 async def test_a_failed_write_is_reported_and_kept_for_later(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    store = StateStore(blocker / "state.toml", debounce=60)
+    store = StateStore(blocker / "state.toml", debounce=60, retry=60)
     store.server("s").watched = []
     store.changed()
     assert not await store.flush()
     assert store.error is not None
     assert "cannot save" in store.error
+    # The path is named: the user must know which file is not being written.
+    assert str(blocker / "state.toml") in store.error
+
+
+async def test_a_refusing_disk_is_retried_until_it_takes_the_file(tmp_path: Path) -> None:
+    # Not a directory where the state dir should be: every write fails, and
+    # the store keeps trying on its own, without another change to prompt it.
+    blocker = tmp_path / "dir"
+    blocker.write_text("")
+    store = StateStore(blocker / "state.toml", debounce=0.01, retry=0.01)
+    told: list[str | None] = []
+    store.on_error = told.append
+    store.server("s").cursors["c"] = Cursor("ag", seen="m_1")
+    store.changed()
+    async with asyncio.timeout(10):
+        while store.failures < 3:
+            await store.wait_for_attempt()
+    # Said once when it started failing, not at every attempt.
+    assert len(told) == 1
+    assert told[0] is not None
+    assert str(store.path) in told[0]
+    blocker.unlink()
+    blocker.mkdir()
+    await asyncio.wait_for(store.wait_for_save(), 10)
+    assert store.error is None
+    assert told[-1] is None
+    loaded = StateStore(store.path)
+    assert loaded.load() == []
+    assert loaded.server("s").cursors["c"].seen == "m_1"
+
+
+def test_saving_on_the_way_out_says_why_instead_of_raising(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = StateStore(blocker / "state.toml")
+    store.server("s").watched = ["c"]
+    store._dirty = True
+    problem = store.save_if_changed()
+    assert problem is not None
+    assert str(store.path) in problem
 
 
 _WRITER = """

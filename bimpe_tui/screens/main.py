@@ -331,7 +331,7 @@ class MainScreen(Screen[None]):
             age = None if last is None else max(0.0, time.monotonic() - last)
         monitor = self.monitor
         self.status_footer.line = status_line(
-            entry, monitor.book.entries.values(), age, monitor.phase, monitor.list_health()
+            entry, monitor.book.entries.values(), age, monitor.phase, monitor.health()
         )
 
     def _tick(self) -> None:

@@ -96,6 +96,10 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume `chunk`; return the events it completed, in order."""
+        if not chunk:
+            # An empty read is no boundary: a CR held from the chunk before
+            # must still meet the LF of the next one (else CRLF ends two lines).
+            return []
         if not self._started:
             chunk = self._strip_bom(chunk)
             if not chunk:

@@ -128,6 +128,32 @@ async def test_a_retry_after_under_the_cap_is_obeyed_as_given(scripted: Loopback
     assert statuses(events)[-1].delay == 59.5
 
 
+async def test_a_burst_of_429s_with_retry_after_0_spends_time_and_never_kills_the_stream(
+    scripted: LoopbackServer,
+) -> None:
+    # Twice the budget of 429s, each asking for no wait at all: the engine
+    # waits its own back-off instead (at least half of each attempt's window,
+    # so a burst cannot be burnt through at once), and a rate limit is the
+    # server saying "later", so the stream outlives the budget and goes live.
+    headers = {"Content-Type": "application/json", "Retry-After": "0"}
+    for _ in range(10):
+        scripted.canned["ticket"].append(Canned(429, error_body("slow", "rate_limited"), headers))
+    scripted.add_streams([Reply(chunks=[frame("m_1")], then="hang")])
+    base, cap = 0.001, 0.004
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        stream = make_stream(api, base_delay=base, max_delay=cap)
+        events = await collect(stream, count_messages(1))
+    assert [m.id for m in messages(events)] == ["m_1"]
+    assert "gave_up" not in states(events)
+    waits = [s for s in statuses(events) if s.state == "reconnecting"]
+    assert len(waits) == 10
+    for n, wait in enumerate(waits):
+        window = min(cap, base * 2**n)
+        assert wait.delay is not None
+        assert window / 2 <= wait.delay <= window
+        assert wait.attempt == min(n + 1, 5)
+
+
 # -- a resume point the server has forgotten ---------------------------------------
 
 

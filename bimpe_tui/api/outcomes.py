@@ -18,7 +18,8 @@ applies outcomes and does nothing else with failures. The rows, in order
 - stream: 400 / 410 otherwise -> give up with the error
 - any: no byte for `read_timeout` s -> stalled, then retry
 - any: network error -> retry
-- any: 429 -> retry after `Retry-After` (capped at 60 s)
+- any: 429 -> retry after `Retry-After` (capped at 60 s) or the back-off,
+  whichever is longer; never given up for (the count stops at the budget)
 - any: 408, 5xx but 501, connection error -> retry
 - any: 3xx, 409, 501, other 4xx, a body that is not what was asked -> give up
 - stream: the server ended the stream -> retry, or close without `reconnect`
@@ -166,8 +167,7 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
         # used or expired, and a new one fixes that.
         return _retry("refresh_ticket", f"stream ticket refused ({failure.status})", attempt)
     if isinstance(failure, RateLimitError):
-        delay = honour_retry_after(failure.retry_after)
-        return _retry("retry", "rate limited (429)", attempt, delay=delay)
+        return _rate_limited(failure, attempt)
     if isinstance(failure, BadRequestError | NotFoundError | GoneError):
         if attempt.phase == "stream" and _lost_resume_point(failure, attempt.cursor):
             return _resume_elsewhere(attempt)
@@ -179,6 +179,28 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
         # a 501: asking again gets the same answer.
         return Outcome("give_up", _mask(str(failure), attempt), keep)
     return _retry("retry", _mask(str(failure), attempt), attempt)
+
+
+def _rate_limited(failure: RateLimitError, attempt: Attempt) -> Outcome:
+    """A 429: wait at least the engine's own back-off, and never give up for it.
+
+    A server that answers 429 is up and asking for "later", not broken: a
+    `Retry-After: 0` (or none) must not let a burst of 429s burn the whole
+    budget in milliseconds. The wait is the longer of the server's ask and the
+    back-off drawn from the upper half of the attempt's window (equal jitter:
+    still spread, never near zero), and the count stops at the budget, so the
+    stream keeps trying at the capped window until the limit lifts. Without
+    `reconnect`, or with no retries at all, it gives up as any failure does.
+    """
+    cause = "rate limited (429)"
+    if not attempt.reconnect or attempt.max_retries < 1:
+        return _retry("retry", cause, attempt)
+    failures = min(attempt.failures + 1, attempt.max_retries)
+    window = backoff_window(failures - 1, base=attempt.base_delay, cap=attempt.max_delay)
+    backoff = window * (0.5 + attempt.jitter / 2)
+    asked = honour_retry_after(failure.retry_after)
+    delay = backoff if asked is None or asked < backoff else asked
+    return Outcome("retry", cause, failures, delay=delay)
 
 
 def _lost_resume_point(failure: APIError, cursor: str | None) -> bool:

@@ -146,6 +146,33 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
         at(reconnect=False),
         Outcome("give_up", "rate limited (429)", 1),
     ),
+    "stream 414 after an id: the cursor was too long, fall back to its time": (
+        error_from_response(414, b"", {}),
+        at(cursor="m_1", cursor_time=WHEN),
+        Outcome(
+            "fall_back",
+            f"the server could not resume after message m_1; resuming from its time {WHEN}",
+            0,
+            cursor=WHEN,
+            rejected="m_1",
+        ),
+    ),
+    "stream 400 with no words after an id: fall back to its time": (
+        error_from_response(400, b"Bad Request", {}),
+        at(cursor="m_1", cursor_time=WHEN),
+        Outcome(
+            "fall_back",
+            f"the server could not resume after message m_1; resuming from its time {WHEN}",
+            0,
+            cursor=WHEN,
+            rejected="m_1",
+        ),
+    ),
+    "stream 400 with no words and no cursor: give up, said once": (
+        error_from_response(400, b"", {}),
+        at(),
+        Outcome("give_up", "HTTP 400", 0),
+    ),
     "stream 410 after an id whose time is known: fall back to it": (
         http_error(410, "gone", "not_found"),
         at(cursor="m_7", cursor_time=WHEN),

@@ -33,7 +33,7 @@ looking up are not failures: the server answered, it only forgot a message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -83,6 +83,8 @@ FAILURES: tuple[type[BaseException], ...] = (
 )
 
 CONVERSATION_NOT_FOUND = "conversation not found"
+#: The longest message id sent back as `after` (see `usable_id`).
+MAX_ID_CHARS = 256
 SERVER_CLOSED = "the server closed the stream"
 
 
@@ -168,9 +170,13 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
         return _retry("refresh_ticket", f"stream ticket refused ({failure.status})", attempt)
     if isinstance(failure, RateLimitError):
         return _rate_limited(failure, attempt)
+    if (
+        isinstance(failure, APIError)
+        and attempt.phase == "stream"
+        and _lost_resume_point(failure, attempt.cursor)
+    ):
+        return _resume_elsewhere(attempt)
     if isinstance(failure, BadRequestError | NotFoundError | GoneError):
-        if attempt.phase == "stream" and _lost_resume_point(failure, attempt.cursor):
-            return _resume_elsewhere(attempt)
         if isinstance(failure, NotFoundError):
             return Outcome("give_up", CONVERSATION_NOT_FOUND, keep)
         return Outcome("give_up", _mask(str(failure), attempt), keep)
@@ -204,10 +210,51 @@ def _rate_limited(failure: RateLimitError, attempt: Attempt) -> Outcome:
 
 
 def _lost_resume_point(failure: APIError, cursor: str | None) -> bool:
-    # A 410 can only be about `after`; a 400 or 404 is when it says so.
-    return cursor is not None and (
-        isinstance(failure, GoneError) or "after" in failure.message.lower()
+    # A 410 can only be about `after`; a 400 or 404 is when it says so. A
+    # request too long (414, 431) or a 400 without a word of its own (a proxy
+    # or a server's HTTP layer refusing the URL) is about the one part of the
+    # stream GET that varies, the cursor: resuming elsewhere is worth a try,
+    # where giving up would fail the same way on every retry and restart.
+    if cursor is None:
+        return False
+    if isinstance(failure, GoneError) or failure.status in (414, 431):
+        return True
+    if failure.status not in (400, 404):
+        return False
+    said = failure.message.lower()
+    return "after" in said or (failure.status == 400 and said in ("", "http 400"))
+
+
+def usable_id(value: str) -> bool:
+    """Whether a message id can be sent back as `after`: short, and printable.
+
+    Ids come from the server (and through the state file): one of 100 KB, or
+    with control or bidi characters, is delivered like any message but never
+    goes into a URL: a server cannot take it, and it would fail every retry.
+    """
+    return 0 < len(value) <= MAX_ID_CHARS and value.isprintable()
+
+
+def unusable_cursor(attempt: Attempt) -> Outcome:
+    """The outcome for a resume point that is not sent at all (see `usable_id`).
+
+    As for a resume point the server refused, but said without the id: its
+    time if known, else a look-up in the history, else live, saying so.
+    """
+    rejected = attempt.cursor
+    assert rejected is not None
+    outcome = _resume_elsewhere(attempt)
+    what = (
+        f"a message id of {len(rejected)} characters"
+        if len(rejected) > MAX_ID_CHARS
+        else ("a message id with control characters")
     )
+    if outcome.kind == "fall_back":
+        cause = f"the resume point is {what}, not sent; resuming from its time {outcome.cursor}"
+        return replace(outcome, cause=cause)
+    if outcome.kind == "continue_live":
+        return replace(outcome, cause=f"the resume point is {what}, not sent; continuing live")
+    return outcome
 
 
 def _resume_elsewhere(attempt: Attempt) -> Outcome:

@@ -31,6 +31,8 @@ from .outcomes import (
     classify,
     is_timestamp,
     parse_timestamp,
+    unusable_cursor,
+    usable_id,
 )
 from .retry import BASE_DELAY, MAX_DELAY
 from .sse import SSEParser
@@ -309,6 +311,14 @@ class ResumableStream:
         """Attempt after attempt: connect, deliver, then apply the outcome table."""
         client = self.client
         while True:
+            cursor = self.cursor
+            if cursor is not None and not usable_id(cursor) and not is_timestamp(cursor):
+                # Refused here, not by the server: a 100 KB id (saved by an
+                # older version, or given) would fail every retry and restart.
+                outcome = await self._classify(None, "stream", None, unusable=True)
+                self.cursor = outcome.cursor
+                yield [self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)]
+                continue
             yield [self._status("connecting", attempt=self.failures)]
             phase: Phase = "ticket"
             ticket: str | None = None
@@ -362,9 +372,19 @@ class ResumableStream:
             await asyncio.sleep(outcome.delay or 0.0)
 
     async def _classify(
-        self, failure: BaseException | None, phase: Phase, ticket: str | None
+        self,
+        failure: BaseException | None,
+        phase: Phase,
+        ticket: str | None,
+        *,
+        unusable: bool = False,
     ) -> Outcome:
-        """Look the attempt up in the outcome table, searching the history if it asks to."""
+        """Look the attempt up in the outcome table, searching the history if it asks to.
+
+        With `unusable`, no attempt was made: the cursor is not an id to send
+        (`outcomes.usable_id`), and the outcome says where to resume instead.
+        """
+        decide = (lambda _failure, attempt: unusable_cursor(attempt)) if unusable else classify
         cursor = self.cursor
         attempt = Attempt(
             phase=phase,
@@ -379,10 +399,10 @@ class ResumableStream:
             cursor_time=self.last_created_at if cursor == self.last_id else None,
             secrets=(self.client.api_key, ticket),
         )
-        outcome = classify(failure, attempt)
+        outcome = decide(failure, attempt)
         if outcome.kind == "look_up" and cursor is not None:
             found = await self._find_time(cursor)
-            outcome = classify(failure, replace(attempt, cursor_time=found, looked_up=True))
+            outcome = decide(failure, replace(attempt, cursor_time=found, looked_up=True))
         return outcome
 
     async def _read(

@@ -4,13 +4,27 @@ scripted loopback server where the demo cannot misbehave that way."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
 import pytest
 
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.errors import error_from_response
-from bimpe_tui.api.stream import ResumableStream
+from bimpe_tui.api.stream import ResumableStream, StreamEvent
 from bimpe_tui.demo.server import DemoServer
-from tests.loopback import API_KEY, LoopbackServer, Reply, frame
+from tests.loopback import (
+    API_KEY,
+    LoopbackServer,
+    Reply,
+    agent,
+    conversation,
+    frame,
+    heartbeat,
+    message,
+)
+from tests.processes import CLI, child_env
 from tests.streamkit import collect, count_messages, messages, states, statuses
 from tests.test_stream_demo import busiest, expected_ids, start_point
 
@@ -105,3 +119,123 @@ def test_error_wording_never_repeats_itself() -> None:
     assert str(error_from_response(400, b'{"message": "after: bad"}', {})) == (
         "HTTP 400: after: bad"
     )
+
+
+# -- 1. ids decide what was delivered ----------------------------------------------
+
+
+def at(second: int) -> str:
+    return f"2026-11-23T10:00:{second:02d}.000Z"
+
+
+def said(events: list[StreamEvent]) -> str:
+    return " | ".join(s.describe() for s in statuses(events))
+
+
+async def test_a_new_message_from_a_node_2_s_behind_is_delivered(
+    scripted: LoopbackServer,
+) -> None:
+    # Mid-connection: nothing was asked for that could be a replay, so a new
+    # id is new, whatever its created_at.
+    body = frame("m_1", created_at=at(5)) + frame("m_2", created_at=at(3))
+    scripted.add_streams([Reply(chunks=[body, frame("m_3", created_at=at(6))], then="hang")])
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(api), count_messages(3))
+    assert [m.id for m in messages(events)] == ["m_1", "m_2", "m_3"]
+    assert "already shown" not in said(events)
+
+
+async def test_a_skewed_message_right_after_a_reconnect_is_delivered(
+    scripted: LoopbackServer,
+) -> None:
+    # The server honours `after`; the first new message comes from a node 2 s
+    # behind. Nothing the engine had is sent again: no replay, so it is new.
+    scripted.add_streams(
+        [
+            Reply(chunks=[frame("m_1", created_at=at(5))], then="abort"),
+            Reply(chunks=[frame("m_2", created_at=at(3)), heartbeat()], then="hang"),
+        ]
+    )
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(api), count_messages(2))
+    assert [m.id for m in messages(events)] == ["m_1", "m_2"]
+    assert scripted.stream_queries[1]["after"] == "m_1"
+    assert "already shown" not in said(events)
+
+
+async def test_one_newer_frame_ahead_of_the_replay_hides_nothing(
+    scripted: LoopbackServer,
+) -> None:
+    # After the reconnect, a live message overtakes the replay of what was
+    # missed: the 15 missed ones are new ids and are delivered all the same.
+    missed = [frame(f"m_{i}", created_at=at(5 + i)) for i in range(2, 17)]
+    scripted.add_streams(
+        [
+            Reply(chunks=[frame("m_1", created_at=at(5))], then="abort"),
+            Reply(chunks=[frame("m_99", created_at=at(59)), *missed], then="hang"),
+        ]
+    )
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(api), count_messages(17))
+    assert [m.id for m in messages(events)] == ["m_1", "m_99"] + [f"m_{i}" for i in range(2, 17)]
+    assert "skipped" not in said(events)
+
+
+async def test_a_replay_that_never_reaches_the_resume_point_falls_back_and_says_so(
+    scripted: LoopbackServer,
+) -> None:
+    # The server sends again what the engine had (m_1: a replay, recognised)
+    # but never the resume point (m_2): the older unknown one is dropped by
+    # its time and the log says it may be missing; the newer one is delivered.
+    scripted.add_streams(
+        [
+            Reply(
+                chunks=[frame("m_1", created_at=at(1)), frame("m_2", created_at=at(2))],
+                then="abort",
+            ),
+            Reply(
+                chunks=[
+                    frame("m_0", created_at=at(0)),
+                    frame("m_1", created_at=at(1)),
+                    frame("m_3", created_at=at(3)),
+                ],
+                then="hang",
+            ),
+        ]
+    )
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(api), count_messages(3))
+    assert [m.id for m in messages(events)] == ["m_1", "m_2", "m_3"]
+    gap = next(s for s in statuses(events) if s.state == "gap_possible")
+    assert "1 message older than the resume point" in (gap.cause or "")
+    assert "already shown" not in said(events)
+
+
+async def test_tail_after_an_id_skips_what_a_server_ignoring_after_sends_before_it(
+    scripted: LoopbackServer, tmp_path: Path
+) -> None:
+    # The id is in the recent history (the engine looks its time up there),
+    # and the server replays the conversation from its start, ignoring `after`.
+    history = [message(f"m_{i}", created_at=at(i)) for i in range(1, 6)]
+    replay = b"".join(frame(f"m_{i}", created_at=at(i)) for i in range(1, 6))
+    scripted.add(agent("ag_1"), conversation("c_1"), history)
+    scripted.add_streams([Reply(chunks=[replay], then="end")])
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        "ag_1",
+        "c_1",
+        "--after",
+        "m_3",
+        "--no-reconnect",
+        "--base-url",
+        scripted.base_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path, BIMPEAI_API_KEY=API_KEY),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert [json.loads(line)["id"] for line in out.decode().splitlines()] == ["m_4", "m_5"]
+    assert "before the resume point" in err.decode()
+    assert "already shown" not in err.decode()

@@ -163,6 +163,80 @@ def replay_horizon(date_header: str | None) -> datetime | None:
     return answered + timedelta(seconds=1)
 
 
+#: At most this many messages are held while a probe cannot tell a replay
+#: from news (see `_Probe`); past it, the probe settles.
+PROBE_HOLD_LIMIT = 10_000
+
+
+class _Probe:
+    """Right after a connection that sent `after=<id>`: is the server replaying?
+
+    Ids decide what was delivered, not times: a new id is new whatever its
+    `created_at` (a server node may run seconds behind). A timestamp may
+    drop a message only inside a replay the engine recognised: the server
+    sent again what it was not asked for. So, until the resume point's id
+    shows up, a new id created before the resume point's time is held, not
+    delivered: if the resume point then comes, everything held came before it
+    in the server's order and is dropped; if the probe ends without it (a
+    newer message, a heartbeat, the end of the connection) the held messages
+    are delivered, unless the server did send known ids again (a replay,
+    recognised, that skipped the resume point): then, as before ids decided,
+    those older than the resume point are dropped, and that is said.
+    """
+
+    __slots__ = ("active", "cursor_id", "floor", "held", "horizon", "resent")
+
+    def __init__(self, cursor_id: str, floor: str | None, horizon: str | None) -> None:
+        self.active = True
+        self.cursor_id = cursor_id
+        #: The resume point's creation time, if known.
+        self.floor = floor
+        #: Messages created at or after this are live: the replay is over.
+        self.horizon = horizon
+        self.held: list[Message] = []
+        #: Known ids the server sent again: the evidence of a replay.
+        self.resent = 0
+
+    def known(self, message_id: str) -> int | None:
+        """A delivered id came again; the number of held messages dropped if it
+        is the resume point (which ends the probe), else None."""
+        self.resent += 1
+        if message_id != self.cursor_id:
+            return None
+        self.active = False
+        dropped = len(self.held)
+        self.held = []
+        return dropped
+
+    def hold(self, message: Message) -> bool:
+        """Hold a new message if it may belong to a replay; False ends the probe."""
+        created_at = message.created_at
+        floor, horizon = self.floor, self.horizon
+        # Without the resume point's time nothing is held: holding everything
+        # until the server goes quiet would delay every replay that long.
+        if (
+            floor is not None
+            and created_before(created_at, floor)
+            and (horizon is None or created_before(created_at, horizon, unknown=True))
+            and len(self.held) < PROBE_HOLD_LIMIT
+        ):
+            self.held.append(message)
+            return True
+        return False
+
+    def settle(self) -> tuple[list[Message], int]:
+        """End the probe without the resume point: (messages to deliver, number dropped)."""
+        self.active = False
+        held, self.held = self.held, []
+        floor = self.floor
+        if not self.resent or floor is None:
+            # Nothing known came again: no replay, so these are news (a node
+            # whose clock runs behind).
+            return held, 0
+        keep = [m for m in held if not created_before(m.created_at, floor, unknown=True)]
+        return keep, len(held) - len(keep)
+
+
 class ResumableStream:
     """Stream one conversation's new messages, reconnecting and resuming on its own.
 
@@ -214,6 +288,8 @@ class ResumableStream:
         self._recent_set: set[str] = set()
         if self.last_id is not None:
             self._remember(self.last_id)
+        #: The caller's resume point whose time was searched for in the history.
+        self._looked_up: str | None = None
         self._events = self._run()
         self._ready: deque[StreamEvent] = deque()
         self._consumer: asyncio.Task[object] | None = None
@@ -275,12 +351,26 @@ class ResumableStream:
     def _status(self, state: StreamState, **kw: object) -> StreamStatus:
         return StreamStatus(state, max_retries=self.max_retries, **kw)  # type: ignore[arg-type]
 
-    def _stale_status(self, count: int) -> StreamStatus:
+    def _stale_status(self, count: int, shown: bool) -> StreamStatus:
+        # "Already shown" only when it was: the resume point is a message this
+        # stream delivered, and these came before it. A caller's resume point
+        # (`tail --after ID`) says only where they are.
+        why = "already shown" if shown else "they come before the resume point"
         return self._status(
             "frame_skipped",
             cause=(
                 f"the server sent {count} message{'s' if count != 1 else ''} from before "
-                "the resume point again (it ignored `after`): dropped, already shown"
+                f"the resume point again (it ignored `after`): dropped, {why}"
+            ),
+        )
+
+    def _settled_status(self, dropped: int) -> StreamStatus:
+        return self._status(
+            "gap_possible",
+            cause=(
+                f"the server sent messages again (it ignored `after`) but not the resume "
+                f"point itself: {dropped} message{'s' if dropped != 1 else ''} older than "
+                "the resume point dropped by time; one never shown may be among them"
             ),
         )
 
@@ -310,6 +400,12 @@ class ResumableStream:
     async def _run(self) -> AsyncGenerator[list[StreamEvent], None]:
         """Attempt after attempt: connect, deliver, then apply the outcome table."""
         client = self.client
+        if self.last_id is not None and self.last_created_at is None and usable_id(self.last_id):
+            # A caller's resume point without its time (`tail --after ID`): with
+            # the time, the probe of the first connection can deliver what is
+            # newer at once instead of holding it until the server goes quiet.
+            self.last_created_at = await self._find_time(self.last_id)
+            self._looked_up = self.last_id
         while True:
             cursor = self.cursor
             if cursor is not None and not usable_id(cursor) and not is_timestamp(cursor):
@@ -397,6 +493,8 @@ class ResumableStream:
             max_delay=self.max_delay,
             jitter=self._rng.random(),
             cursor_time=self.last_created_at if cursor == self.last_id else None,
+            # Searched once at the start already: the same pages would not know more.
+            looked_up=cursor is not None and cursor == self._looked_up,
             secrets=(self.client.api_key, ticket),
         )
         outcome = decide(failure, attempt)
@@ -416,6 +514,8 @@ class ResumableStream:
         `replay_horizon`): the replay ends with the first message the server
         created after it answered, or with the first heartbeat (a server
         with nothing more to replay goes quiet), or with the connection.
+        Ids decide what is new; a `_Probe` watches the start of the
+        connection for a server that ignored `after`.
 
         This is the engine's hot loop (once per message of a replay): the
         bookkeeping is inlined and every batch is built in one list.
@@ -426,6 +526,12 @@ class ResumableStream:
         replayed = 0
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
         horizon_text = canonical_time(horizon) if horizon is not None else None
+        cursor_id = self.last_id if replaying else None
+        probe = (
+            _Probe(cursor_id, self.last_created_at, horizon_text) if cursor_id is not None else None
+        )
+        # Whether the resume point is a message this stream delivered itself.
+        shown = self.delivered > 0
         parser = SSEParser()
         recent = self._recent
         recent_set = self._recent_set
@@ -435,7 +541,6 @@ class ResumableStream:
         # this a connection that drips bytes and never finishes a frame.
         last_event = time.monotonic()
         comments = 0
-        stale = 0
         async for chunk in response.chunks:
             now = self.last_activity = time.monotonic()
             events = parser.feed(chunk)
@@ -466,42 +571,51 @@ class ResumableStream:
                         continue
                     message_id = message.id
                     if message_id in recent_set:
+                        if probe is not None and probe.active:
+                            dropped = probe.known(message_id)
+                            if dropped:
+                                batch.append(self._stale_status(dropped, shown))
                         continue
-                    created_at = message.created_at
-                    floor = self.last_created_at
-                    # created_before's string fast path, inlined: once per message.
-                    if floor is not None and (
-                        created_at < floor
-                        if len(created_at) == len(floor) and created_at[-1:] == floor[-1:] == "Z"
-                        else created_before(created_at, floor)
-                    ):
-                        # From before the resume point: a server (or a proxy
-                        # stripping `after`) replaying from further back than
-                        # the dedupe window reaches. Dropped, and said once.
-                        stale += 1
-                        continue
-                    if stale:
-                        batch.append(self._stale_status(stale))
-                        stale = 0
-                    if replaying:
-                        if horizon_text is not None and not created_before(
-                            created_at, horizon_text, unknown=True
-                        ):
-                            replaying = False
-                            batch.append(self._status("resumed", after=after, replayed=replayed))
-                        else:
-                            replayed += 1
-                    if len(recent) == window:
-                        recent_set.discard(recent[0])
-                    recent.append(message_id)
-                    recent_set.add(message_id)
-                    self.last_id = self.cursor = message_id
-                    self.last_created_at = created_at
-                    self.delivered += 1
-                    self.failures = 0
-                    batch.append(message)
+                    arrived: tuple[Message, ...] | list[Message] = (message,)
+                    if probe is not None and probe.active:
+                        if probe.hold(message):
+                            continue
+                        arrived, dropped = probe.settle()
+                        arrived.append(message)
+                        if dropped:
+                            batch.append(self._settled_status(dropped))
+                    for message in arrived:
+                        message_id = message.id
+                        if message_id in recent_set:
+                            continue
+                        created_at = message.created_at
+                        if replaying:
+                            if horizon_text is not None and not created_before(
+                                created_at, horizon_text, unknown=True
+                            ):
+                                replaying = False
+                                batch.append(
+                                    self._status("resumed", after=after, replayed=replayed)
+                                )
+                            else:
+                                replayed += 1
+                        if len(recent) == window:
+                            recent_set.discard(recent[0])
+                        recent.append(message_id)
+                        recent_set.add(message_id)
+                        self.last_id = self.cursor = message_id
+                        self.last_created_at = created_at
+                        self.delivered += 1
+                        self.failures = 0
+                        batch.append(message)
                 elif kind == "heartbeat":
                     self.failures = 0
+                    if probe is not None and probe.active:
+                        # A server with nothing more to send goes quiet: the
+                        # resume point is not coming.
+                        settled = self._settle(probe)
+                        replayed += sum(isinstance(e, Message) for e in settled)
+                        batch.extend(settled)
                     if replaying:
                         replaying = False
                         batch.append(self._status("resumed", after=after, replayed=replayed))
@@ -509,9 +623,25 @@ class ResumableStream:
             if batch:
                 yield batch
         ending: list[StreamEvent] = []
-        if stale:
-            ending.append(self._stale_status(stale))
+        if probe is not None and probe.active:
+            ending.extend(self._settle(probe))
+            replayed += sum(isinstance(e, Message) for e in ending)
         if replaying and replayed:
             ending.append(self._status("resumed", after=after, replayed=replayed))
         if ending:
             yield ending
+
+    def _settle(self, probe: _Probe) -> list[StreamEvent]:
+        """A probe ended without a message after it: what it held, delivered or dropped."""
+        held, dropped = probe.settle()
+        out: list[StreamEvent] = [self._settled_status(dropped)] if dropped else []
+        for message in held:
+            if message.id in self._recent_set:
+                continue
+            self._remember(message.id)
+            self.last_id = self.cursor = message.id
+            self.last_created_at = message.created_at
+            self.delivered += 1
+            self.failures = 0
+            out.append(message)
+        return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ import pytest
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.errors import error_from_response
 from bimpe_tui.api.stream import ResumableStream, StreamEvent
+from bimpe_tui.demo.faults import FaultPlan
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.demo.world import AdjustableClock
 from tests.loopback import (
     API_KEY,
     LoopbackServer,
@@ -239,3 +242,113 @@ async def test_tail_after_an_id_skips_what_a_server_ignoring_after_sends_before_
     assert [json.loads(line)["id"] for line in out.decode().splitlines()] == ["m_4", "m_5"]
     assert "before the resume point" in err.decode()
     assert "already shown" not in err.decode()
+
+
+# -- 2. a stream that cannot resume is filled from history --------------------------
+
+
+def refusing_demo(drops: float = 0.0) -> DemoServer:
+    """A demo server that refuses every `after` (by id and by time), on a fixed clock start."""
+    faults = FaultPlan(kinds=("after_refused", "drop") if drops else ("after_refused",))
+    faults.rate = drops
+    clock = AdjustableClock(start=datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp())
+    return DemoServer(seed=3, rate=100.0, heartbeat_interval=0.2, faults=faults, clock=clock)
+
+
+async def test_a_stream_that_cannot_resume_is_filled_from_history() -> None:
+    async with refusing_demo() as server:
+        agent_id, conversation_id = busiest(server)[0]
+        start = start_point(server, conversation_id)
+        # Three drops, each after a few messages: every reconnect is refused
+        # `after` by id, then by time, and goes on live with a hole to fill.
+        for _ in range(3):
+            server.faults.inject("drop", after_messages=8)
+        async with ConsoleClient(server.api_key, server.base_url) as api:
+            stream = ResumableStream(
+                api,
+                agent_id,
+                conversation_id,
+                after=server.world.message(conversation_id, start).id,
+                after_created_at=server.world.message(conversation_id, start).created_at_iso,
+                read_timeout=2.0,
+                base_delay=0.2,
+            )
+            events = await collect(stream, count_messages(60), limit=60)
+        refused = server.faults.injected["after_refused"]
+    assert [m.id for m in messages(events)] == expected_ids(server, conversation_id, start, 60)
+    assert refused >= 8  # id and time, at the start and after each of the 3 drops
+    fills = [s for s in statuses(events) if s.state == "resumed" and s.filled is not None]
+    assert len(fills) == 4
+    assert any(s.filled for s in fills)
+    assert any("filled from history" in s.describe() for s in fills), said(events)
+    assert "gap_possible" not in states(events), said(events)
+
+
+async def test_when_the_history_fails_too_the_gap_is_said_and_the_fill_retried() -> None:
+    async with refusing_demo() as server:
+        agent_id, conversation_id = busiest(server)[0]
+        start = start_point(server, conversation_id)
+        # The first two history pages asked for fail: the fill says what may be
+        # missing, tries again, and then nothing is missing after all.
+        server.faults.inject("history_503", 2)
+        async with ConsoleClient(server.api_key, server.base_url, max_retries=0) as api:
+            stream = ResumableStream(
+                api,
+                agent_id,
+                conversation_id,
+                after=server.world.message(conversation_id, start).id,
+                after_created_at=server.world.message(conversation_id, start).created_at_iso,
+                read_timeout=2.0,
+                base_delay=0.05,
+            )
+            events = await collect(stream, count_messages(40), limit=60)
+    assert [m.id for m in messages(events)] == expected_ids(server, conversation_id, start, 40)
+    gaps = [s for s in statuses(events) if s.state == "gap_possible"]
+    assert len(gaps) == 1, said(events)
+    assert "may be missing" in (gaps[0].cause or "")
+    assert "trying the history again" in (gaps[0].cause or "")
+    fill = next(s for s in statuses(events) if s.state == "resumed" and s.filled is not None)
+    assert fill.filled
+
+
+async def test_tail_against_a_server_that_never_resumes_and_drops_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    # The issue's measure: a server that refuses every `after` (by id and by
+    # time) and drops connections now and then. `tail` used to deliver 17-24
+    # of 400; each hole is now filled from the history.
+    async with refusing_demo(drops=1.0) as server:
+        agent_id, conversation_id = busiest(server)[0]
+        start = start_point(server, conversation_id)
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "tail",
+            agent_id,
+            conversation_id,
+            "--after",
+            server.world.message(conversation_id, start).id,
+            "--read-timeout",
+            "2",
+            "--max-retries",
+            "30",
+            "--base-url",
+            server.base_url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_env(tmp_path, BIMPEAI_API_KEY=server.api_key),
+        )
+        assert proc.stdout is not None
+        try:
+            async with asyncio.timeout(90):
+                lines = [json.loads(await proc.stdout.readline()) for _ in range(400)]
+        finally:
+            proc.terminate()
+            _, err = await proc.communicate()
+        injected = dict(server.faults.injected)
+    assert [m["id"] for m in lines] == expected_ids(server, conversation_id, start, 400)
+    assert injected.get("drop", 0) >= 3, injected
+    assert injected["after_refused"] >= 2 * injected.get("drop", 0), injected
+    text = err.decode()
+    assert "filled from history" in text
+    assert "may be missing" not in text
+    assert "Traceback" not in text

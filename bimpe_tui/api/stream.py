@@ -34,7 +34,7 @@ from .outcomes import (
     unusable_cursor,
     usable_id,
 )
-from .retry import BASE_DELAY, MAX_DELAY
+from .retry import BASE_DELAY, MAX_DELAY, backoff_window
 from .sse import SSEParser
 from .transport import EventStreamResponse
 
@@ -68,6 +68,8 @@ DEFAULT_READ_TIMEOUT = 45.0
 DEFAULT_DEDUPE_WINDOW = 2048
 #: How many pages of 100 messages to search for a rejected resume point's time.
 FALLBACK_LOOKUP_PAGES = 3
+#: How many pages of 100 messages a fill from history goes back, at most.
+FILL_PAGES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,9 @@ class StreamStatus:
     cause: str | None = None
     after: str | None = None
     replayed: int | None = None
+    #: With `resumed` after a stream that could not resume: how many messages
+    #: the history filled in (None: not such a resume).
+    filled: int | None = None
     at: float = field(default_factory=time.time)
 
     @property
@@ -108,6 +113,8 @@ class StreamStatus:
                 f"(attempt {self.attempt}/{self.max_retries}){cause}"
             )
         if self.state == "resumed":
+            if self.filled is not None:
+                return f"resumed live after {after}, {self.filled} filled from history"
             count = "" if self.replayed is None else f", {self.replayed} replayed"
             return f"resumed after {after}{count}"
         if self.state == "gave_up":
@@ -288,6 +295,13 @@ class ResumableStream:
         self._recent_set: set[str] = set()
         if self.last_id is not None:
             self._remember(self.last_id)
+        #: The last message delivered before a stream that could not resume:
+        #: the next connection attaches live and fills what came after it from
+        #: the history. Kept until a fill succeeds or is given up.
+        self._fill_after: str | None = None
+        #: A fall back to a time, said once a connection takes it.
+        self._pending_gap: StreamStatus | None = None
+        self._fill_cause = ""
         #: The caller's resume point whose time was searched for in the history.
         self._looked_up: str | None = None
         self._events = self._run()
@@ -413,7 +427,13 @@ class ResumableStream:
                 # older version, or given) would fail every retry and restart.
                 outcome = await self._classify(None, "stream", None, unusable=True)
                 self.cursor = outcome.cursor
-                yield [self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)]
+                status = self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)
+                if outcome.kind == "continue_live" and self.last_id is not None:
+                    self._fill_after, self._fill_cause = self.last_id, outcome.cause
+                elif outcome.kind == "fall_back":
+                    self._pending_gap = status
+                else:
+                    yield [status]
                 continue
             yield [self._status("connecting", attempt=self.failures)]
             phase: Phase = "ticket"
@@ -446,7 +466,22 @@ class ResumableStream:
                 yield [self._status("stalled", cause=outcome.cause)]
             kind = outcome.kind
             self.failures = outcome.failures
-            if kind == "fall_back" or kind == "continue_live":
+            if kind == "continue_live" and self.last_id is not None:
+                # Attach live, then fill the hole from the history (see _fill).
+                self.cursor = None
+                self._fill_after = self.last_id
+                self._fill_cause = outcome.cause
+                self._pending_gap = None
+                continue
+            if kind == "fall_back":
+                # Said once the server takes the time: if it refuses that too,
+                # the history fills the hole and there is no gap to speak of.
+                self.cursor = outcome.cursor
+                self._pending_gap = self._status(
+                    "gap_possible", cause=outcome.cause, after=outcome.rejected
+                )
+                continue
+            if kind == "continue_live":
                 self.cursor = outcome.cursor
                 yield [self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)]
                 continue
@@ -521,7 +556,13 @@ class ResumableStream:
         bookkeeping is inlined and every batch is built in one list.
         """
         self.connections += 1
-        yield [self._status("live")]
+        pending, self._pending_gap = self._pending_gap, None
+        yield [self._status("live")] if pending is None else [self._status("live"), pending]
+        if self._fill_after is not None and after is None:
+            # Attached: what the server sends from now on waits in the socket
+            # while the history fills what came before.
+            async for filled in self._fill():
+                yield filled
         replaying = after is not None
         replayed = 0
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
@@ -635,7 +676,13 @@ class ResumableStream:
         """A probe ended without a message after it: what it held, delivered or dropped."""
         held, dropped = probe.settle()
         out: list[StreamEvent] = [self._settled_status(dropped)] if dropped else []
-        for message in held:
+        out.extend(self._accept(held))
+        return out
+
+    def _accept(self, messages: list[Message]) -> list[StreamEvent]:
+        """Deliver `messages` (the slow path's bookkeeping), dropping ids already delivered."""
+        out: list[StreamEvent] = []
+        for message in messages:
             if message.id in self._recent_set:
                 continue
             self._remember(message.id)
@@ -645,3 +692,80 @@ class ResumableStream:
             self.failures = 0
             out.append(message)
         return out
+
+    async def _fill(self) -> AsyncGenerator[list[StreamEvent], None]:
+        """Fill the hole a stream that could not resume left, from the REST history.
+
+        The stream is attached already (what it sends waits in the socket, and
+        ids drop what the history also had). The history is paged newest
+        first back to the last message delivered; what came after it is
+        delivered oldest first. When the history fails too, the log says what
+        may be missing and the fill is tried again after the engine's back-off,
+        up to the retry budget; then the stream goes on without it.
+        """
+        start = self._fill_after
+        assert start is not None
+        since = printable(self.last_created_at or "the last message delivered", 40)
+        for attempt in range(self.max_retries + 1):
+            try:
+                gap = await self._history_after(start)
+            except (APIError, APIConnectionError, MalformedResponseError) as exc:
+                last = attempt == self.max_retries
+                delay = self._rng.random() * backoff_window(
+                    attempt, base=self.base_delay, cap=self.max_delay
+                )
+                then = (
+                    "going on without them"
+                    if last
+                    else f"trying the history again in {delay:.1f} s"
+                )
+                cause = (
+                    f"{self._fill_cause}, and the history could not be read to fill the gap "
+                    f"({exc}): messages since {since} may be missing; {then}"
+                )
+                if attempt == 0 or last:
+                    # Said when the history first fails and when the fill is
+                    # given up; the tries between are quiet (one marker each
+                    # would bury the conversation while the history is down).
+                    yield [self._status("gap_possible", cause=cause, after=start)]
+                if last:
+                    self._fill_after = None
+                    return
+                await asyncio.sleep(delay)
+                continue
+            self._fill_after = None
+            if gap is None:
+                cause = (
+                    f"{self._fill_cause}, and the last message delivered is not in the newest "
+                    f"{FILL_PAGES * 100} of the history: messages since {since} may be missing"
+                )
+                yield [self._status("gap_possible", cause=cause, after=start)]
+                return
+            delivered = self._accept(gap)
+            delivered.append(self._status("resumed", after=start, filled=len(delivered)))
+            yield delivered
+            return
+
+    async def _history_after(self, message_id: str) -> list[Message] | None:
+        """The messages after `message_id`, oldest first; None if it is not in reach.
+
+        Pages are newest first and shift while messages arrive (a message
+        seen at the end of one page comes again at the start of the next):
+        ids, not page boundaries, say what was seen.
+        """
+        newest_first: list[Message] = []
+        seen: set[str] = set()
+        for page_no in range(1, FILL_PAGES + 1):
+            page = await self.client.list_messages(
+                self.agent_id, self.conversation_id, page=page_no, limit=100, sort="-created_at"
+            )
+            for message in page.items:
+                if message.id == message_id:
+                    newest_first.reverse()
+                    return newest_first
+                if message.id not in seen:
+                    seen.add(message.id)
+                    newest_first.append(message)
+            if not page.has_next_page or not page.items:
+                return None
+        return None

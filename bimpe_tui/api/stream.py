@@ -12,7 +12,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -269,8 +269,12 @@ class ResumableStream:
         max_delay: float = MAX_DELAY,
         dedupe_window: int = DEFAULT_DEDUPE_WINDOW,
         rng: random.Random | None = None,
+        decode: Callable[[str], Message] = decode_message,
     ) -> None:
         self.client = client
+        #: How a frame's data becomes a Message (`models.decode_message_head`
+        #: for a consumer that only passes the payload through).
+        self.decode = decode
         self.agent_id = agent_id
         self.conversation_id = conversation_id
         self.reconnect = reconnect
@@ -568,12 +572,13 @@ class ResumableStream:
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
         horizon_text = canonical_time(horizon) if horizon is not None else None
         cursor_id = self.last_id if replaying else None
-        probe = (
-            _Probe(cursor_id, self.last_created_at, horizon_text) if cursor_id is not None else None
-        )
+        probe = _Probe(cursor_id or "", self.last_created_at, horizon_text)
+        # Kept in step with probe.active: one local test per message.
+        probing = probe.active = cursor_id is not None
         # Whether the resume point is a message this stream delivered itself.
         shown = self.delivered > 0
         parser = SSEParser()
+        decode = self.decode
         recent = self._recent
         recent_set = self._recent_set
         window = recent.maxlen
@@ -602,7 +607,7 @@ class ResumableStream:
                         )
                         continue
                     try:
-                        message = decode_message(event.data)
+                        message = decode(event.data)
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.
@@ -612,48 +617,46 @@ class ResumableStream:
                         continue
                     message_id = message.id
                     if message_id in recent_set:
-                        if probe is not None and probe.active:
+                        if probing:
                             dropped = probe.known(message_id)
+                            probing = probe.active
                             if dropped:
                                 batch.append(self._stale_status(dropped, shown))
                         continue
-                    arrived: tuple[Message, ...] | list[Message] = (message,)
-                    if probe is not None and probe.active:
+                    if probing:
                         if probe.hold(message):
                             continue
-                        arrived, dropped = probe.settle()
-                        arrived.append(message)
-                        if dropped:
-                            batch.append(self._settled_status(dropped))
-                    for message in arrived:
-                        message_id = message.id
-                        if message_id in recent_set:
-                            continue
-                        created_at = message.created_at
+                        # A message at or after the resume point's time: no
+                        # replay before it, so what was held is news.
+                        probing = False
+                        settled = self._settle(probe)
                         if replaying:
-                            if horizon_text is not None and not created_before(
-                                created_at, horizon_text, unknown=True
-                            ):
-                                replaying = False
-                                batch.append(
-                                    self._status("resumed", after=after, replayed=replayed)
-                                )
-                            else:
-                                replayed += 1
-                        if len(recent) == window:
-                            recent_set.discard(recent[0])
-                        recent.append(message_id)
-                        recent_set.add(message_id)
-                        self.last_id = self.cursor = message_id
-                        self.last_created_at = created_at
-                        self.delivered += 1
-                        self.failures = 0
-                        batch.append(message)
+                            replayed += sum(isinstance(e, Message) for e in settled)
+                        batch.extend(settled)
+                    created_at = message.created_at
+                    if replaying:
+                        if horizon_text is not None and not created_before(
+                            created_at, horizon_text, unknown=True
+                        ):
+                            replaying = False
+                            batch.append(self._status("resumed", after=after, replayed=replayed))
+                        else:
+                            replayed += 1
+                    if len(recent) == window:
+                        recent_set.discard(recent[0])
+                    recent.append(message_id)
+                    recent_set.add(message_id)
+                    self.last_id = self.cursor = message_id
+                    self.last_created_at = created_at
+                    self.delivered += 1
+                    self.failures = 0
+                    batch.append(message)
                 elif kind == "heartbeat":
                     self.failures = 0
-                    if probe is not None and probe.active:
+                    if probing:
                         # A server with nothing more to send goes quiet: the
                         # resume point is not coming.
+                        probing = False
                         settled = self._settle(probe)
                         replayed += sum(isinstance(e, Message) for e in settled)
                         batch.extend(settled)
@@ -664,7 +667,7 @@ class ResumableStream:
             if batch:
                 yield batch
         ending: list[StreamEvent] = []
-        if probe is not None and probe.active:
+        if probing:
             ending.extend(self._settle(probe))
             replayed += sum(isinstance(e, Message) for e in ending)
         if replaying and replayed:

@@ -105,6 +105,9 @@ class DemoServerProcess:
     """
 
     args: Sequence[str] = ()
+    #: Another server that prints the same banner (see `bench.mix_server`), in place
+    #: of the demo server.
+    command: Sequence[str] = ()
     base_url: str = ""
     api_key: str = ""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -112,7 +115,10 @@ class DemoServerProcess:
 
     def __enter__(self) -> DemoServerProcess:
         self._stderr = tempfile.TemporaryFile()
-        command = [sys.executable, "-m", "bimpe_tui", "demo-server", "--port", "0", *self.args]
+        command = list(self.command) or [
+            *(sys.executable, "-m", "bimpe_tui", "demo-server", "--port", "0"),
+            *self.args,
+        ]
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command, stdout=subprocess.PIPE, stderr=self._stderr, cwd=REPO
         )

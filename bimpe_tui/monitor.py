@@ -689,6 +689,13 @@ class Monitor:
             # running, so a "new since you left" still waiting for a message
             # (nothing was missed) must not land above it.
             entry.timeline.pending_marker = None
+            if status.filled is not None:
+                # A stream that could not resume, its hole filled from the
+                # history: no gap left to warn of.
+                entry.gap_possible = False
+                if status.filled:
+                    return Marker("resumed", f"reconnected — {status.filled} filled from history ↑")
+                return None
             if status.replayed and entry.connections > 1:
                 # Said once the replay is over, so the divider follows what came back.
                 return Marker("resumed", f"reconnected — {status.replayed} replayed ↑")

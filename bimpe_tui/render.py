@@ -368,7 +368,16 @@ def gap_words(cause: str, after: str | None) -> str:
     out: they mean nothing to a reader, and the marker stands right after
     that message anyway.
     """
-    if "resuming from its time" in cause:
+    if "history could not be read" in cause or "not in the newest" in cause:
+        # The stream could not resume and the history could not fill the hole.
+        what = (
+            "After a reconnect the server could not resume after the last message you "
+            "received, and its history could not be read to fill in what came between: "
+            "any sent while the connection was down are not shown yet."
+        )
+        if "trying the history again" in cause:
+            return f"Some messages may be missing here. {what} Trying the history again."
+    elif "resuming from its time" in cause:
         what = (
             "After a reconnect the server could not resume right after the last message "
             "you received, so it resumed from that message's time: one sent in the same "

@@ -588,6 +588,23 @@ async def test_after_410_fault_only_hits_id_cursors(
     assert server.faults.injected == {"after_410": 1}
 
 
+async def test_after_refused_refuses_every_after_by_id_and_by_time(
+    api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
+) -> None:
+    server.faults.kinds = frozenset({"after_refused"})
+    agent_id, conv = server.world.conversation_ids()[0]
+    known = server.world.message_id(conv, server.world.latest_index(conv) - 1)
+    stamp = str(server.world.message(conv, 5).to_api()["created_at"])
+    for after in (known, stamp, known):
+        query = {"ticket": await new_ticket(api, agent_id, conv), "after": after}
+        status, body = await stream_status(bare, agent_id, conv, query)
+        assert (status, body["code"]) == (400, "bad_request")
+        assert "after" in body["message"]
+    live = {"ticket": await new_ticket(api, agent_id, conv)}
+    assert (await stream_status(bare, agent_id, conv, live))[0] == 200
+    assert server.faults.injected == {"after_refused": 3}
+
+
 async def test_drop_fault_aborts_between_frames(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
@@ -760,7 +777,9 @@ def test_parse_fault_spec() -> None:
     plan = parse_fault_spec("drop, cut,silent", rate=0.5, seed=3)
     assert plan.kinds == {"drop", "cut", "silent"}
     assert (plan.rate, plan.seed) == (0.5, 3)
-    assert parse_fault_spec("all", rate=0.1, seed=0).kinds == set(FAULT_KINDS)
+    # `all` is every fault of chance; a server that never resumes is named on its own.
+    assert parse_fault_spec("all", rate=0.1, seed=0).kinds == set(FAULT_KINDS) - {"after_refused"}
+    assert "after_refused" in parse_fault_spec("all,after_refused", rate=0.1, seed=0).kinds
     assert parse_fault_spec("", rate=0.1, seed=0).kinds == set()
     with pytest.raises(ValueError, match="bogus"):
         parse_fault_spec("drop,bogus", rate=0.1, seed=0)

@@ -121,10 +121,57 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
         at(),
         Outcome("retry", "rate limited (429)", 1, delay=MAX_RETRY_AFTER),
     ),
-    "stream 429 without Retry-After: full jitter": (
+    "stream 429 without Retry-After: the upper half of the window": (
         http_error(429, "slow", "too_many_requests"),
         at(failures=4, jitter=0.5),
-        Outcome("retry", "rate limited (429)", 5, delay=0.5 * 8.0),
+        Outcome("retry", "rate limited (429)", 5, delay=0.75 * 8.0),
+    ),
+    "ticket 429 with Retry-After 0: the back-off, not 0": (
+        http_error(429, "slow", "rate_limited", retry_after="0"),
+        at(phase="ticket", failures=2, jitter=0.0),
+        Outcome("retry", "rate limited (429)", 3, delay=0.5 * 2.0),
+    ),
+    "a Retry-After under the back-off waits the back-off": (
+        http_error(429, "slow", "rate_limited", retry_after="1"),
+        at(failures=3, jitter=1.0),
+        Outcome("retry", "rate limited (429)", 4, delay=4.0),
+    ),
+    "429 past the budget: retry at the capped window, the count stops": (
+        http_error(429, "slow", "rate_limited", retry_after="0"),
+        at(failures=5, jitter=0.0),
+        Outcome("retry", "rate limited (429)", 5, delay=4.0),
+    ),
+    "429 without reconnect: give up": (
+        http_error(429, "slow", "rate_limited", retry_after="0"),
+        at(reconnect=False),
+        Outcome("give_up", "rate limited (429)", 1),
+    ),
+    "stream 414 after an id: the cursor was too long, fall back to its time": (
+        error_from_response(414, b"", {}),
+        at(cursor="m_1", cursor_time=WHEN),
+        Outcome(
+            "fall_back",
+            f"the server could not resume after message m_1; resuming from its time {WHEN}",
+            0,
+            cursor=WHEN,
+            rejected="m_1",
+        ),
+    ),
+    "stream 400 with no words after an id: fall back to its time": (
+        error_from_response(400, b"Bad Request", {}),
+        at(cursor="m_1", cursor_time=WHEN),
+        Outcome(
+            "fall_back",
+            f"the server could not resume after message m_1; resuming from its time {WHEN}",
+            0,
+            cursor=WHEN,
+            rejected="m_1",
+        ),
+    ),
+    "stream 400 with no words and no cursor: give up, said once": (
+        error_from_response(400, b"", {}),
+        at(),
+        Outcome("give_up", "HTTP 400", 0),
     ),
     "stream 410 after an id whose time is known: fall back to it": (
         http_error(410, "gone", "not_found"),

@@ -128,14 +128,42 @@ async def test_a_retry_after_under_the_cap_is_obeyed_as_given(scripted: Loopback
     assert statuses(events)[-1].delay == 59.5
 
 
+async def test_a_burst_of_429s_with_retry_after_0_spends_time_and_never_kills_the_stream(
+    scripted: LoopbackServer,
+) -> None:
+    # Twice the budget of 429s, each asking for no wait at all: the engine
+    # waits its own back-off instead (at least half of each attempt's window,
+    # so a burst cannot be burnt through at once), and a rate limit is the
+    # server saying "later", so the stream outlives the budget and goes live.
+    headers = {"Content-Type": "application/json", "Retry-After": "0"}
+    for _ in range(10):
+        scripted.canned["ticket"].append(Canned(429, error_body("slow", "rate_limited"), headers))
+    scripted.add_streams([Reply(chunks=[frame("m_1")], then="hang")])
+    base, cap = 0.001, 0.004
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        stream = make_stream(api, base_delay=base, max_delay=cap)
+        events = await collect(stream, count_messages(1))
+    assert [m.id for m in messages(events)] == ["m_1"]
+    assert "gave_up" not in states(events)
+    waits = [s for s in statuses(events) if s.state == "reconnecting"]
+    assert len(waits) == 10
+    for n, wait in enumerate(waits):
+        window = min(cap, base * 2**n)
+        assert wait.delay is not None
+        assert window / 2 <= wait.delay <= window
+        assert wait.attempt == min(n + 1, 5)
+
+
 # -- a resume point the server has forgotten ---------------------------------------
 
 
-async def test_a_callers_resume_point_not_in_history_continues_live_and_says_so(
+async def test_a_callers_resume_point_beyond_the_lookup_is_filled_from_history(
     scripted: LoopbackServer,
 ) -> None:
     # The id exists, but only as the 301st newest message: further back than
-    # the 300 the engine searches.
+    # the 300 the engine searches for its time. Refused, the stream attaches
+    # live and the history fills everything after it (issue 22), where it
+    # used to go on live with a hole.
     history = [message("m_lost"), *(message(f"m_h{i}") for i in range(300))]
     scripted.add(agent("ag_1"), conversation("c_1"), history)
     scripted.add_streams(
@@ -145,16 +173,14 @@ async def test_a_callers_resume_point_not_in_history_continues_live_and_says_so(
         ]
     )
     async with ConsoleClient(API_KEY, scripted.base_url) as api:
-        events = await collect(make_stream(api, after="m_lost"), count_messages(1))
-    gap = next(s for s in statuses(events) if s.state == "gap_possible")
-    assert gap.describe() == (
-        "gap possible: the server could not resume after m_lost; continuing live"
-    )
-    assert gap.after == "m_lost"
-    assert [m.id for m in messages(events)] == ["m_live"]
-    # It searched three pages of 100, then went on without `after`.
+        events = await collect(make_stream(api, after="m_lost"), count_messages(301))
+    assert [m.id for m in messages(events)] == [*(f"m_h{i}" for i in range(300)), "m_live"]
+    fill = next(s for s in statuses(events) if s.state == "resumed")
+    assert fill.describe() == "resumed live after m_lost, 300 filled from history"
+    assert "gap_possible" not in states(events)
+    # Three pages of 100 searched for its time (once), then four to fill.
     pages = [s.url for s in scripted.requests if "/messages" in s.url]
-    assert len(pages) == 3
+    assert len(pages) == 7
     assert [q.get("after") for q in scripted.stream_queries] == ["m_lost", None]
     assert "gave_up" not in states(events)
 

@@ -17,7 +17,14 @@ from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.sse import DEFAULT_MAX_EVENT_BYTES, SSEParser
 from bimpe_tui.api.stream import ResumableStream, StreamStatus
-from tests.loopback import API_KEY, LoopbackServer, Reply, frame, recursion_is_a_failure
+from tests.loopback import (
+    API_KEY,
+    FRAME_CREATED,
+    LoopbackServer,
+    Reply,
+    frame,
+    recursion_is_a_failure,
+)
 from tests.streamkit import collect, messages, statuses
 
 MIB = 1024 * 1024
@@ -317,7 +324,9 @@ async def test_status_texts_never_carry_control_characters_from_the_server(
 ) -> None:
     evil_id = "m_\x1b]0;pwned\x07\x1b[2J\x9b"
     big = b"id: " + evil_id.encode() + b"\nevent: message\ndata: " + b"x" * (5 * MIB) + b"\n\n"
-    hostile_msg = data_frame(json.dumps({"id": evil_id}).encode())
+    # Its id is never sent back (control characters): the engine resumes from
+    # its time, which the server refuses; the history, not there, cannot fill.
+    hostile_msg = data_frame(json.dumps({"id": evil_id, "created_at": FRAME_CREATED}).encode())
     gone = json.dumps({"message": "after: gone", "code": "not_found"}).encode()
     scripted.add_streams(
         [

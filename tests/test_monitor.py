@@ -206,6 +206,11 @@ def test_marker_table(server: DemoServer) -> None:
         "resumed", "reconnected — 3 replayed ↑"
     )
     assert decide(entry, status("resumed", replayed=0)) is None
+    # A stream that could not resume, filled from the history.
+    assert decide(entry, status("resumed", filled=12)) == Marker(
+        "resumed", "reconnected — 12 filled from history ↑"
+    )
+    assert decide(entry, status("resumed", filled=0)) is None
     gap = decide(entry, status("gap_possible", cause="the server forgot m_1"))
     assert gap is not None
     assert gap.kind == "gap"
@@ -415,3 +420,28 @@ async def test_a_live_image_or_document_gets_its_attachments_as_history_has_them
         assert message.attachments == history.attachments
         assert message.message == history.message
     assert monitor.details.requests == len(wanted)
+
+
+async def test_a_stream_that_cannot_resume_is_filled_from_history_in_the_app(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    # A server that refuses every `after`: a drop in the middle of a burst
+    # leaves the rest of the burst to the history, and the timeline says so.
+    monitor = harness.monitor
+    top = monitor.book.flat()[0]
+    await harness.until(harness.live(top.id))
+    server.faults.kinds = frozenset({"after_refused"})
+    latest = server.world.latest_index(top.id)
+    server.faults.inject("drop", after_messages=3)
+    clock.advance(300, server)
+    newest = server.world.latest_index(top.id)
+    assert newest - latest > 10
+    want = [server.world.message(top.id, n).id for n in range(latest + 1, newest + 1)]
+    await harness.until(lambda: harness.delivered.get(top.id, [])[-1:] == want[-1:])
+    assert harness.delivered[top.id] == want
+    assert ids(top)[-len(want) :] == want
+    markers = [i for i in top.timeline.items if isinstance(i, Marker)]
+    filled = [m for m in markers if "filled from history" in m.label]
+    assert filled == [Marker("resumed", f"reconnected — {len(want) - 3} filled from history ↑")]
+    assert not any(m.kind == "gap" for m in markers)
+    assert server.faults.injected["after_refused"] == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -199,3 +201,64 @@ def test_arbitrary_bytes_never_crash_and_chunking_does_not_matter(
     points = sorted({min(c, len(raw)) for c in cuts})
     chunks = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
     assert parse(*chunks) == parse(raw)
+
+
+def test_an_empty_chunk_after_a_trailing_cr_keeps_the_crlf_whole() -> None:
+    # CR then (an empty chunk) then LF is one line end, as without the empty chunk.
+    whole = parse(b"data:a\r", b"\ndata:b\n\n")
+    assert whole == [SSEEvent("message", "a\nb", None, None)]
+    assert parse(b"data:a\r", b"", b"\ndata:b\n\n") == whole
+
+
+#: Lines of random streams: the fields that matter (data, id, event, retry,
+#: comments, blank lines, a BOM or part of one, NUL, a two-byte character),
+#: each with its line end. A CRLF is two pieces, so a boundary can fall
+#: between its CR and its LF.
+_lines = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                *(b"data:a", b"data", b"data: b", b"", b"", b"id:1", b"id:\x00", b"event:x"),
+                *(b": ka", b"retry:7", b"\xef\xbb\xbf", b"\xef", b"\xc3\xa9", b"x"),
+            ]
+        ),
+        st.sampled_from([(b"\n",), (b"\r",), (b"\r", b"\n")]),
+    ),
+    max_size=30,
+)
+#: How a piece meets the one before it: in the same chunk, in a new one, or in
+#: a new one after an empty chunk.
+_boundaries = st.lists(st.sampled_from(["same", "new", "empty"]), min_size=100, max_size=100)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(lines=_lines, boundaries=_boundaries, cuts=st.lists(st.integers(0, 300), max_size=3))
+def test_any_split_with_empty_chunks_gives_the_events_of_the_whole(
+    lines: list[tuple[bytes, tuple[bytes, ...]]], boundaries: list[str], cuts: list[int]
+) -> None:
+    # An empty read is a chunk boundary like any other and must change
+    # nothing. A few cuts at any byte split fields and characters too.
+    pieces = [piece for field, end in lines for piece in (field, *end)]
+    raw = b"".join(pieces)
+    bounds, empty_at, at = {0, len(raw)}, set(), 0
+    for piece, how in zip(pieces, boundaries, strict=False):
+        if how != "same":
+            bounds.add(at)
+        if how == "empty":
+            empty_at.add(at)
+        at += len(piece)
+    bounds.update(min(c, len(raw)) for c in cuts)
+    ordered = sorted(bounds)
+    chunks = []
+    for a, b in itertools.pairwise(ordered):
+        if a in empty_at:
+            chunks.append(b"")
+        chunks.append(raw[a:b])
+    whole = SSEParser()
+    split = SSEParser()
+    assert parse(*chunks, parser=split) == parse(raw, parser=whole)
+    assert (split.last_event_id, split.retry, split.comments) == (
+        whole.last_event_id,
+        whole.retry,
+        whole.comments,
+    )

@@ -4,15 +4,27 @@ and flushes once per batch of frames that arrived together."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
+import os
+import re
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bimpe_tui.api.client import ConsoleClient
+from bimpe_tui.api.models import Message, ModelError, decode_message, decode_message_head
 from bimpe_tui.api.stream import ResumableStream
-from bimpe_tui.tail import tail
+from bimpe_tui.tail import json_line, json_line_bytes, tail
 from tests.loopback import API_KEY, LoopbackServer, Reply, frame
+from tests.processes import CLI, child_env
 from tests.test_hostile_text import run_tail
+
+#: fcntl's F_GETPIPE_SZ (Linux).
+F_GETPIPE_SZ = 1032
 
 #: Raw UTF-8 in the frame: letters of several scripts, an emoji, then a C1
 #: control, a right-to-left override and a bidi isolate (valid JSON, all of them).
@@ -89,3 +101,132 @@ async def test_a_batch_is_flushed_once_and_at_once(scripted: LoopbackServer) -> 
     # One read usually brings the whole batch; a split read may add a flush or two,
     # never one per message.
     assert len(out.visible) <= 3, out.visible
+
+
+# -- long and hostile messages at speed (issue 22, item 8) ---------------------------
+
+
+def _mix(index: int) -> str:
+    """A payload of the bench's long-and-hostile mix (bench/mix_server.py), in miniature."""
+    texts = [
+        f"short {index}",
+        "Thanks for waiting. " * 150,
+        "Ẹ kú àárọ̀! 你好 — café ✓ 🍲 " * 60,
+        "\x1b[31m \u202eevil\u202c \x7f \x85 \x9b2J \u2066i\u2069 \t\r\n\r\n end",
+    ]
+    data = {"id": f"m_{index}", "role": "customer", "message": texts[index % 4]}
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def test_long_and_hostile_messages_pass_through_a_widened_pipe(
+    scripted: LoopbackServer, tmp_path: Path
+) -> None:
+    # Every line is the JSON that was sent, with nothing a terminal acts on
+    # raw, on one line each, written through a pipe tail widened to 1 MiB
+    # (a 64 KiB pipe stalls tail every twenty 3 KB lines).
+    payloads = [_mix(i) for i in range(400)]
+    frames = [data(p) if i % 8 != 3 else _two_lines(p) for i, p in enumerate(payloads)]
+    scripted.add_streams([Reply(chunks=[b"".join(frames)], then="hang")])
+    read_end, write_end = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        "ag_1",
+        "c_1",
+        "--base-url",
+        scripted.base_url,
+        stdout=write_end,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=child_env(tmp_path, BIMPEAI_API_KEY=API_KEY),
+    )
+    os.close(write_end)
+    reader = asyncio.StreamReader(limit=1 << 20)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", 0)
+    )
+    try:
+        async with asyncio.timeout(30):
+            lines = [await reader.readline() for _ in range(len(payloads))]
+        widened = fcntl.fcntl(transport.get_extra_info("pipe").fileno(), F_GETPIPE_SZ)
+    finally:
+        proc.terminate()
+        await proc.wait()
+        transport.close()
+    assert widened == 1 << 20
+    for line, payload in zip(lines, payloads, strict=True):
+        assert line.endswith(b"\n")
+        assert b"\n" not in line[:-1]
+        text = line.decode("utf-8")
+        assert not re.search(
+            "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", text[:-1]
+        )
+        assert json.loads(text) == json.loads(payload)
+
+
+def _two_lines(payload: str) -> bytes:
+    head, tail = payload.split(', "role"', 1)
+    return f'event: message\ndata: {head},\ndata:  "role"{tail}\n\n'.encode()
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"])
+    | st.sampled_from(list("\x7f\x85\u202e\u2066\r\n")),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT, extra=_TEXT, eol=st.sampled_from(["\n", "\r\n", "\n\r\n", "\r"]))
+def test_the_byte_line_is_the_text_line_and_escapes_as_before(
+    text: str, extra: str, eol: str
+) -> None:
+    # The bytes written to a pipe are the text line's UTF-8, and the one-pass
+    # escaping equals the two passes it replaced (line breaks, then escapes).
+    payload = json.dumps({"id": "m_1", "message": text, "x": extra}, ensure_ascii=False)
+    payload = payload.replace(", ", f",{eol} ")  # as if spread over several data lines
+    message = decode_message(payload)
+    reference = re.sub(
+        "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+        lambda m: f"\\u{ord(m.group()):04x}",
+        re.sub("[\r\n]+", " ", payload),
+    )
+    assert json_line(message) == reference + "\n"
+    assert json_line_bytes(message) + b"\n" == json_line(message).encode()
+    head = decode_message_head(payload)
+    assert (head.id, head.created_at, head.payload) == ("m_1", "", payload)
+    assert json_line_bytes(head) == json_line_bytes(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.text(max_size=60))
+def test_the_head_decoder_accepts_and_refuses_as_the_full_one(raw: str) -> None:
+    outcomes = []
+    for decoder in (decode_message, decode_message_head):
+        try:
+            outcomes.append(decoder(raw).id)
+        except (ValueError, ModelError, RecursionError) as exc:
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{"id": "m_1", "created_at": 5}', '{"id": "m_1", "message": "\\ud800"}', '{"id": ""}', "[1]"],
+)
+def test_the_head_decoder_on_what_the_fast_path_refuses(payload: str) -> None:
+    outcomes = []
+    for decoder in (decode_message, decode_message_head):
+        try:
+            outcomes.append(decoder(payload).id)
+        except (ValueError, ModelError) as exc:
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_history_message_with_a_lone_surrogate_is_still_a_utf8_line() -> None:
+    # A message filled from the history has no frame: its JSON is made again,
+    # and a lone surrogate (valid as a JSON escape) cannot be UTF-8: escaped.
+    message = Message.from_api(json.loads('{"id": "m_1", "message": "a\\ud800 é"}'))
+    line = json_line_bytes(message).decode("utf-8")
+    assert json.loads(line) == {"id": "m_1", "message": "a\ud800 é"}

@@ -94,7 +94,11 @@ class APIError(BimpeError):
 
     def _describe(self) -> str:
         code = f" {printable(self.code, 40)}" if self.code else ""
-        return f"HTTP {self.status}{code}: {printable(self.message)}"
+        bare = f"HTTP {self.status}"
+        if not self.message or self.message == bare:
+            # The server gave no words of its own: "HTTP 400: HTTP 400" says nothing more.
+            return f"{bare}{code}"
+        return f"{bare}{code}: {printable(self.message)}"
 
 
 class BadRequestError(APIError):

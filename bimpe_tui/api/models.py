@@ -377,6 +377,32 @@ def decode_message(payload: str) -> Message:
     )
 
 
+class _HeadMessage(msgspec.Struct):
+    id: str
+    created_at: str = ""
+
+
+_decode_head = msgspec.json.Decoder(_HeadMessage).decode
+
+
+def decode_message_head(payload: str) -> Message:
+    """A stream frame's data as a Message holding only what the engine needs.
+
+    For a consumer that passes the payload through (`bimpe-tui tail`): the id
+    and creation time are decoded, the rest stays in `payload`, and the text
+    of a 3 KB message is never copied into a string of its own. What this
+    refuses goes to `decode_message`, so a frame is accepted or refused
+    exactly as there.
+    """
+    try:
+        head = _decode_head(payload)
+    except msgspec.MsgspecError:
+        head = None
+    if head is None or not head.id:
+        return decode_message(payload)
+    return Message(id=head.id, role="unknown", created_at=head.created_at, payload=payload)
+
+
 def _attachments(raw: Any) -> tuple[Attachment, ...]:
     if not isinstance(raw, list):
         return ()

@@ -18,7 +18,8 @@ applies outcomes and does nothing else with failures. The rows, in order
 - stream: 400 / 410 otherwise -> give up with the error
 - any: no byte for `read_timeout` s -> stalled, then retry
 - any: network error -> retry
-- any: 429 -> retry after `Retry-After` (capped at 60 s)
+- any: 429 -> retry after `Retry-After` (capped at 60 s) or the back-off,
+  whichever is longer; never given up for (the count stops at the budget)
 - any: 408, 5xx but 501, connection error -> retry
 - any: 3xx, 409, 501, other 4xx, a body that is not what was asked -> give up
 - stream: the server ended the stream -> retry, or close without `reconnect`
@@ -32,7 +33,7 @@ looking up are not failures: the server answered, it only forgot a message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -82,6 +83,8 @@ FAILURES: tuple[type[BaseException], ...] = (
 )
 
 CONVERSATION_NOT_FOUND = "conversation not found"
+#: The longest message id sent back as `after` (see `usable_id`).
+MAX_ID_CHARS = 256
 SERVER_CLOSED = "the server closed the stream"
 
 
@@ -166,11 +169,14 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
         # used or expired, and a new one fixes that.
         return _retry("refresh_ticket", f"stream ticket refused ({failure.status})", attempt)
     if isinstance(failure, RateLimitError):
-        delay = honour_retry_after(failure.retry_after)
-        return _retry("retry", "rate limited (429)", attempt, delay=delay)
+        return _rate_limited(failure, attempt)
+    if (
+        isinstance(failure, APIError)
+        and attempt.phase == "stream"
+        and _lost_resume_point(failure, attempt.cursor)
+    ):
+        return _resume_elsewhere(attempt)
     if isinstance(failure, BadRequestError | NotFoundError | GoneError):
-        if attempt.phase == "stream" and _lost_resume_point(failure, attempt.cursor):
-            return _resume_elsewhere(attempt)
         if isinstance(failure, NotFoundError):
             return Outcome("give_up", CONVERSATION_NOT_FOUND, keep)
         return Outcome("give_up", _mask(str(failure), attempt), keep)
@@ -181,11 +187,74 @@ def classify(failure: BaseException | None, attempt: Attempt) -> Outcome:
     return _retry("retry", _mask(str(failure), attempt), attempt)
 
 
+def _rate_limited(failure: RateLimitError, attempt: Attempt) -> Outcome:
+    """A 429: wait at least the engine's own back-off, and never give up for it.
+
+    A server that answers 429 is up and asking for "later", not broken: a
+    `Retry-After: 0` (or none) must not let a burst of 429s burn the whole
+    budget in milliseconds. The wait is the longer of the server's ask and the
+    back-off drawn from the upper half of the attempt's window (equal jitter:
+    still spread, never near zero), and the count stops at the budget, so the
+    stream keeps trying at the capped window until the limit lifts. Without
+    `reconnect`, or with no retries at all, it gives up as any failure does.
+    """
+    cause = "rate limited (429)"
+    if not attempt.reconnect or attempt.max_retries < 1:
+        return _retry("retry", cause, attempt)
+    failures = min(attempt.failures + 1, attempt.max_retries)
+    window = backoff_window(failures - 1, base=attempt.base_delay, cap=attempt.max_delay)
+    backoff = window * (0.5 + attempt.jitter / 2)
+    asked = honour_retry_after(failure.retry_after)
+    delay = backoff if asked is None or asked < backoff else asked
+    return Outcome("retry", cause, failures, delay=delay)
+
+
 def _lost_resume_point(failure: APIError, cursor: str | None) -> bool:
-    # A 410 can only be about `after`; a 400 or 404 is when it says so.
-    return cursor is not None and (
-        isinstance(failure, GoneError) or "after" in failure.message.lower()
+    # A 410 can only be about `after`; a 400 or 404 is when it says so. A
+    # request too long (414, 431) or a 400 without a word of its own (a proxy
+    # or a server's HTTP layer refusing the URL) is about the one part of the
+    # stream GET that varies, the cursor: resuming elsewhere is worth a try,
+    # where giving up would fail the same way on every retry and restart.
+    if cursor is None:
+        return False
+    if isinstance(failure, GoneError) or failure.status in (414, 431):
+        return True
+    if failure.status not in (400, 404):
+        return False
+    said = failure.message.lower()
+    return "after" in said or (failure.status == 400 and said in ("", "http 400"))
+
+
+def usable_id(value: str) -> bool:
+    """Whether a message id can be sent back as `after`: short, and printable.
+
+    Ids come from the server (and through the state file): one of 100 KB, or
+    with control or bidi characters, is delivered like any message but never
+    goes into a URL: a server cannot take it, and it would fail every retry.
+    """
+    return 0 < len(value) <= MAX_ID_CHARS and value.isprintable()
+
+
+def unusable_cursor(attempt: Attempt) -> Outcome:
+    """The outcome for a resume point that is not sent at all (see `usable_id`).
+
+    As for a resume point the server refused, but said without the id: its
+    time if known, else a look-up in the history, else live, saying so.
+    """
+    rejected = attempt.cursor
+    assert rejected is not None
+    outcome = _resume_elsewhere(attempt)
+    what = (
+        f"a message id of {len(rejected)} characters"
+        if len(rejected) > MAX_ID_CHARS
+        else ("a message id with control characters")
     )
+    if outcome.kind == "fall_back":
+        cause = f"the resume point is {what}, not sent; resuming from its time {outcome.cursor}"
+        return replace(outcome, cause=cause)
+    if outcome.kind == "continue_live":
+        return replace(outcome, cause=f"the resume point is {what}, not sent; continuing live")
+    return outcome
 
 
 def _resume_elsewhere(attempt: Attempt) -> Outcome:

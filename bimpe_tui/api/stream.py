@@ -12,7 +12,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,8 +31,10 @@ from .outcomes import (
     classify,
     is_timestamp,
     parse_timestamp,
+    unusable_cursor,
+    usable_id,
 )
-from .retry import BASE_DELAY, MAX_DELAY
+from .retry import BASE_DELAY, MAX_DELAY, backoff_window
 from .sse import SSEParser
 from .transport import EventStreamResponse
 
@@ -66,6 +68,8 @@ DEFAULT_READ_TIMEOUT = 45.0
 DEFAULT_DEDUPE_WINDOW = 2048
 #: How many pages of 100 messages to search for a rejected resume point's time.
 FALLBACK_LOOKUP_PAGES = 3
+#: How many pages of 100 messages a fill from history goes back, at most.
+FILL_PAGES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,9 @@ class StreamStatus:
     cause: str | None = None
     after: str | None = None
     replayed: int | None = None
+    #: With `resumed` after a stream that could not resume: how many messages
+    #: the history filled in (None: not such a resume).
+    filled: int | None = None
     at: float = field(default_factory=time.time)
 
     @property
@@ -106,6 +113,8 @@ class StreamStatus:
                 f"(attempt {self.attempt}/{self.max_retries}){cause}"
             )
         if self.state == "resumed":
+            if self.filled is not None:
+                return f"resumed live after {after}, {self.filled} filled from history"
             count = "" if self.replayed is None else f", {self.replayed} replayed"
             return f"resumed after {after}{count}"
         if self.state == "gave_up":
@@ -161,6 +170,80 @@ def replay_horizon(date_header: str | None) -> datetime | None:
     return answered + timedelta(seconds=1)
 
 
+#: At most this many messages are held while a probe cannot tell a replay
+#: from news (see `_Probe`); past it, the probe settles.
+PROBE_HOLD_LIMIT = 10_000
+
+
+class _Probe:
+    """Right after a connection that sent `after=<id>`: is the server replaying?
+
+    Ids decide what was delivered, not times: a new id is new whatever its
+    `created_at` (a server node may run seconds behind). A timestamp may
+    drop a message only inside a replay the engine recognised: the server
+    sent again what it was not asked for. So, until the resume point's id
+    shows up, a new id created before the resume point's time is held, not
+    delivered: if the resume point then comes, everything held came before it
+    in the server's order and is dropped; if the probe ends without it (a
+    newer message, a heartbeat, the end of the connection) the held messages
+    are delivered, unless the server did send known ids again (a replay,
+    recognised, that skipped the resume point): then, as before ids decided,
+    those older than the resume point are dropped, and that is said.
+    """
+
+    __slots__ = ("active", "cursor_id", "floor", "held", "horizon", "resent")
+
+    def __init__(self, cursor_id: str, floor: str | None, horizon: str | None) -> None:
+        self.active = True
+        self.cursor_id = cursor_id
+        #: The resume point's creation time, if known.
+        self.floor = floor
+        #: Messages created at or after this are live: the replay is over.
+        self.horizon = horizon
+        self.held: list[Message] = []
+        #: Known ids the server sent again: the evidence of a replay.
+        self.resent = 0
+
+    def known(self, message_id: str) -> int | None:
+        """A delivered id came again; the number of held messages dropped if it
+        is the resume point (which ends the probe), else None."""
+        self.resent += 1
+        if message_id != self.cursor_id:
+            return None
+        self.active = False
+        dropped = len(self.held)
+        self.held = []
+        return dropped
+
+    def hold(self, message: Message) -> bool:
+        """Hold a new message if it may belong to a replay; False ends the probe."""
+        created_at = message.created_at
+        floor, horizon = self.floor, self.horizon
+        # Without the resume point's time nothing is held: holding everything
+        # until the server goes quiet would delay every replay that long.
+        if (
+            floor is not None
+            and created_before(created_at, floor)
+            and (horizon is None or created_before(created_at, horizon, unknown=True))
+            and len(self.held) < PROBE_HOLD_LIMIT
+        ):
+            self.held.append(message)
+            return True
+        return False
+
+    def settle(self) -> tuple[list[Message], int]:
+        """End the probe without the resume point: (messages to deliver, number dropped)."""
+        self.active = False
+        held, self.held = self.held, []
+        floor = self.floor
+        if not self.resent or floor is None:
+            # Nothing known came again: no replay, so these are news (a node
+            # whose clock runs behind).
+            return held, 0
+        keep = [m for m in held if not created_before(m.created_at, floor, unknown=True)]
+        return keep, len(held) - len(keep)
+
+
 class ResumableStream:
     """Stream one conversation's new messages, reconnecting and resuming on its own.
 
@@ -186,8 +269,12 @@ class ResumableStream:
         max_delay: float = MAX_DELAY,
         dedupe_window: int = DEFAULT_DEDUPE_WINDOW,
         rng: random.Random | None = None,
+        decode: Callable[[str], Message] = decode_message,
     ) -> None:
         self.client = client
+        #: How a frame's data becomes a Message (`models.decode_message_head`
+        #: for a consumer that only passes the payload through).
+        self.decode = decode
         self.agent_id = agent_id
         self.conversation_id = conversation_id
         self.reconnect = reconnect
@@ -212,6 +299,15 @@ class ResumableStream:
         self._recent_set: set[str] = set()
         if self.last_id is not None:
             self._remember(self.last_id)
+        #: The last message delivered before a stream that could not resume:
+        #: the next connection attaches live and fills what came after it from
+        #: the history. Kept until a fill succeeds or is given up.
+        self._fill_after: str | None = None
+        #: A fall back to a time, said once a connection takes it.
+        self._pending_gap: StreamStatus | None = None
+        self._fill_cause = ""
+        #: The caller's resume point whose time was searched for in the history.
+        self._looked_up: str | None = None
         self._events = self._run()
         self._ready: deque[StreamEvent] = deque()
         self._consumer: asyncio.Task[object] | None = None
@@ -273,12 +369,26 @@ class ResumableStream:
     def _status(self, state: StreamState, **kw: object) -> StreamStatus:
         return StreamStatus(state, max_retries=self.max_retries, **kw)  # type: ignore[arg-type]
 
-    def _stale_status(self, count: int) -> StreamStatus:
+    def _stale_status(self, count: int, shown: bool) -> StreamStatus:
+        # "Already shown" only when it was: the resume point is a message this
+        # stream delivered, and these came before it. A caller's resume point
+        # (`tail --after ID`) says only where they are.
+        why = "already shown" if shown else "they come before the resume point"
         return self._status(
             "frame_skipped",
             cause=(
                 f"the server sent {count} message{'s' if count != 1 else ''} from before "
-                "the resume point again (it ignored `after`): dropped, already shown"
+                f"the resume point again (it ignored `after`): dropped, {why}"
+            ),
+        )
+
+    def _settled_status(self, dropped: int) -> StreamStatus:
+        return self._status(
+            "gap_possible",
+            cause=(
+                f"the server sent messages again (it ignored `after`) but not the resume "
+                f"point itself: {dropped} message{'s' if dropped != 1 else ''} older than "
+                "the resume point dropped by time; one never shown may be among them"
             ),
         )
 
@@ -308,7 +418,27 @@ class ResumableStream:
     async def _run(self) -> AsyncGenerator[list[StreamEvent], None]:
         """Attempt after attempt: connect, deliver, then apply the outcome table."""
         client = self.client
+        if self.last_id is not None and self.last_created_at is None and usable_id(self.last_id):
+            # A caller's resume point without its time (`tail --after ID`): with
+            # the time, the probe of the first connection can deliver what is
+            # newer at once instead of holding it until the server goes quiet.
+            self.last_created_at = await self._find_time(self.last_id)
+            self._looked_up = self.last_id
         while True:
+            cursor = self.cursor
+            if cursor is not None and not usable_id(cursor) and not is_timestamp(cursor):
+                # Refused here, not by the server: a 100 KB id (saved by an
+                # older version, or given) would fail every retry and restart.
+                outcome = await self._classify(None, "stream", None, unusable=True)
+                self.cursor = outcome.cursor
+                status = self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)
+                if outcome.kind == "continue_live" and self.last_id is not None:
+                    self._fill_after, self._fill_cause = self.last_id, outcome.cause
+                elif outcome.kind == "fall_back":
+                    self._pending_gap = status
+                else:
+                    yield [status]
+                continue
             yield [self._status("connecting", attempt=self.failures)]
             phase: Phase = "ticket"
             ticket: str | None = None
@@ -340,7 +470,22 @@ class ResumableStream:
                 yield [self._status("stalled", cause=outcome.cause)]
             kind = outcome.kind
             self.failures = outcome.failures
-            if kind == "fall_back" or kind == "continue_live":
+            if kind == "continue_live" and self.last_id is not None:
+                # Attach live, then fill the hole from the history (see _fill).
+                self.cursor = None
+                self._fill_after = self.last_id
+                self._fill_cause = outcome.cause
+                self._pending_gap = None
+                continue
+            if kind == "fall_back":
+                # Said once the server takes the time: if it refuses that too,
+                # the history fills the hole and there is no gap to speak of.
+                self.cursor = outcome.cursor
+                self._pending_gap = self._status(
+                    "gap_possible", cause=outcome.cause, after=outcome.rejected
+                )
+                continue
+            if kind == "continue_live":
                 self.cursor = outcome.cursor
                 yield [self._status("gap_possible", cause=outcome.cause, after=outcome.rejected)]
                 continue
@@ -362,9 +507,19 @@ class ResumableStream:
             await asyncio.sleep(outcome.delay or 0.0)
 
     async def _classify(
-        self, failure: BaseException | None, phase: Phase, ticket: str | None
+        self,
+        failure: BaseException | None,
+        phase: Phase,
+        ticket: str | None,
+        *,
+        unusable: bool = False,
     ) -> Outcome:
-        """Look the attempt up in the outcome table, searching the history if it asks to."""
+        """Look the attempt up in the outcome table, searching the history if it asks to.
+
+        With `unusable`, no attempt was made: the cursor is not an id to send
+        (`outcomes.usable_id`), and the outcome says where to resume instead.
+        """
+        decide = (lambda _failure, attempt: unusable_cursor(attempt)) if unusable else classify
         cursor = self.cursor
         attempt = Attempt(
             phase=phase,
@@ -377,12 +532,14 @@ class ResumableStream:
             max_delay=self.max_delay,
             jitter=self._rng.random(),
             cursor_time=self.last_created_at if cursor == self.last_id else None,
+            # Searched once at the start already: the same pages would not know more.
+            looked_up=cursor is not None and cursor == self._looked_up,
             secrets=(self.client.api_key, ticket),
         )
-        outcome = classify(failure, attempt)
+        outcome = decide(failure, attempt)
         if outcome.kind == "look_up" and cursor is not None:
             found = await self._find_time(cursor)
-            outcome = classify(failure, replace(attempt, cursor_time=found, looked_up=True))
+            outcome = decide(failure, replace(attempt, cursor_time=found, looked_up=True))
         return outcome
 
     async def _read(
@@ -396,17 +553,32 @@ class ResumableStream:
         `replay_horizon`): the replay ends with the first message the server
         created after it answered, or with the first heartbeat (a server
         with nothing more to replay goes quiet), or with the connection.
+        Ids decide what is new; a `_Probe` watches the start of the
+        connection for a server that ignored `after`.
 
         This is the engine's hot loop (once per message of a replay): the
         bookkeeping is inlined and every batch is built in one list.
         """
         self.connections += 1
-        yield [self._status("live")]
+        pending, self._pending_gap = self._pending_gap, None
+        yield [self._status("live")] if pending is None else [self._status("live"), pending]
+        if self._fill_after is not None and after is None:
+            # Attached: what the server sends from now on waits in the socket
+            # while the history fills what came before.
+            async for filled in self._fill():
+                yield filled
         replaying = after is not None
         replayed = 0
         horizon = replay_horizon(response.headers.get("date")) if replaying else None
         horizon_text = canonical_time(horizon) if horizon is not None else None
+        cursor_id = self.last_id if replaying else None
+        probe = _Probe(cursor_id or "", self.last_created_at, horizon_text)
+        # Kept in step with probe.active: one local test per message.
+        probing = probe.active = cursor_id is not None
+        # Whether the resume point is a message this stream delivered itself.
+        shown = self.delivered > 0
         parser = SSEParser()
+        decode = self.decode
         recent = self._recent
         recent_set = self._recent_set
         window = recent.maxlen
@@ -415,7 +587,6 @@ class ResumableStream:
         # this a connection that drips bytes and never finishes a frame.
         last_event = time.monotonic()
         comments = 0
-        stale = 0
         async for chunk in response.chunks:
             now = self.last_activity = time.monotonic()
             events = parser.feed(chunk)
@@ -436,7 +607,7 @@ class ResumableStream:
                         )
                         continue
                     try:
-                        message = decode_message(event.data)
+                        message = decode(event.data)
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.
@@ -446,23 +617,23 @@ class ResumableStream:
                         continue
                     message_id = message.id
                     if message_id in recent_set:
+                        if probing:
+                            dropped = probe.known(message_id)
+                            probing = probe.active
+                            if dropped:
+                                batch.append(self._stale_status(dropped, shown))
                         continue
+                    if probing:
+                        if probe.hold(message):
+                            continue
+                        # A message at or after the resume point's time: no
+                        # replay before it, so what was held is news.
+                        probing = False
+                        settled = self._settle(probe)
+                        if replaying:
+                            replayed += sum(isinstance(e, Message) for e in settled)
+                        batch.extend(settled)
                     created_at = message.created_at
-                    floor = self.last_created_at
-                    # created_before's string fast path, inlined: once per message.
-                    if floor is not None and (
-                        created_at < floor
-                        if len(created_at) == len(floor) and created_at[-1:] == floor[-1:] == "Z"
-                        else created_before(created_at, floor)
-                    ):
-                        # From before the resume point: a server (or a proxy
-                        # stripping `after`) replaying from further back than
-                        # the dedupe window reaches. Dropped, and said once.
-                        stale += 1
-                        continue
-                    if stale:
-                        batch.append(self._stale_status(stale))
-                        stale = 0
                     if replaying:
                         if horizon_text is not None and not created_before(
                             created_at, horizon_text, unknown=True
@@ -482,6 +653,13 @@ class ResumableStream:
                     batch.append(message)
                 elif kind == "heartbeat":
                     self.failures = 0
+                    if probing:
+                        # A server with nothing more to send goes quiet: the
+                        # resume point is not coming.
+                        probing = False
+                        settled = self._settle(probe)
+                        replayed += sum(isinstance(e, Message) for e in settled)
+                        batch.extend(settled)
                     if replaying:
                         replaying = False
                         batch.append(self._status("resumed", after=after, replayed=replayed))
@@ -489,9 +667,108 @@ class ResumableStream:
             if batch:
                 yield batch
         ending: list[StreamEvent] = []
-        if stale:
-            ending.append(self._stale_status(stale))
+        if probing:
+            ending.extend(self._settle(probe))
+            replayed += sum(isinstance(e, Message) for e in ending)
         if replaying and replayed:
             ending.append(self._status("resumed", after=after, replayed=replayed))
         if ending:
             yield ending
+
+    def _settle(self, probe: _Probe) -> list[StreamEvent]:
+        """A probe ended without a message after it: what it held, delivered or dropped."""
+        held, dropped = probe.settle()
+        out: list[StreamEvent] = [self._settled_status(dropped)] if dropped else []
+        out.extend(self._accept(held))
+        return out
+
+    def _accept(self, messages: list[Message]) -> list[StreamEvent]:
+        """Deliver `messages` (the slow path's bookkeeping), dropping ids already delivered."""
+        out: list[StreamEvent] = []
+        for message in messages:
+            if message.id in self._recent_set:
+                continue
+            self._remember(message.id)
+            self.last_id = self.cursor = message.id
+            self.last_created_at = message.created_at
+            self.delivered += 1
+            self.failures = 0
+            out.append(message)
+        return out
+
+    async def _fill(self) -> AsyncGenerator[list[StreamEvent], None]:
+        """Fill the hole a stream that could not resume left, from the REST history.
+
+        The stream is attached already (what it sends waits in the socket, and
+        ids drop what the history also had). The history is paged newest
+        first back to the last message delivered; what came after it is
+        delivered oldest first. When the history fails too, the log says what
+        may be missing and the fill is tried again after the engine's back-off,
+        up to the retry budget; then the stream goes on without it.
+        """
+        start = self._fill_after
+        assert start is not None
+        since = printable(self.last_created_at or "the last message delivered", 40)
+        for attempt in range(self.max_retries + 1):
+            try:
+                gap = await self._history_after(start)
+            except (APIError, APIConnectionError, MalformedResponseError) as exc:
+                last = attempt == self.max_retries
+                delay = self._rng.random() * backoff_window(
+                    attempt, base=self.base_delay, cap=self.max_delay
+                )
+                then = (
+                    "going on without them"
+                    if last
+                    else f"trying the history again in {delay:.1f} s"
+                )
+                cause = (
+                    f"{self._fill_cause}, and the history could not be read to fill the gap "
+                    f"({exc}): messages since {since} may be missing; {then}"
+                )
+                if attempt == 0 or last:
+                    # Said when the history first fails and when the fill is
+                    # given up; the tries between are quiet (one marker each
+                    # would bury the conversation while the history is down).
+                    yield [self._status("gap_possible", cause=cause, after=start)]
+                if last:
+                    self._fill_after = None
+                    return
+                await asyncio.sleep(delay)
+                continue
+            self._fill_after = None
+            if gap is None:
+                cause = (
+                    f"{self._fill_cause}, and the last message delivered is not in the newest "
+                    f"{FILL_PAGES * 100} of the history: messages since {since} may be missing"
+                )
+                yield [self._status("gap_possible", cause=cause, after=start)]
+                return
+            delivered = self._accept(gap)
+            delivered.append(self._status("resumed", after=start, filled=len(delivered)))
+            yield delivered
+            return
+
+    async def _history_after(self, message_id: str) -> list[Message] | None:
+        """The messages after `message_id`, oldest first; None if it is not in reach.
+
+        Pages are newest first and shift while messages arrive (a message
+        seen at the end of one page comes again at the start of the next):
+        ids, not page boundaries, say what was seen.
+        """
+        newest_first: list[Message] = []
+        seen: set[str] = set()
+        for page_no in range(1, FILL_PAGES + 1):
+            page = await self.client.list_messages(
+                self.agent_id, self.conversation_id, page=page_no, limit=100, sort="-created_at"
+            )
+            for message in page.items:
+                if message.id == message_id:
+                    newest_first.reverse()
+                    return newest_first
+                if message.id not in seen:
+                    seen.add(message.id)
+                    newest_first.append(message)
+            if not page.has_next_page or not page.items:
+                return None
+        return None

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "CHAOS_KINDS",
     "FAULT_KINDS",
     "HISTORY_KINDS",
     "LIST_KINDS",
     "MID_STREAM_KINDS",
+    "PERSISTENT_KINDS",
     "SEND_KINDS",
     "STREAM_REQUEST_KINDS",
     "TICKET_KINDS",
@@ -32,14 +34,25 @@ FAULT_KINDS: tuple[str, ...] = (
     "list_503",
     "send_lost",
     "history_503",
+    "after_refused",
 )
 """Every fault the demo server can inject."""
+
+PERSISTENT_KINDS: frozenset[str] = frozenset({"after_refused"})
+"""Faults that, once enabled, are the server's nature rather than chance: ``after_refused``
+in ``kinds`` refuses every stream GET that carries ``after`` (an id or a time) with a 400
+naming it, so every resume starts live, with new messages only. Queued, it refuses the
+next one. Not part of ``all`` or :meth:`FaultPlan.chaos`: a server that can never resume
+is a different server, not more chaos."""
+
+CHAOS_KINDS: tuple[str, ...] = tuple(k for k in FAULT_KINDS if k not in PERSISTENT_KINDS)
+"""What ``all`` and :meth:`FaultPlan.chaos` enable."""
 
 MID_STREAM_KINDS: frozenset[str] = frozenset({"drop", "cut", "silent", "close"})
 """Faults that strike an open stream between (or inside) frames."""
 TICKET_KINDS: frozenset[str] = frozenset({"ticket_429", "ticket_503"})
 """Faults answered to a stream-ticket POST."""
-STREAM_REQUEST_KINDS: frozenset[str] = frozenset({"stream_401", "after_410"})
+STREAM_REQUEST_KINDS: frozenset[str] = frozenset({"stream_401", "after_410", "after_refused"})
 """Faults answered to a stream GET instead of opening the stream."""
 LIST_KINDS: frozenset[str] = frozenset({"list_429", "list_503"})
 """Faults answered to a list call (agents, conversations): 429 with Retry-After, or 503."""
@@ -92,8 +105,8 @@ class FaultPlan:
 
     @classmethod
     def chaos(cls, rate: float = 0.05, seed: int = 0) -> FaultPlan:
-        """A plan with every fault kind enabled at ``rate``."""
-        return cls(kinds=FAULT_KINDS, rate=rate, seed=seed)
+        """A plan with every fault kind of chance enabled at ``rate`` (see CHAOS_KINDS)."""
+        return cls(kinds=CHAOS_KINDS, rate=rate, seed=seed)
 
     def __repr__(self) -> str:
         kinds = ",".join(k for k in FAULT_KINDS if k in self.kinds) or "none"
@@ -111,7 +124,8 @@ class FaultPlan:
         (agents or conversations), ``history_503`` on the next list-messages GETs,
         ``send_lost`` on the next message POSTs,
         ``stream_401`` on the next stream GETs,
-        ``after_410`` on the next stream GETs whose ``after`` is a message id, and
+        ``after_410`` on the next stream GETs whose ``after`` is a message id,
+        ``after_refused`` on the next stream GETs with any ``after``, and
         ``drop``/``cut``/``silent``/``close`` on the next open stream once it has written
         ``after_messages`` message frames on that connection (0: straight away).
         """
@@ -182,11 +196,19 @@ class FaultPlan:
         queued = self._take_queued(lambda item: item.kind in SEND_KINDS)
         return queued or self._roll_request_fault(SEND_KINDS, self._send_rng)
 
-    def take_stream_request_fault(self, *, after_is_id: bool) -> str | None:
+    def take_stream_request_fault(
+        self, *, after_is_id: bool, has_after: bool = False
+    ) -> str | None:
         """The fault to answer a stream GET with, if any (counted as applied)."""
         allowed = {"stream_401", "after_410"} if after_is_id else {"stream_401"}
+        if has_after:
+            allowed.add("after_refused")
         queued = self._take_queued(lambda item: item.kind in allowed)
-        return queued or self._roll_request_fault(allowed)
+        if queued is None and has_after and "after_refused" in self.kinds:
+            # A server that never resumes: every `after` is refused, by chance or not.
+            self.injected["after_refused"] += 1
+            return "after_refused"
+        return queued or self._roll_request_fault(allowed - PERSISTENT_KINDS)
 
     def queued_stream_threshold(self) -> int | None:
         """Smallest ``after_messages`` among queued mid-stream faults, or None."""
@@ -229,5 +251,6 @@ def parse_fault_spec(spec: str, *, rate: float, seed: int) -> FaultPlan:
     names = [part.strip().lower() for part in spec.split(",") if part.strip()]
     _check_kinds(name for name in names if name != "all")
     if "all" in names:
-        return FaultPlan(kinds=FAULT_KINDS, rate=rate, seed=seed)
+        extra = [name for name in names if name in PERSISTENT_KINDS]
+        return FaultPlan(kinds=(*CHAOS_KINDS, *extra), rate=rate, seed=seed)
     return FaultPlan(kinds=names, rate=rate, seed=seed)

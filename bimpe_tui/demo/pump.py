@@ -234,11 +234,16 @@ class StreamHub:
             raise ApiError(401, "unauthorized", _TICKET_INVALID)
         after = query.get("after")
         after_is_id = after is not None and parse_iso_ms(after) is None
-        fault = server.faults.take_stream_request_fault(after_is_id=after_is_id)
+        fault = server.faults.take_stream_request_fault(
+            after_is_id=after_is_id, has_after=after is not None
+        )
         if fault == "stream_401":
             raise ApiError(401, "unauthorized", _TICKET_INVALID)
         if fault == "after_410":
             raise ApiError(410, "not_found", f"after: unknown message id {after!r}")
+        if fault == "after_refused":
+            # By id and by time alike: this server streams new messages only.
+            raise ApiError(400, "bad_request", "after: this stream cannot resume; omit after")
         next_index, next_sent = self._start_index(conversation_id, after)
 
         response = web.StreamResponse(

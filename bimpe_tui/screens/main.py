@@ -365,6 +365,11 @@ class MainScreen(Screen[None]):
         if time.monotonic() < self._hold_until:
             groups = held(groups, self.order)
         self.order = picker.show_rows(groups, self.clock(), book.more_pages)
+        current = self.monitor.current
+        if picker.options.highlighted is None and current is not None:
+            # Opened before its row was listed (the state file opened slowly): the
+            # cursor goes to it now, not nowhere.
+            picker.highlight(current)
         self.update_status()
         entry = self._open_entry()
         if entry is not None:

@@ -250,6 +250,16 @@ async def main() -> int:
 
         shots.append(await shoot(app, "history-match", reading_history))
 
+        # The question before taking over: nothing chosen until a person moves.
+        app = new_app(server, work / "f2.toml", clock)
+
+        async def asking(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            await pilot.press("t")
+            await settle(pilot, app, lambda: isinstance(app.screen, ConfirmScreen))
+
+        shots.append(await shoot(app, "take-over-question", asking))
+
         # Taking over and replying: last, since what the user sends stays in the
         # demo world for the run and would show in the shots after it.
         app = new_app(server, work / "g.toml", clock)

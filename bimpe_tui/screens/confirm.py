@@ -100,10 +100,10 @@ class ConfirmScreen(ModalScreen[str | None]):
                 yield Static(Content(CHOOSE_HINT), id="confirm-hint")
             with Horizontal(id="confirm-buttons"):
                 for number, (choice_id, label) in enumerate(self.choices):
+                    # A deliberate question shows no choice as the default one.
+                    first = number == 0 and not self.deliberate
                     yield Button(
-                        Content(label),
-                        id=choice_id,
-                        variant="primary" if number == 0 else "default",
+                        Content(label), id=choice_id, variant="primary" if first else "default"
                     )
 
     def on_mount(self) -> None:

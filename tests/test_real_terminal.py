@@ -80,6 +80,7 @@ COVERED = {
     "b": "test_acting_keys",
     "c": "test_acting_keys",
     "e": "test_acting_keys (the export question, closed with escape)",
+    "i": "test_ids_key",
     "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
 }
 
@@ -533,6 +534,25 @@ async def test_filter_keys(size: tuple[int, int], tmp_path: Path) -> None:
         t.send("escape")
         await t.wait_for(lambda: "showing" not in t.text)
         assert log_title(t)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_ids_key(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size) as t:
+        await open_row(t, 1)
+        # i: the ids and the command lines; enter copies the highlighted row (OSC 52).
+        t.send("i")
+        await t.shows("Ids and commands")
+        await t.shows("bimpe-tui tail ")
+        start = len(t.output)
+        t.send("down", "down", "enter")
+        await t.wait_for(lambda: re.search(OSC52, t.output[start:]) is not None)
+        match = re.search(OSC52, t.output[start:])
+        assert match is not None
+        copied = base64.b64decode(match.group(1)).decode()
+        assert copied.startswith("bimpe-tui tail ag_")
+        t.send("escape")
+        await t.wait_for(lambda: "Ids and commands" not in t.text)
 
 
 @pytest.mark.parametrize("size", SIZES)

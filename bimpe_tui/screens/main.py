@@ -47,6 +47,7 @@ from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
 from .confirm import ConfirmScreen, dialog_open, open_dialog
 from .history_results import HistoryResults
+from .ids import IdsScreen, id_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -111,6 +112,7 @@ class MainScreen(Screen[None]):
         Binding("b", "hand_back", "Hand back", show=False, id="main.hand_back"),
         Binding("c", "reply", "Reply", show=False, id="main.reply"),
         Binding("e", "export", "Export", show=False, id="main.export"),
+        Binding("i", "ids", "Ids and commands", show=False, id="main.ids"),
         # Digits work in every terminal (a text box takes them first while it has
         # focus); alt+digit where the terminal delivers it.
         *(
@@ -580,6 +582,18 @@ class MainScreen(Screen[None]):
     def _title(self, entry: Entry) -> Content:
         holder = self.operator.holder(entry)
         return _title(entry, HOLDER_WORDS[holder])
+
+    # -- ids ----------------------------------------------------------------------------
+
+    def action_ids(self) -> None:
+        """The open conversation's agent and conversation ids, and command lines, to copy."""
+        entry = self._open_entry()
+        if entry is None:
+            self.notify("no conversation open", markup=False)
+            return
+        title = f"{one_line(entry.conversation.who, 40)} · {one_line(entry.agent.name, 40)}"
+        rows = id_rows(entry.agent.id, entry.id, self.monitor.base_url)
+        open_dialog(self.app, IdsScreen(title, rows))
 
     # -- export -----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ READ_ONLY_KEY = "this key can only read: taking over and replying are off for th
 #: ...and when the run is read-only by choice.
 READ_ONLY_RUN = "read-only (--read-only or read_only = true): taking over and replying are off"
 
-Holder = Literal["you", "paused", "AI"]
+Holder = Literal["you", "taken", "AI"]
 
 
 @dataclass(slots=True)
@@ -89,10 +89,11 @@ class Operator:
         self._first_send_confirmed = True
 
     def holder(self, entry: Entry) -> Holder:
-        """Who has the conversation, by the server's flag: you, someone else, or the AI."""
+        """Who has the conversation, by the server's flag: you (taken over this run),
+        someone else (paused, not by you in this run: "taken"), or the AI."""
         if not entry.conversation.is_ai_chat_paused:
             return "AI"
-        return "you" if entry.yours else "paused"
+        return "you" if entry.yours else "taken"
 
     def draft(self, conversation_id: str) -> Draft:
         """The conversation's draft (created empty)."""

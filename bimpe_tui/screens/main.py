@@ -157,6 +157,8 @@ class MainScreen(Screen[None]):
         self._compose_for: str | None = None
         #: Conversations with a send in flight (their box takes no second enter).
         self._sending: set[str] = set()
+        #: Conversations someone else has that the user chose to reply to anyway.
+        self._replying_anyway: set[str] = set()
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
@@ -756,11 +758,27 @@ class MainScreen(Screen[None]):
         entry = self._may_act()
         if entry is None:
             return
-        if entry.conversation.is_ai_chat_paused:
-            self._open_compose(entry.id)
-            return
         c = entry.conversation
         conversation_id = entry.id
+        if c.is_ai_chat_paused and (entry.yours or conversation_id in self._replying_anyway):
+            self._open_compose(conversation_id)
+            return
+        if c.is_ai_chat_paused:
+            # Someone else has it: two people answering one customer is asked first.
+
+            def anyway(choice: str | None) -> None:
+                if choice == "reply":
+                    self._replying_anyway.add(conversation_id)
+                    self._open_compose(conversation_id)
+
+            self._ask(
+                "Someone else has it",
+                f"The AI for {one_line(c.who, 40)} on {_channel(c.channel_type)} was paused, "
+                "not by you in this run: someone else may be answering. Reply anyway?",
+                [("reply", "Reply anyway"), ("cancel", "Cancel")],
+                anyway,
+            )
+            return
 
         def chosen(choice: str | None) -> None:
             if choice == "take-over":
@@ -880,7 +898,7 @@ class MainScreen(Screen[None]):
 
 
 #: The title's words for who has the conversation.
-HOLDER_WORDS = {"you": "you have it", "paused": "AI paused", "AI": "AI"}
+HOLDER_WORDS = {"you": "you have it", "taken": "AI paused by someone else", "AI": "AI"}
 
 
 def _channel(channel_type: str) -> str:

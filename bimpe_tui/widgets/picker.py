@@ -49,9 +49,9 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
     if c.is_test_channel:
         text.append(" test", "dim italic")
     if c.is_ai_chat_paused:
-        # Who has it: you (taken over this run), else someone paused the AI.
+        # Who has it: you (taken over this run), else someone else paused the AI.
         text.append(
-            " you" if entry.yours else " paused", "bold magenta" if entry.yours else "yellow"
+            " you" if entry.yours else " taken", "bold magenta" if entry.yours else "yellow"
         )
     if entry.gone:
         # Kept because it is watched; the server's list no longer has it.

@@ -538,19 +538,6 @@ class Book:
         """The conversations being streamed."""
         return [e for e in self.entries.values() if e.watched]
 
-    def summary(self) -> dict[str, int]:
-        """Watched streams counted by what they are doing."""
-        counts = {"live": 0, "reconnecting": 0, "gave up": 0}
-        for entry in self.watched():
-            state = entry.status.state if entry.status else "connecting"
-            if state == "gave_up":
-                counts["gave up"] += 1
-            elif state in ("connecting", "reconnecting", "stalled"):
-                counts["reconnecting"] += 1
-            elif state != "closed":
-                counts["live"] += 1
-        return counts
-
 
 def held(
     groups: Iterable[tuple[Agent, list[Entry]]], previous: Sequence[str]

@@ -361,10 +361,6 @@ _TOP_LEVEL: dict[str, _Check] = {
     "alerts": _alerts,
 }
 
-#: Keys the config file may hold (`alerts` is a table of ALERT_KEYS).
-CONFIG_KEYS: tuple[str, ...] = tuple(_TOP_LEVEL)
-ALERT_KEYS: tuple[str, ...] = tuple(_ALERTS)
-
 
 def _alert_settings(table: Mapping[str, Any]) -> AlertSettings:
     """AlertSettings from a checked `[alerts]` table (defaults for what it lacks)."""

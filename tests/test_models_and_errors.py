@@ -32,7 +32,7 @@ from bimpe_tui.api.models import (
     StreamTicket,
     decode_message,
 )
-from bimpe_tui.api.retry import full_jitter_backoff, is_retryable, sdk_backoff
+from bimpe_tui.api.retry import backoff_window, is_retryable, sdk_backoff
 from bimpe_tui.redact import redact
 
 
@@ -218,7 +218,7 @@ def test_backoffs_stay_in_their_windows() -> None:
     rng = random.Random(1)
     for attempt in range(10):
         cap = min(8.0, 0.5 * 2**attempt)
-        assert 0 <= full_jitter_backoff(attempt, rng) <= cap
+        assert backoff_window(attempt) == cap
         assert cap * 0.5 <= sdk_backoff(attempt, rng) < cap
 
 

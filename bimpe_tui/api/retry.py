@@ -39,22 +39,6 @@ def sdk_backoff(attempt: int, rng: random.Random | None = None) -> float:
     return float(min(MAX_DELAY, BASE_DELAY * 2**attempt) * (0.5 + fraction * 0.5))
 
 
-def full_jitter_backoff(
-    attempt: int,
-    rng: random.Random,
-    *,
-    base: float = BASE_DELAY,
-    cap: float = MAX_DELAY,
-) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)].
-
-    Full jitter (rather than the SDK's [0.5, 1) scaling) is what spreads many
-    streams dropped at the same moment over the whole window instead of
-    letting them reconnect in a herd.
-    """
-    return rng.random() * backoff_window(attempt, base=base, cap=cap)
-
-
 def backoff_window(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
     """The longest full-jitter wait before retry number `attempt` (0-based)."""
     # The exponent is bounded so a long outage cannot overflow the float.

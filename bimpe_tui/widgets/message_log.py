@@ -352,15 +352,6 @@ class TimelineView(ScrollView, can_focus=True):
         self.settle()
         self.refresh()
 
-    def restyle(self, keys: Sequence[int] | None = None) -> None:
-        """Wrap again what shows differently now (search matches); None: everything."""
-        if keys is None:
-            self._wrapped.clear()
-        else:
-            for key in keys:
-                self._wrapped.discard(key)
-        self.refresh()
-
     def _update_size(self) -> None:
         self.virtual_size = Size(self._wrapped_width, self._index.total)
 

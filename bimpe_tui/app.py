@@ -28,11 +28,11 @@ from .monitor import (
 )
 from .operator import Operator
 from .render import visible
-from .screens.confirm import ConfirmScreen, open_dialog
+from .screens.confirm import ConfirmScreen, QuestionKeys, open_dialog
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.compose import ReplyKeys
-from .widgets.message_log import MessageLog, TimelineView
+from .widgets.message_log import FilterKeys, MessageLog, SearchKeys, TimelineView
 from .widgets.picker import ConversationList, Picker
 
 __all__ = ["AppConfig", "BimpeApp", "server_key"]
@@ -191,8 +191,11 @@ class BimpeApp(App[None]):
             ("conversation list", [ConversationList, Picker]),
             ("message log", [TimelineView, MessageLog]),
         ]
+        groups.append(("the log's search box", [SearchKeys]))
+        groups.append(("the log's filter box", [FilterKeys]))
         if self.operator.can_act:
             groups.append(("reply box", [ReplyKeys]))
+        groups.append(("a question", [QuestionKeys]))
         rows = sections(groups)
         if not self.operator.can_act:
             # Read-only: the help does not offer what the keys will not do.

@@ -82,6 +82,11 @@ COVERED = {
     "e": "test_acting_keys (the export question, closed with escape)",
     "i": "test_ids_key",
     "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
+    "shift+enter": "test_search_keys",
+    "ctrl+r": "test_search_keys",
+    "ctrl+o": "test_search_keys",
+    "tab, right, down": "test_acting_keys (the question before taking over)",
+    "shift+tab, left, up": "test_acting_keys (the question before taking over)",
 }
 
 
@@ -354,7 +359,8 @@ async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
         t.send("t")
         await t.shows("Take over?")
         t.send("enter")
-        t.send("tab", "enter")
+        # tab to the first choice, again to Cancel, shift+tab back to "Take over".
+        t.send("tab", "tab", "shift+tab", "enter")
         await t.wait_for(lambda: log_title(t).endswith("· you have it"))
         # c opens the reply box; ctrl+j (LF) and shift+enter (kitty) make new lines.
         t.send("c")
@@ -471,6 +477,11 @@ async def test_search_keys(size: tuple[int, int], tmp_path: Path) -> None:
         last, total = count
         assert last == total
         # enter: the next match, round the end to the first.
+        t.send("enter")
+        await t.wait_for(lambda: search_count(t) == (1, total))
+        # shift+enter (kitty's protocol): the previous one, round the start to the last.
+        t.send(kitty(13, modifiers=2))
+        await t.wait_for(lambda: search_count(t) == (total, total))
         t.send("enter")
         await t.wait_for(lambda: search_count(t) == (1, total))
         # Back in the log, n and N walk the matches (round the ends).

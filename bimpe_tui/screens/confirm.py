@@ -124,3 +124,9 @@ class ConfirmScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         """Do nothing."""
         self.dismiss(None)
+
+
+class QuestionKeys:
+    """A question's own keys, for the help (not every screen's)."""
+
+    BINDINGS = ConfirmScreen.BINDINGS

@@ -915,6 +915,18 @@ class FilterBox(OrderedInput):
             log.clear_filter()
 
 
+class SearchKeys:
+    """The search box's own keys, for the help (not Input's usual editing keys)."""
+
+    BINDINGS = SearchBox.BINDINGS
+
+
+class FilterKeys:
+    """The filter box's own keys, for the help (not Input's usual editing keys)."""
+
+    BINDINGS = FilterBox.BINDINGS
+
+
 class MessageLog(Vertical):
     """The timeline of the open conversation."""
 

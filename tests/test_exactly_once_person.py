@@ -9,10 +9,14 @@ one terminal read are posted to the app together (`same_read`): the pilot's
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
+from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
@@ -60,16 +64,25 @@ def dialogs(app: BimpeApp) -> int:
     return sum(1 for screen in app.screen_stack if isinstance(screen, ConfirmScreen))
 
 
-async def test_a_refused_send_then_a_new_message_shows_it_once(
+@asynccontextmanager
+async def taken_over(
     server: DemoServer, state_path: Path, clock: FakeClock
-) -> None:
-    # The sequence a new user met: a send the server refuses, escape, hand back,
-    # and the next message to arrive was drawn twice.
+) -> AsyncIterator[tuple[BimpeApp, Pilot[Any], Entry]]:
+    """The app on the demo server, its open conversation taken over: (app, pilot, entry)."""
     app = make_app(server, state_path, clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until(pilot, ready(app))
         entry = open_entry(app)
         await take_over(pilot)
+        yield app, pilot, entry
+
+
+async def test_a_refused_send_then_a_new_message_shows_it_once(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # The sequence a new user met: a send the server refuses, escape, hand back,
+    # and the next message to arrive was drawn twice.
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c")
         app.main.compose_box.text = "x" * 5000
         await pilot.press("enter")
@@ -119,11 +132,7 @@ async def test_a_double_enter_with_the_confirmation_sends_once(
 async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c", *"triple")
         same_read(app, "enter", "enter", "enter")
         await until(pilot, lambda: server.actions.sent_count(entry.id) >= 1)
@@ -143,11 +152,7 @@ async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
 async def test_while_a_send_is_on_its_way_enter_waits(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c", *"first")
         box = app.main.compose_box
         # Typed, and enter, while the first is still in flight (the box is busy).
@@ -163,11 +168,7 @@ async def test_while_a_send_is_on_its_way_enter_waits(
 async def test_an_empty_reply_says_nothing_to_send(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c", "space", "enter")
         await until(pilot, lambda: any("nothing to send" in n.message for n in app._notifications))
         assert server.actions.sent_count(entry.id) == 0
@@ -177,10 +178,7 @@ async def test_an_empty_reply_says_nothing_to_send(
 async def test_the_reply_box_counts_against_the_limit(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        await take_over(pilot)
+    async with taken_over(server, state_path, clock) as (app, pilot, _):
         await pilot.press("c", *"hello")
         box = app.main.compose_box
         assert str(box.border_subtitle).startswith("5/4,096")
@@ -257,11 +255,7 @@ async def test_a_failed_send_sent_again_unchanged_is_one_message(
     # Stored by the server, every answer lost: the app says "not sent". Sent
     # again unchanged, it goes with the same key: still one message. Edited,
     # it is a new message with a new key.
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         box = app.main.compose_box
         server.faults.inject("send_lost", 3)
         await pilot.press("c", *"once", "enter")

@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_connection_options(tail, sub=True)
     _add_export_parser(sub)
+    _add_watch_parser(sub)
 
     send = sub.add_parser(
         "send",
@@ -347,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _export(args)
     if args.command in ("send", "ai"):
         return _act(args)
+    if args.command == "watch":
+        return _watch(args)
     return _app(args)
 
 
@@ -547,6 +550,88 @@ def _tail(args: argparse.Namespace) -> int:
         max_retries=args.max_retries,
         read_timeout=args.read_timeout,
     )
+
+
+# -- watch ----------------------------------------------------------------------------
+
+
+def _add_watch_parser(sub: Any) -> None:
+    from .watch import EVENTS
+
+    watch = sub.add_parser(
+        "watch",
+        help="the monitor for scripts: every event as one JSON line",
+        description="Watch every conversation of every agent, without a screen: one JSON "
+        "object per line per event (message, conversation, attention, alert, status). "
+        "Its cursors are kept in the state file apart from the app's, so a restart "
+        "resumes without repeats; SIGINT and SIGTERM save and exit 0.",
+    )
+    watch.add_argument("--demo", action="store_true", help="watch the embedded demo server")
+    watch.add_argument("--seed", type=int, default=7, help="with --demo: the world's seed")
+    watch.add_argument(
+        "--rate", type=_positive_float, default=1.0, help="with --demo: message speed multiplier"
+    )
+    watch.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="AGENT_ID",
+        help="only this agent (repeat for more)",
+    )
+    watch.add_argument(
+        "--attention-only",
+        action="store_true",
+        help="only events of conversations that need a person",
+    )
+    watch.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        choices=EVENTS,
+        help="only these kinds of events (repeat for more; default: all)",
+    )
+    watch.add_argument(
+        "--state-file", metavar="PATH", type=Path, help="the state file (default: the app's)"
+    )
+    _add_connection_options(watch, sub=True)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .state import StateStore, default_state_path
+    from .watch import EVENTS, WatchFilter, watch
+
+    demo = None
+    api_key: str | None = None
+    base_url = ""
+    alerts = None
+    if args.demo:
+        from .demo.server import DemoServer
+
+        demo = DemoServer(seed=args.seed, rate=args.rate)
+    else:
+        loaded = _settings_with_key(args)
+        if loaded is None:
+            return EXIT_USAGE
+        settings, api_key = loaded
+        base_url, alerts = settings.base_url, settings.alerts
+    from .monitor import MonitorConfig
+
+    config = MonitorConfig(
+        state=StateStore(args.state_file or default_state_path()),
+        api_key=api_key,
+        base_url=base_url,
+        demo=demo,
+    )
+    if alerts is not None:
+        config.alerts = alerts
+    selected = WatchFilter(
+        agents=frozenset(args.agent),
+        attention_only=args.attention_only,
+        events=frozenset(args.event or EVENTS),
+    )
+    from . import event_loop
+
+    return event_loop.run(watch(config, sys.stdout, selected))
 
 
 # -- export ---------------------------------------------------------------------------

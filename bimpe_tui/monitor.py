@@ -85,6 +85,9 @@ class MonitorConfig:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     #: Wrap terminal notifications for tmux's passthrough.
     tmux_passthrough: bool = False
+    #: After the server's key in the state file: a tool with cursors of its own
+    #: (`bimpe-tui watch`) keeps them apart from the app's.
+    state_scope: str = ""
     #: Where exports from the app are written (None: the user's downloads directory).
     export_dir: str | None = None
 
@@ -284,7 +287,7 @@ class Monitor:
         if not api_key:
             self.emit(Fatal("bimpe-tui: no API key"))
             return
-        self.server_key = server_key(self.base_url, demo)
+        self.server_key = server_key(self.base_url, demo) + config.state_scope
         if self.client is None:
             self.client = ConsoleClient(api_key, self.base_url)
             for warning in await asyncio.to_thread(self.state.open):

@@ -290,12 +290,15 @@ class Timeline:
                 del self.items[index]
             return
         self.mine.add(sent.id)
+        if index is not None:
+            del self.items[index]
         if sent.id in self._ids or index is None:
-            if index is not None:
-                del self.items[index]
             return
-        self.items[index] = sent
+        # At the end, not where "sending…" stood: whatever the stream delivered
+        # while the POST was on its way came before this message on the server
+        # (the stream has not delivered it yet), even if it arrived after the enter.
         self._ids.add(sent.id)
+        self._push(sent)
         self._unconfirmed[sent.id] = sent
 
     def take_replaced(self) -> bool:

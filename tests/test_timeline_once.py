@@ -67,3 +67,17 @@ def test_a_failed_send_takes_its_item_away() -> None:
     # Nothing changed in place for the stream's next delivery to redraw.
     timeline.add([message(2)])
     assert not timeline.take_replaced()
+
+
+def test_what_the_stream_delivers_while_sending_stays_before_the_sent_message() -> None:
+    # Created before the enter, delivered after it (a lagging stream): the
+    # sent message goes after it, where the server has it.
+    timeline = Timeline()
+    timeline.add([message(1)])
+    pending = timeline.add_pending(Pending(key="k", text="mine"))
+    timeline.add([message(2)])
+    sent = message(5, "mine")
+    timeline.settle_pending(pending, sent)
+    assert ids(timeline) == ["m_1", "m_2", "m_5"]
+    timeline.add([message(3), sent, message(6)])
+    assert ids(timeline) == ["m_1", "m_2", "m_3", "m_5", "m_6"]

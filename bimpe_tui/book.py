@@ -123,6 +123,13 @@ class Timeline:
             self._push(item)
             return
         first = next(iter(self._unconfirmed.values()))
+        if isinstance(item, Message):
+            mine, theirs = parse_timestamp(first.created_at), parse_timestamp(item.created_at)
+            if mine is not None and theirs is not None and theirs > mine:
+                # Newer than what was sent (the stream delivers out of time order):
+                # the server lists it after.
+                self._push(item)
+                return
         for i in range(len(self.items) - 1, -1, -1):
             if self.items[i] is first:
                 self.items.insert(i, item)
@@ -131,6 +138,7 @@ class Timeline:
                     dropped = self.items.popleft()
                     if isinstance(dropped, Message):
                         self._ids.discard(dropped.id)
+                        self._unconfirmed.pop(dropped.id, None)
                 return
         # The sent message left the window (paged away): nothing to keep order with.
         self._unconfirmed.clear()
@@ -294,12 +302,32 @@ class Timeline:
             del self.items[index]
         if sent.id in self._ids or index is None:
             return
-        # At the end, not where "sending…" stood: whatever the stream delivered
-        # while the POST was on its way came before this message on the server
-        # (the stream has not delivered it yet), even if it arrived after the enter.
+        # By its time, not where "sending…" stood: what the stream delivered while
+        # the POST was on its way may have been written before the enter (a
+        # lagging stream) or after it (a slow answer); the server orders by time.
         self._ids.add(sent.id)
-        self._push(sent)
+        self.items.insert(self._place_of(sent), sent)
+        if len(self.items) > self.limit:
+            dropped = self.items.popleft()
+            if isinstance(dropped, Message):
+                self._ids.discard(dropped.id)
         self._unconfirmed[sent.id] = sent
+
+    def _place_of(self, message: Message) -> int:
+        """Where `message` goes among the items by its creation time: after the last
+        message created at or before it (the end, if its time is unknown)."""
+        when = parse_timestamp(message.created_at)
+        if when is None:
+            return len(self.items)
+        position = len(self.items)
+        for i in range(len(self.items) - 1, -1, -1):
+            item = self.items[i]
+            if isinstance(item, Message):
+                held = parse_timestamp(item.created_at)
+                if held is None or held <= when:
+                    break
+                position = i
+        return position
 
     def take_replaced(self) -> bool:
         """Whether items changed in place since the last call (the log must redraw)."""

@@ -81,3 +81,25 @@ def test_what_the_stream_delivers_while_sending_stays_before_the_sent_message() 
     assert ids(timeline) == ["m_1", "m_2", "m_5"]
     timeline.add([message(3), sent, message(6)])
     assert ids(timeline) == ["m_1", "m_2", "m_3", "m_5", "m_6"]
+
+
+def test_what_the_stream_delivers_while_sending_goes_by_its_time() -> None:
+    # A slow answer (a lost one retried): the customer's next message came on the
+    # stream first. The server has the sent message before it.
+    timeline = Timeline()
+    timeline.add([message(1)])
+    pending = timeline.add_pending(Pending(key="k", text="mine"))
+    timeline.add([message(7)])
+    sent = message(5, "mine")
+    timeline.settle_pending(pending, sent)
+    assert ids(timeline) == ["m_1", "m_5", "m_7"]
+
+
+def test_a_newer_arrival_before_the_streams_copy_goes_after_the_sent_message() -> None:
+    timeline = Timeline()
+    timeline.add([message(1)])
+    pending = timeline.add_pending(Pending(key="k", text="mine"))
+    sent = message(5, "mine")
+    timeline.settle_pending(pending, sent)
+    timeline.add([message(3), message(8)])
+    assert ids(timeline) == ["m_1", "m_3", "m_5", "m_8"]

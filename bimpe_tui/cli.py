@@ -555,9 +555,12 @@ def _tail(args: argparse.Namespace) -> int:
 # -- watch ----------------------------------------------------------------------------
 
 
-def _add_watch_parser(sub: Any) -> None:
-    from .watch import EVENTS
+#: The kinds of events `bimpe-tui watch` prints (here, not in watch.py: building
+#: the parser must not import the monitor; `--version` stays fast).
+WATCH_EVENTS = ("message", "conversation", "attention", "alert", "status")
 
+
+def _add_watch_parser(sub: Any) -> None:
     watch = sub.add_parser(
         "watch",
         help="the monitor for scripts: every event as one JSON line",
@@ -587,7 +590,7 @@ def _add_watch_parser(sub: Any) -> None:
         "--event",
         action="append",
         default=[],
-        choices=EVENTS,
+        choices=WATCH_EVENTS,
         help="only these kinds of events (repeat for more; default: all)",
     )
     watch.add_argument(
@@ -598,7 +601,7 @@ def _add_watch_parser(sub: Any) -> None:
 
 def _watch(args: argparse.Namespace) -> int:
     from .state import StateStore, default_state_path
-    from .watch import EVENTS, WatchFilter, watch
+    from .watch import WatchFilter, watch
 
     demo = None
     api_key: str | None = None
@@ -627,7 +630,7 @@ def _watch(args: argparse.Namespace) -> int:
     selected = WatchFilter(
         agents=frozenset(args.agent),
         attention_only=args.attention_only,
-        events=frozenset(args.event or EVENTS),
+        events=frozenset(args.event or WATCH_EVENTS),
     )
     from . import event_loop
 

@@ -37,6 +37,7 @@ from typing import Any, TextIO
 
 from .api.models import Message
 from .book import Entry
+from .cli import WATCH_EVENTS
 from .monitor import (
     MAX_WATCHED,
     AlertRaised,
@@ -53,7 +54,7 @@ from .monitor import (
 from .safe_text import UNSAFE
 
 #: The event kinds `--event` chooses from.
-EVENTS = ("message", "conversation", "attention", "alert", "status")
+EVENTS = WATCH_EVENTS
 #: The state file's key for watch's own cursors is the server's with this after it.
 STATE_SCOPE = "#watch"
 

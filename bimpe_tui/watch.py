@@ -49,7 +49,6 @@ from .monitor import (
     MonitorEvent,
     Notice,
     StatusChanged,
-    TimelineReplaced,
 )
 from .safe_text import UNSAFE
 
@@ -97,7 +96,6 @@ class Watcher:
     monitor: Monitor | None = None
     exit_code: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    _printed: set[str] = field(default_factory=set)
     _known: dict[str, tuple[bool, bool]] = field(default_factory=dict)
     _listed: bool = False
     _listing: bool = False
@@ -118,10 +116,10 @@ class Watcher:
         self.out.flush()
 
     def _messages(self, entry: Entry, messages: Iterable[Message]) -> None:
+        # New ones only: the timeline appends an id it does not hold, and history
+        # (placed, not appended) is cut at the cursor, so a restart replays on the
+        # stream what came after it.
         for message in messages:
-            if message.id in self._printed:
-                continue
-            self._printed.add(message.id)
             self._emit(
                 "message",
                 entry,
@@ -147,8 +145,6 @@ class Watcher:
             entry = monitor.book.get(event.conversation_id)
             if entry is not None:
                 self._messages(entry, (i for i in event.items if isinstance(i, Message)))
-        elif isinstance(event, TimelineReplaced):
-            self._history_placed(event.conversation_id)
         elif isinstance(event, StatusChanged):
             entry = monitor.book.get(event.conversation_id)
             self._emit("status", entry, state=event.status.state, words=event.status.describe())
@@ -159,14 +155,6 @@ class Watcher:
                 self._emit("alert", entry, kind=alert.kind, title=alert.title, body=alert.body)
         elif isinstance(event, ListChanged):
             self._list_changed()
-
-    def _history_placed(self, conversation_id: str) -> None:
-        """History placed: all of it was there before the cursor (the page is cut at
-        it; what came after replays on the stream), so none of it is news."""
-        monitor = self.monitor
-        entry = monitor.book.get(conversation_id) if monitor else None
-        if entry is not None:
-            self._printed.update(i.id for i in entry.timeline.items if isinstance(i, Message))
 
     def _list_changed(self) -> None:
         monitor = self.monitor

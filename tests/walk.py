@@ -406,6 +406,11 @@ class Walk:
                 self._violation(f"the log shows {message.id} with another text")
             when = parse_timestamp(str(found["created_at"]))
             stamp = None if when is None else when.timestamp()
+            if stamp is not None:
+                # Shown, so taken in (pages read by a jump or a refill are not in the
+                # record, which has the first page and the stream's deliveries).
+                taken = self._taken_in.get(conversation_id)
+                self._taken_in[conversation_id] = max(stamp, taken or stamp)
             if stamp is not None and last is not None and stamp < last:
                 self._violation(f"the log shows {message.id} out of the server's order")
             last = stamp if stamp is not None else last

@@ -319,6 +319,8 @@ async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
         x, y = t.find(named[4])
         t.send(click(x, y))
         await opened(t, named[4])
+        # Titles, not names: the demo's newcomers may share a name with a numbered row.
+        numbered = {4: log_title(t)}
         # Each case opens another conversation than the one before it.
         cases: list[tuple[list[str | bytes], int]] = [
             (["home", "down", "enter"], 2),
@@ -332,17 +334,18 @@ async def test_list_keys(size: tuple[int, int], tmp_path: Path) -> None:
             await to_list(t)
             t.send(*keys)
             await opened(t, named[number])
+            numbered[number] = log_title(t)
         # A page down goes past the first rows.
         await to_list(t)
         before = log_title(t)
         t.send("home", "pagedown", "enter")
         paged = await moved(t, before)
-        assert not paged.startswith((named[1], named[2]))
+        assert paged not in (numbered[1], numbered[2])
         # end reaches the last conversation, below the numbered ones.
         await to_list(t)
         t.send("end", "enter")
         last = await moved(t, paged)
-        assert not any(last.startswith(name) for name in named.values())
+        assert last not in numbered.values(), (last, numbered)
         # home goes back to the top, its agent's heading in sight.
         await to_list(t)
         t.send("home")

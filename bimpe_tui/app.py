@@ -29,6 +29,7 @@ from .monitor import (
 from .operator import Operator
 from .render import visible
 from .screens.confirm import ConfirmScreen, QuestionKeys, open_dialog
+from .screens.goto import GoToKeys
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.compose import ReplyKeys
@@ -196,6 +197,7 @@ class BimpeApp(App[None]):
         if self.operator.can_act:
             groups.append(("reply box", [ReplyKeys]))
         groups.append(("a question", [QuestionKeys]))
+        groups.append(("go to a conversation (ctrl+g)", [GoToKeys]))
         rows = sections(groups)
         if not self.operator.can_act:
             # Read-only: the help does not offer what the keys will not do.
@@ -224,6 +226,9 @@ class BimpeApp(App[None]):
             "Previous conversation", "Open the previous one", lambda: main.action_cycle(-1)
         )
         yield SystemCommand("Filter conversations", "Type to narrow the list", main.action_filter)
+        yield SystemCommand(
+            "Go to conversation", "By its number or part of a name", main.action_go_to
+        )
         yield SystemCommand("Reconnect", "Reconnect a stream that gave up", main.action_retry)
         if self.monitor.current is not None:
             for fmt, name in (("md", "Markdown"), ("jsonl", "JSON Lines")):

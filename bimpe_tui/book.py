@@ -15,6 +15,7 @@ from typing import Literal
 
 from .api.models import Agent, Conversation, Message
 from .api.stream import StreamStatus, parse_timestamp
+from .waits import for_a_person, started_at, wait_start
 
 #: Items kept per conversation (the window); older ones can be fetched from history.
 #: Scrolling back past it moves the window back: its newest end is let go of (see
@@ -428,6 +429,40 @@ class Entry:
     yours: bool = False
     #: Scrollback into history: loading, failed, or at the first message.
     older: Older = field(default_factory=Older)
+    #: The newest page of history, fetched to know the wait of one not streamed.
+    wait_page: tuple[Message, ...] = ()
+    #: The last wait worked out, and what it was worked out from (see `waiting_since`).
+    _wait: tuple[tuple[object, ...], float | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def waiting_since(self) -> float | None:
+        """When the customer's wait began (epoch seconds); None if no one waits.
+
+        From the timeline when it holds messages, else from `wait_page`; worked
+        out again only when either changed (a redraw asks for every row).
+        """
+        timeline = self.timeline
+        newest = timeline.newest_message()
+        person = for_a_person(self.conversation)
+        key = (
+            person,
+            newest.id if newest else None,
+            len(timeline),
+            len(timeline.mine),
+            id(self.wait_page),
+        )
+        if self._wait is not None and (self._wait[0] == key or timeline.detached):
+            # Detached: the window is back in history, it says nothing of the newest.
+            return self._wait[1]
+        messages = timeline.messages() if newest is not None else list(self.wait_page)
+        since = started_at(wait_start(messages, person=person, mine=timeline.mine))
+        self._wait = (key, since)
+        return since
+
+    def wait_for_a_person(self) -> float | None:
+        """When the wait for a person began, if it is one (attention, or the AI paused)."""
+        return self.waiting_since() if for_a_person(self.conversation) else None
 
     def forget_start(self) -> None:
         """New arrivals pushed the conversation's first message out of the window: the
@@ -451,14 +486,16 @@ class Entry:
             return False
         return bool(self.unread or self.active or self.conversation.needs_attention)
 
-    def urgency(self) -> tuple[bool, bool, bool, int, float]:
-        """Sort key of the hotlist, most urgent first: attention with news, attention,
-        a highlighted match, then the most unread, then the most recent activity."""
+    def urgency(self) -> tuple[bool, float, bool, bool, int, float]:
+        """Sort key of the hotlist, most urgent first: attention, the longest wait for a
+        person first among those; then news, a highlighted match, the most unread, the
+        most recent activity."""
         attention = self.conversation.needs_attention
         news = bool(self.unread or self.active)
         return (
-            not (attention and news),
             not attention,
+            longest_wait_first(self),
+            not news,
             not self.highlights,
             -self.unread,
             -_activity_key(self),
@@ -513,11 +550,26 @@ def _activity_key(entry: Entry) -> float:
     return parsed.timestamp() if parsed is not None else 0.0
 
 
+def longest_wait_first(entry: Entry) -> float:
+    """Sort key among those needing attention: the longest wait for a person first
+    (the earliest start), then those with no known wait."""
+    if not entry.conversation.needs_attention:
+        return 0.0
+    since = entry.wait_for_a_person()
+    return since if since is not None else float("inf")
+
+
 def attention_order(entries: Iterable[Entry]) -> list[Entry]:
-    """Needing attention first, then unread, then latest activity."""
+    """Needing attention first (the longest wait for a person first among them), then
+    unread, then latest activity."""
     return sorted(
         entries,
-        key=lambda e: (not e.conversation.needs_attention, e.unread == 0, -_activity_key(e)),
+        key=lambda e: (
+            not e.conversation.needs_attention,
+            longest_wait_first(e),
+            e.unread == 0,
+            -_activity_key(e),
+        ),
     )
 
 

@@ -19,6 +19,11 @@ regexes = ["order #?\\d{5}"] # Python regexes, any case
 roles = ["customer"]         # every message with one of these roles ...
 roles_when = "needs_attention"   # ... in conversations needing attention, or "always"
 min_interval = 5             # seconds between two bells/notifications at least
+
+[waits]                      # a customer's wait (see waits.py), in seconds
+show_after = 120             # a row says "waiting 4m" from here
+colour_after = 300           # ... in the warning colour from here
+alert_after = 600            # one alert per wait from here (0: never)
 ```
 
 Every problem becomes a warning that names the file and the setting.
@@ -39,6 +44,7 @@ from urllib.parse import urlsplit
 
 from .redact import redact
 from .rules import RULE_FORMS, parse_watch_rule, pattern_problem
+from .waits import DEFAULT_WAITS, WaitRules
 
 APP_NAME = "bimpe-tui"
 DEFAULT_BASE_URL = "https://api.bimpe.ai"
@@ -114,6 +120,7 @@ class Settings:
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
     auto_watch: tuple[str, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    waits: WaitRules = DEFAULT_WAITS
     read_only: bool = False
 
     def require_key(self) -> str:
@@ -264,6 +271,10 @@ def _min_interval(checker: _Checker, setting: str, value: Any) -> float | None:
     return _seconds(checker, setting, value, low=0.0, high=MAX_MIN_INTERVAL, zero_ok=True)
 
 
+def _wait_seconds(checker: _Checker, setting: str, value: Any) -> float | None:
+    return _seconds(checker, setting, value, low=0.0, high=MAX_REFRESH_INTERVAL * 7, zero_ok=True)
+
+
 def _choice(choices: tuple[str, ...]) -> _Check:
     def check(checker: _Checker, setting: str, value: Any) -> str | None:
         if not isinstance(value, str):
@@ -352,6 +363,20 @@ _ALERTS: dict[str, _Check] = {
     "min_interval": _min_interval,
 }
 
+
+def _waits(checker: _Checker, setting: str, value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        checker.wrong_type(setting, "a table", value)
+        return None
+    return checker.table(setting + ".", value, _WAITS)
+
+
+_WAITS: dict[str, _Check] = {
+    "show_after": _wait_seconds,
+    "colour_after": _wait_seconds,
+    "alert_after": _wait_seconds,
+}
+
 _TOP_LEVEL: dict[str, _Check] = {
     "api_key": _string,
     "base_url": _string,
@@ -359,6 +384,7 @@ _TOP_LEVEL: dict[str, _Check] = {
     "auto_watch": _string_list(_watch_rule),
     "read_only": _boolean,
     "alerts": _alerts,
+    "waits": _waits,
 }
 
 
@@ -375,6 +401,12 @@ def _alert_settings(table: Mapping[str, Any]) -> AlertSettings:
         roles_when=table.get("roles_when", default.roles_when),
         min_interval=table.get("min_interval", default.min_interval),
     )
+
+
+def _wait_rules(table: Mapping[str, Any], *, no_alerts: bool) -> WaitRules:
+    """WaitRules from a checked `[waits]` table; `--no-alerts` turns its alert off too."""
+    rules = WaitRules(**{key: float(value) for key, value in table.items()})
+    return replace(rules, alert_after=0.0) if no_alerts else rules
 
 
 # -- saving the key ----------------------------------------------------------------------
@@ -467,6 +499,7 @@ def load_settings(
         refresh_interval=refresh,
         auto_watch=tuple(config.get("auto_watch", ())),
         alerts=alerts.disabled() if no_alerts else alerts,
+        waits=_wait_rules(config.get("waits", {}), no_alerts=no_alerts),
         read_only=config.get("read_only", False),
     )
 

@@ -47,7 +47,7 @@ def binding_rows(*owners: type, display: dict[str, str] | None = None) -> list[R
             description = binding.description
             family = _ARGUMENT.sub("", action)
             if family != action and family in {"jump"}:
-                action, description = family, "Open the Nth conversation"
+                action, description = family, "Open conversation number N (numbers stay)"
             known = rows.get(action)
             if known is None:
                 rows[action] = ([key], description)

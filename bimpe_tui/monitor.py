@@ -43,6 +43,7 @@ from .refresh import AGENTS_INTERVAL, DEFAULT_INTERVAL, RefreshSchedule, list_he
 from .render import gap_words
 from .rules import WatchRules
 from .state import Cursor, ServerState, StateStore
+from .waits import DEFAULT_WAITS, WaitRules
 
 if TYPE_CHECKING:
     from .demo.server import DemoServer
@@ -83,6 +84,8 @@ class MonitorConfig:
     auto_watch: tuple[str, ...] = ()
     #: What alerts and how.
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: When a customer's wait shows, is coloured and alerts (config `[waits]`).
+    waits: WaitRules = DEFAULT_WAITS
     #: Wrap terminal notifications for tmux's passthrough.
     tmux_passthrough: bool = False
     #: After the server's key in the state file: a tool with cursors of its own

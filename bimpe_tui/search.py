@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from .api.models import Message
 from .book import Marker, Pending, TimelineItem
-from .render import ROLES, shown_part
+from .render import shown_part
+from .roles import ROLE_NAMES, role_name
 
 #: The roles a filter can choose, as the log names them; "other" is any role
 #: the log shows as it is.
-ROLE_NAMES = ("customer", "agent", "staff", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +148,6 @@ class Corpus:
                 continue  # across two messages: a regex's `.` on the separator
             hits.append(Hit(self.first + item, start - offset, end - offset))
         return hits
-
-
-def role_name(role: str) -> str:
-    """The filter's name for a message role: customer, agent, staff, or other."""
-    known = ROLES.get(role)
-    if known is None:
-        return "other"
-    label = known[0]
-    return "customer" if label == "user" else label
 
 
 @dataclass(frozen=True, slots=True)

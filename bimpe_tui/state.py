@@ -69,6 +69,8 @@ class ServerState:
     selected: str | None = None
     #: The selected conversation was open with "peek" (opened again so after a restart).
     peeking: bool = False
+    #: Each listed conversation's number (see `numbers.Numbers`), kept across restarts.
+    numbers: dict[str, int] = field(default_factory=dict)
 
 
 def default_state_path() -> Path:
@@ -139,6 +141,15 @@ def _parse_server(raw: Any, where: str, problems: list[str]) -> ServerState:
     if not isinstance(peeking, bool):
         problems.append(f"{where}.peeking is a {_type_name(peeking)}")
     state.peeking = state.selected is not None and peeking is True
+    numbers = raw.get("numbers", {})
+    if not isinstance(numbers, dict):
+        problems.append(f"{where}.numbers is a {_type_name(numbers)}")
+        numbers = {}
+    for conversation_id, number in numbers.items():
+        if isinstance(number, bool) or not isinstance(number, int):
+            problems.append(f"{where}.numbers.{conversation_id} is a {_type_name(number)}")
+        elif number > 0:
+            state.numbers[conversation_id] = number
     return state
 
 
@@ -156,6 +167,8 @@ def _dump_server(state: ServerState) -> dict[str, Any]:
         out["selected"] = state.selected
         if state.peeking:
             out["peeking"] = True
+    if state.numbers:
+        out["numbers"] = dict(state.numbers)
     return out
 
 

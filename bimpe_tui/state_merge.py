@@ -101,7 +101,7 @@ def merge_server(
     ours: ServerState | None,
     disk: ServerState | None,
 ) -> ServerState | None:
-    """One server's state: cursors, watched conversations, the open one."""
+    """One server's state: cursors, watched conversations, the open one, the numbers."""
     if ours is None or disk is None:
         return ours if ours is not None else disk
     cursors = {}
@@ -137,7 +137,44 @@ def merge_server(
         (disk.selected, disk.peeking),
         both=(ours.selected, ours.peeking),
     )
-    return replace(ours, cursors=cursors, watched=watched, selected=selected, peeking=peeking)
+    numbers = merge_numbers(
+        mine.numbers if mine is not None else {},
+        written.numbers if written is not None else {},
+        ours.numbers,
+        disk.numbers,
+    )
+    return replace(
+        ours,
+        cursors=cursors,
+        watched=watched,
+        selected=selected,
+        peeking=peeking,
+        numbers=numbers,
+    )
+
+
+def merge_numbers(
+    mine: dict[str, int], written: dict[str, int], ours: dict[str, int], disk: dict[str, int]
+) -> dict[str, int]:
+    """Each conversation's number, three ways; a number both copies gave stays ours.
+
+    Two copies number new conversations on their own, so both may give the same
+    free number to different ones: this copy's holder keeps it, and the other
+    conversation is numbered again (the next free number) when it is next listed.
+    """
+    merged: dict[str, int] = {}
+    for conversation_id in [*ours, *(c for c in disk if c not in ours)]:
+        number = three_way(
+            mine.get(conversation_id),
+            written.get(conversation_id),
+            ours.get(conversation_id),
+            disk.get(conversation_id),
+            both=ours.get(conversation_id),
+        )
+        if number is not None:
+            merged[conversation_id] = number
+    holders = {number: c for c, number in merged.items() if ours.get(c) == number}
+    return {c: number for c, number in merged.items() if holders.setdefault(number, c) == c}
 
 
 def merge_servers(

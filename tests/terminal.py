@@ -44,6 +44,7 @@ KEYS: dict[str, bytes] = {
     "shift+tab": b"\x1b[Z",
     "ctrl+c": b"\x03",
     "ctrl+f": b"\x06",
+    "ctrl+g": b"\x07",
     "ctrl+o": b"\x0f",
     "ctrl+p": b"\x10",
     "ctrl+q": b"\x11",

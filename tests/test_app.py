@@ -267,7 +267,7 @@ async def test_help_screen_lists_every_binding(
         for binding in declared:
             if binding.description and not binding.action.startswith("jump("):
                 assert binding.description in described, binding
-        assert "Open the Nth conversation" in described
+        assert "Open conversation number N (numbers stay)" in described
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ != "HelpScreen"

@@ -36,8 +36,8 @@ MESSAGE_START = re.compile(r"^(\w{3} \d+ )?\d\d:\d\d(:\d\d)? +(customer|agent|st
 TITLE = re.compile(r"╭─ (.+?) ─")
 LIST_TITLE = "Conversations ("
 
-#: A numbered row of the list: "│2 ● ! ngozi.eze · whatsapp    3m".
-ROW = re.compile(r"│(\d) [^\w+]*?([\w+][^ ]*) ·")
+#: A numbered row of the list: "│ 2 ● ! ngozi.eze · whatsapp    3m" (numbers right-aligned).
+ROW = re.compile(r"│ *(\d+) [^\w+]*?([\w+][^ ]*) ·")
 
 #: The line above a conversation's first message, once the log paged back to it.
 FIRST = "the first message of this conversation"
@@ -73,14 +73,15 @@ COVERED = {
     "p": "test_peek_key",
     "n": "test_search_keys",
     "N": "test_search_keys",
-    "up": "test_log_keys",
-    "down": "test_log_keys",
+    "up": "test_log_keys, test_go_to_keys (the finder's list)",
+    "down": "test_log_keys, test_go_to_keys (the finder's list)",
     "end, G": "test_log_keys",
     "t": "test_acting_keys",
     "b": "test_acting_keys",
     "c": "test_acting_keys",
     "e": "test_acting_keys (the export question, closed with escape)",
     "i": "test_ids_key",
+    "ctrl+g, :": "test_go_to_keys",
     "shift+enter, ctrl+j": "test_acting_keys (enter and escape in the reply box too)",
     "shift+enter": "test_search_keys",
     "ctrl+r": "test_search_keys",
@@ -567,6 +568,39 @@ async def test_ids_key(size: tuple[int, int], tmp_path: Path) -> None:
         assert copied.startswith("bimpe-tui tail ag_")
         t.send("escape")
         await t.wait_for(lambda: "Ids and commands" not in t.text)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_go_to_keys(size: tuple[int, int], tmp_path: Path) -> None:
+    async with demo(tmp_path, size, still=True) as t:
+        await to_list(t)
+        named = rows(t)
+        # ":4 enter" in one terminal read: the finder opens, takes the number, opens it.
+        t.send(b":4\r")
+        await opened(t, named[4])
+        await t.wait_for(lambda: "Go to a conversation" not in t.text)
+        # A two-digit number, typed after the finder shows it.
+        await to_list(t)
+        t.send(":")
+        await t.shows("Go to a conversation")
+        t.send("12")
+        await t.wait_for(lambda: re.search(r"│ *12 +(?:! )?([\w+][^ ]*) ·", t.text) is not None)
+        found = re.search(r"│ *12 +(?:! )?([\w+][^ ]*) ·", t.text)
+        assert found is not None
+        t.send("enter")
+        await opened(t, found.group(1))
+        # ctrl+g and part of a name; escape closes without opening anything.
+        await to_list(t)
+        t.send("ctrl+g")
+        await t.shows("Go to a conversation")
+        t.send("escape")
+        await t.wait_for(lambda: "Go to a conversation" not in t.text)
+        assert log_title(t).startswith(found.group(1)) or list_shown(t)
+        # The best match is highlighted; down then up comes back to it.
+        t.send(b"\x07" + named[2].encode())
+        await t.shows("Go to a conversation")
+        t.send("down", "up", "enter")
+        await opened(t, named[2])
 
 
 @pytest.mark.parametrize("size", SIZES)

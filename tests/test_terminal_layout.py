@@ -21,8 +21,8 @@ from bimpe_tui.widgets.picker import row
 from tests.terminal import Terminal
 from tests.test_real_terminal import LIST_TITLE, demo, list_shown, log_title, open_row, titles
 
-#: What ends a conversation's row: its age, then its unread count if any.
-ROW_END = re.compile(r"(now|\d+[smhd])( \((\d+|999\+)\))?$")
+#: What ends a conversation's row: its age or the customer's wait, then its unread count.
+ROW_END = re.compile(r"(now|\d+[smhd]|waiting \d+[smhd]( \d+m)?)( \((\d+|999\+)\))?$")
 
 SIZES = [
     pytest.param((60, 20), id="60x20"),
@@ -46,7 +46,7 @@ def row_ends(t: Terminal) -> list[str]:
     right = list_width(t) - 1
     found = []
     for line in t.text.splitlines()[2:]:
-        if re.match(r"│\d ", line):
+        if re.match(r"│ *\d+ ", line):
             found.append(line[1 : right - 1].rstrip())
     return found
 
@@ -141,4 +141,4 @@ def test_a_row_keeps_its_age_and_unread_count_at_any_width(width: int, unread: i
     match = ROW_END.search(first.rstrip())
     assert match is not None, first
     if unread:
-        assert match.group(3) == (str(unread) if unread < 1000 else "999+")
+        assert match.group(4) == (str(unread) if unread < 1000 else "999+")

@@ -16,7 +16,7 @@ from textual.widgets import OptionList, Static
 from ..api.models import Message
 from ..api.stream import parse_timestamp
 from ..render import one_line
-from ..search import role_name
+from ..roles import role_name
 
 
 def result_line(message: Message, tz: tzinfo | None) -> Text:

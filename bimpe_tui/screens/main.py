@@ -24,7 +24,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..api.errors import BimpeError
 from ..api.models import Message
-from ..book import Entry, Pending, TimelineItem, held
+from ..book import Entry, TimelineItem, held
 from ..export import ExportFormat
 from ..history import HistoryError
 from ..monitor import (
@@ -38,16 +38,22 @@ from ..monitor import (
     StatusChanged,
     TimelineReplaced,
 )
+from ..numbers import Numbers
 from ..operator import Operator
 from ..render import one_line
 from ..status_words import status_line
+from ..waits import waits_summary
 from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog, SearchBox
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
-from .confirm import ConfirmScreen, dialog_open, open_dialog
+from .acting import Acting
+from .confirm import dialog_open, open_dialog
+from .exporting import ask_export, export_conversation
 from .history_results import HistoryResults
 from .ids import IdsScreen, id_rows
+from .navigation import Navigation
+from .titles import log_title
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,6 +119,14 @@ class MainScreen(Screen[None]):
         Binding("c", "reply", "Reply", show=False, id="main.reply"),
         Binding("e", "export", "Export", show=False, id="main.export"),
         Binding("i", "ids", "Ids and commands", show=False, id="main.ids"),
+        Binding(
+            "ctrl+g,colon",
+            "go_to",
+            "Go to a conversation: by number (:12) or name",
+            show=False,
+            key_display="ctrl+g, :",
+            id="main.go_to",
+        ),
         # Digits work in every terminal (a text box takes them first while it has
         # focus); alt+digit where the terminal delivers it.
         *(
@@ -153,12 +167,10 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.monitor = monitor
         self.operator = operator or Operator(monitor)
-        #: The conversation the reply box is open for.
-        self._compose_for: str | None = None
-        #: Conversations with a send in flight (their box takes no second enter).
-        self._sending: set[str] = set()
-        #: Conversations someone else has that the user chose to reply to anyway.
-        self._replying_anyway: set[str] = set()
+        #: Taking over, handing back and the reply box.
+        self.acting = Acting(self)
+        #: Numbers, rounds, the hotlist and go to.
+        self.navigation = Navigation(self)
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
@@ -168,8 +180,6 @@ class MainScreen(Screen[None]):
         self._redraw_timer: Timer | None = None
         self._ticks = 0
         self._hold_until = 0.0
-        #: The order `]` and `[` walk, fixed at the start of a round (see `action_cycle`).
-        self._round: list[str] = []
         #: The file the last export from the app wrote (tests and tools read it).
         self.last_export: str | None = None
         #: The scrollback line drawn at the top of the log (to keep the reader's place
@@ -284,8 +294,7 @@ class MainScreen(Screen[None]):
         if isinstance(event, ListChanged):
             self.list_version += 1
         elif isinstance(event, Opened):
-            if self._compose_for not in (None, event.conversation_id):
-                self._close_compose()
+            self.acting.opened(event.conversation_id)
             self.refresh_bindings()
             self.picker.highlight(event.conversation_id)
             self._show_open()
@@ -314,21 +323,21 @@ class MainScreen(Screen[None]):
             self.update_status()
 
     def _show_open(self) -> None:
-        entry = self._open_entry()
+        entry = self.open_entry()
         if entry is not None:
             self.log_view.highlights = entry.highlights
             self.log_view.mine = entry.timeline.mine
             self._drawn_top = entry.older.marker()
             self.log_view.live = not entry.timeline.detached
-            self.log_view.show(self._title(entry), entry.shown(), now=self._now())
+            self.log_view.show(self.title_of(entry), entry.shown(), now=self._now())
 
-    def _open_entry(self) -> Entry | None:
+    def open_entry(self) -> Entry | None:
         current = self.monitor.current
         return self.monitor.book.get(current) if current else None
 
     def update_status(self) -> None:
         """Recompute the status line from the monitor's state."""
-        entry = self._open_entry()
+        entry = self.open_entry()
         age = None
         if entry is not None:
             last = self.monitor.last_activity(entry.id)
@@ -365,20 +374,38 @@ class MainScreen(Screen[None]):
         self._drawn_version = self.list_version
         picker = self.picker
         book = self.monitor.book
+        self.navigation.number_rows()
+        numbers = self.numbers
         groups = book.ordered(picker.filter_text)
         if time.monotonic() < self._hold_until:
             groups = held(groups, self.order)
-        self.order = picker.show_rows(groups, self.clock(), book.more_pages)
+        now = self.clock()
+        waits = self.monitor.config.waits
+        self.order = picker.show_rows(
+            groups,
+            now,
+            book.more_pages,
+            number_of=numbers.of if numbers is not None else lambda _: None,
+            waits=waits,
+            summary=waits_summary(
+                (
+                    (e.conversation.needs_attention, e.wait_for_a_person())
+                    for e in book.entries.values()
+                ),
+                now,
+                waits,
+            ),
+        )
         current = self.monitor.current
         if picker.options.highlighted is None and current is not None:
             # Opened before its row was listed (the state file opened slowly): the
             # cursor goes to it now, not nowhere.
             picker.highlight(current)
         self.update_status()
-        entry = self._open_entry()
+        entry = self.open_entry()
         if entry is not None:
             # A refresh of the list may say someone else paused or resumed the AI.
-            title = self._title(entry)
+            title = self.title_of(entry)
             if title != self.log_view.border_title:
                 self.log_view.border_title = title
 
@@ -406,7 +433,7 @@ class MainScreen(Screen[None]):
 
     @on(Picker.FilterChanged)
     def _filter_changed(self) -> None:
-        self._round = []
+        self.navigation.new_round()
         self.list_version += 1
 
     @on(ConversationList.Resized)
@@ -441,7 +468,7 @@ class MainScreen(Screen[None]):
         from it), and the scrollback line may have changed: the log is told
         both, so the line the reader had at the top of the screen stays there.
         """
-        entry = self._open_entry()
+        entry = self.open_entry()
         if entry is None:
             return
         shown = entry.shown()
@@ -456,7 +483,7 @@ class MainScreen(Screen[None]):
             gone_above = [*([was_top] if was_top is not None else []), *gone]
         self.log_view.live = not entry.timeline.detached
         self.log_view.redraw(
-            self._title(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
+            self.title_of(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
         )
 
     @on(MessageLog.ReachedEnd)
@@ -512,7 +539,7 @@ class MainScreen(Screen[None]):
     @on(MessageLog.MarkUnread)
     def _mark_unread(self, event: MessageLog.MarkUnread) -> None:
         if self.monitor.mark_unread_from(event.message_id):
-            entry = self._open_entry()
+            entry = self.open_entry()
             count = entry.unread if entry is not None else 0
             self.notify(f"marked unread: {count:,} messages from the top of the log", markup=False)
 
@@ -521,53 +548,28 @@ class MainScreen(Screen[None]):
         self.picker.open_filter()
 
     def _go(self, conversation_id: str) -> None:
-        """Open a conversation from a key; in a narrow terminal the log shows it."""
-        self.monitor.open(conversation_id)
-        if self.narrow:
-            self.action_show_pane("log")
+        self.navigation.go(conversation_id)
+
+    @property
+    def numbers(self) -> Numbers | None:
+        """Each listed conversation's number (None until the first listing is whole)."""
+        return self.navigation.numbers
 
     def action_jump(self, number: int) -> None:
-        """Open the Nth conversation in the list."""
-        if 0 < number <= len(self.order):
-            self._go(self.order[number - 1])
+        """Open the conversation numbered `number` (numbers stay as the list re-sorts)."""
+        self.navigation.jump(number)
 
     def action_cycle(self, step: int) -> None:
-        """Open the next (step 1) or previous (step -1) conversation in the list.
-
-        A round walks the order the list had when it began, so a conversation
-        that moves up while the user walks is not visited twice and none is
-        skipped; one that appears during the round joins at its end. Wrapping
-        around starts a new round from the list as it is then.
-        """
-        order = self.order
-        if not order:
-            return
-        listed = set(order)
-        walk = [c for c in self._round if c in listed]
-        in_round = set(walk)
-        walk += [c for c in order if c not in in_round]
-        current = self.monitor.current
-        if current not in walk:
-            self._round = list(order)
-            self._go(order[0] if step > 0 else order[-1])
-            return
-        index = walk.index(current) + step
-        if not 0 <= index < len(walk):
-            walk = list(order)  # a new round, from the list as it is now
-            index = 0 if step > 0 else len(walk) - 1
-            if walk[index] == current and len(walk) > 1:
-                index += step
-        self._round = walk
-        self._go(walk[index])
+        """Open the next (step 1) or previous (step -1) conversation in the list."""
+        self.navigation.cycle(step)
 
     def action_next_unread(self) -> None:
-        """Open the most urgent conversation with news (the hotlist; see the README)."""
-        current = self.monitor.current
-        for entry in self.monitor.book.hotlist(self.picker.filter_text):
-            if entry.id != current:
-                self._go(entry.id)
-                return
-        self.notify("nothing new: every conversation with news has been visited", markup=False)
+        """Open the most urgent conversation with news (the hotlist)."""
+        self.navigation.next_unread()
+
+    def action_go_to(self) -> None:
+        """Find a conversation by its number or part of a name, and open it."""
+        self.navigation.go_to()
 
     def action_retry(self) -> None:
         """Reconnect a stream that gave up, retry older messages that failed to load,
@@ -581,15 +583,15 @@ class MainScreen(Screen[None]):
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def _title(self, entry: Entry) -> Content:
-        holder = self.operator.holder(entry)
-        return _title(entry, HOLDER_WORDS[holder])
+    def title_of(self, entry: Entry) -> Content:
+        """The log's title for `entry`, with who has it now."""
+        return log_title(entry, self.operator.holder(entry))
 
     # -- ids ----------------------------------------------------------------------------
 
     def action_ids(self) -> None:
         """The open conversation's agent and conversation ids, and command lines, to copy."""
-        entry = self._open_entry()
+        entry = self.open_entry()
         if entry is None:
             self.notify("no conversation open", markup=False)
             return
@@ -601,313 +603,42 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         """Ask what to export of the open conversation, then write it (see export_open)."""
-        entry = self._open_entry()
-        if entry is None:
-            self.notify("no conversation open to export", markup=False)
-            return
-        loaded = len(entry.timeline.messages())
-
-        def chosen(choice: str | None) -> None:
-            if choice is None or choice == "cancel":
-                return
-            scope, fmt = choice.split("-")
-            self.export_open("jsonl" if fmt == "jsonl" else "md", everything=scope == "all")
-
-        open_dialog(
-            self.app,
-            ConfirmScreen(
-                "Export",
-                f"Export {one_line(entry.conversation.who, 40)}: the {loaded:,} messages "
-                "loaded, or all of it (every page fetched from the server)?",
-                [
-                    ("loaded-md", "Loaded → Markdown"),
-                    ("loaded-jsonl", "Loaded → JSON Lines"),
-                    ("all-md", "All → Markdown"),
-                    ("all-jsonl", "All → JSON Lines"),
-                    ("cancel", "Cancel"),
-                ],
-            ),
-            chosen,
-        )
+        ask_export(self)
 
     @work(group="export", exit_on_error=False)
     async def export_open(self, fmt: ExportFormat, *, everything: bool) -> None:
         """Export the open conversation in a worker; progress in the log's subtitle."""
-        entry = self._open_entry()
-        if entry is None:
-            return
-        log = self.log_view
-        what = "all" if everything else "loaded"
-
-        def progress(written: int, total: int | None) -> None:
-            of = f" of {total:,}" if total else ""
-            log.border_subtitle = f"exporting ({what}): {written:,}{of} messages"
-
-        progress(0, None)
-        try:
-            path, written = await self.monitor.export(
-                entry.id, fmt, everything=everything, progress=progress
-            )
-        except (BimpeError, OSError) as exc:
-            self.notify(f"export failed: {exc}", severity="error", markup=False)
-            return
-        finally:
-            log.border_subtitle = ""
-        self.last_export = path
-        self.notify(f"exported {written:,} messages to {path}", markup=False, timeout=10)
+        path = await export_conversation(self, fmt, everything=everything)
+        if path is not None:
+            self.last_export = path
 
     # -- acting -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("take_over", "hand_back", "reply") and self._open_entry() is None:
+        if action in ("take_over", "hand_back", "reply") and self.open_entry() is None:
             return None
         # Read-only: the keys still run, to say why nothing happens (the help,
         # the footer and the palette leave them out: see `Operator.refusal`).
         return True
 
-    def _may_act(self) -> Entry | None:
-        """The open conversation, if acting on it is allowed now; else says why not."""
-        refusal = self.operator.refusal
-        if refusal is not None:
-            self.notify(refusal, severity="warning", markup=False)
-            return None
-        if dialog_open(self.app):
-            return None  # one question at a time: this key was typed ahead of it
-        return self._open_entry()
-
-    def _refresh_title(self) -> None:
-        entry = self._open_entry()
-        if entry is not None:
-            self.log_view.border_title = self._title(entry)
-        self.refresh_bindings()
-
-    def _acted(self, ok: bool, text: str) -> None:
-        self.notify(text, severity="information" if ok else "error", markup=False)
-        self._refresh_title()
-        if not self.operator.can_act:
-            self._close_compose()
-
     def action_take_over(self) -> None:
         """Pause the open conversation's AI (you have it), once confirmed."""
-        entry = self._may_act()
-        if entry is None:
-            return
-        c = entry.conversation
-        conversation_id = entry.id
-        if c.is_ai_chat_paused and entry.yours:
-            self.notify("you have it already", markup=False)
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "take-over":
-                self._set_ai(conversation_id, True)
-
-        already = " Its AI is paused already (by someone else)." if c.is_ai_chat_paused else ""
-        self._ask(
-            "Take over?",
-            f"Pause the AI for {one_line(c.who, 40)} on {_channel(c.channel_type)}: it stops "
-            f"answering until you hand back.{already}",
-            [("take-over", "Take over"), ("cancel", "Cancel")],
-            chosen,
-        )
+        self.acting.take_over()
 
     def action_hand_back(self) -> None:
         """Resume the open conversation's AI, once confirmed."""
-        entry = self._may_act()
-        if entry is None:
-            return
-        c = entry.conversation
-        conversation_id = entry.id
-        if not c.is_ai_chat_paused:
-            self.notify("the AI has it already", markup=False)
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "hand-back":
-                self._set_ai(conversation_id, False)
-
-        self._ask(
-            "Hand back?",
-            f"Resume the AI for {one_line(c.who, 40)} on {_channel(c.channel_type)}: it "
-            "answers the customer again.",
-            [("hand-back", "Hand back to the AI"), ("cancel", "Cancel")],
-            chosen,
-        )
-
-    def _ask(
-        self,
-        title: str,
-        question: str,
-        choices: list[tuple[str, str]],
-        chosen: Callable[[str | None], None],
-    ) -> bool:
-        """A deliberate question (nothing chosen until the user moves to a choice)."""
-        return open_dialog(
-            self.app, ConfirmScreen(title, question, choices, deliberate=True), chosen
-        )
-
-    @work(group="act", exit_on_error=False)
-    async def _set_ai(self, conversation_id: str, paused: bool, then_reply: bool = False) -> None:
-        outcome = await self.operator.set_ai(conversation_id, paused)
-        self._acted(outcome.ok, outcome.text)
-        if then_reply and outcome.ok and self.monitor.current == conversation_id:
-            self._open_compose(conversation_id)
+        self.acting.hand_back()
 
     def action_reply(self) -> None:
         """Open the reply box; on a conversation the AI is answering, ask first."""
-        entry = self._may_act()
-        if entry is None:
-            return
-        c = entry.conversation
-        conversation_id = entry.id
-        if c.is_ai_chat_paused and (entry.yours or conversation_id in self._replying_anyway):
-            self._open_compose(conversation_id)
-            return
-        if c.is_ai_chat_paused:
-            # Someone else has it: two people answering one customer is asked first.
-
-            def anyway(choice: str | None) -> None:
-                if choice == "reply":
-                    self._replying_anyway.add(conversation_id)
-                    self._open_compose(conversation_id)
-
-            self._ask(
-                "Someone else has it",
-                f"The AI for {one_line(c.who, 40)} on {_channel(c.channel_type)} was paused, "
-                "not by you in this run: someone else may be answering. Reply anyway?",
-                [("reply", "Reply anyway"), ("cancel", "Cancel")],
-                anyway,
-            )
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "take-over":
-                self._set_ai(conversation_id, True, then_reply=True)
-            elif choice == "reply":
-                self._open_compose(conversation_id)
-
-        self._ask(
-            "The AI is answering",
-            f"The AI is answering {one_line(c.who, 40)} on {_channel(c.channel_type)}. "
-            "Pause it (take over) before you reply?",
-            [
-                ("take-over", "Take over and reply"),
-                ("reply", "Reply alongside the AI"),
-                ("cancel", "Cancel"),
-            ],
-            chosen,
-        )
-
-    def _open_compose(self, conversation_id: str) -> None:
-        if self.monitor.current != conversation_id or not self.operator.can_act:
-            return
-        box = self.compose_box
-        if self._compose_for != conversation_id:
-            box.text = self.operator.draft(conversation_id).text
-            box.busy = conversation_id in self._sending
-        self._compose_for = conversation_id
-        box.add_class("-open")
-        self.pane = "log"
-        # At once: keys typed right after `c` belong in the box.
-        self.set_focus(box)
-
-    def _close_compose(self) -> None:
-        conversation_id = self._compose_for
-        if conversation_id is None:
-            return
-        box = self.compose_box
-        self.operator.draft(conversation_id).text = box.text
-        self._compose_for = None
-        box.remove_class("-open")
-        if box.has_focus:
-            self.set_focus(self.log_view.lines)
+        self.acting.reply()
 
     @on(ComposeBox.Cancelled)
     def _compose_cancelled(self, event: ComposeBox.Cancelled) -> None:
         event.stop()
-        self._close_compose()
+        self.acting.close_compose()
 
     @on(ComposeBox.Send)
     def _compose_send(self, event: ComposeBox.Send) -> None:
-        """Send the box's text once: the box takes no other enter until this one is
-        settled (sent, refused or cancelled; see `_settled`)."""
         event.stop()
-        conversation_id = self._compose_for
-        entry = self.monitor.book.get(conversation_id) if conversation_id else None
-        if entry is None or conversation_id is None:
-            self._settled(conversation_id)
-            return
-        if conversation_id in self._sending:
-            return  # its send is still on its way: the box says so
-        text = event.text
-        if not self.operator.needs_send_confirmation:
-            self._send(conversation_id, text)
-            return
-        c = entry.conversation
-
-        def chosen(choice: str | None) -> None:
-            if choice == "send":
-                self.operator.confirm_sending()
-                self._send(conversation_id, text)
-            else:
-                self._settled(conversation_id)
-
-        host = self.monitor.base_url.split("://", 1)[-1]
-        if not self._ask(
-            "Send to a customer?",
-            f"This message goes to {one_line(c.who, 40)} on {_channel(c.channel_type)} "
-            f"({one_line(entry.agent.name, 40)}) through {one_line(host, 60)}. "
-            "This is asked once per run.",
-            [("send", "Send"), ("cancel", "Cancel")],
-            chosen,
-        ):
-            self._settled(conversation_id)
-
-    def _send(self, conversation_id: str, text: str) -> None:
-        pending = self.operator.start_send(conversation_id, text)
-        if pending is None:
-            self._settled(conversation_id)
-            return
-        self._sending.add(conversation_id)
-        if self._compose_for == conversation_id:
-            # Only what is sent leaves the box: text typed after the enter (while
-            # this was asked or queued) stays for the next message.
-            box = self.compose_box
-            box.text = box.text.removeprefix(text) if box.text.startswith(text) else box.text
-        self._finish_send(conversation_id, pending)
-
-    def _settled(self, conversation_id: str | None) -> None:
-        """The box's send is over (or never started): enter sends again."""
-        if conversation_id is not None:
-            self._sending.discard(conversation_id)
-        if conversation_id is None or self._compose_for == conversation_id:
-            self.compose_box.busy = False
-
-    @work(group="act", exit_on_error=False)
-    async def _finish_send(self, conversation_id: str, pending: Pending) -> None:
-        try:
-            outcome = await self.operator.finish_send(conversation_id, pending)
-        finally:
-            self._settled(conversation_id)
-        if not outcome.ok:
-            draft = self.operator.draft(conversation_id)
-            if self._compose_for == conversation_id and not self.compose_box.text.strip():
-                # The text comes back where it was typed, to be sent again or edited.
-                self.compose_box.text = draft.text
-            self._acted(False, outcome.text)
-
-
-#: The title's words for who has the conversation.
-HOLDER_WORDS = {"you": "you have it", "taken": "AI paused by someone else", "AI": "AI"}
-
-
-def _channel(channel_type: str) -> str:
-    return one_line(channel_type.removeprefix("test_"), 20)
-
-
-def _title(entry: Entry, holder: str) -> Content:
-    c = entry.conversation
-    channel = c.channel_type.removeprefix("test_")
-    # Content, not a string: a string title is parsed as markup, and the names
-    # come from the server (an escaped one can still fail to parse).
-    return Content(one_line(f"{c.who} · {channel} · {entry.agent.name} · {holder}", 120))
+        self.acting.compose_send(event.text)

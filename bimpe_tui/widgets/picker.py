@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
 from textual import on
@@ -20,26 +20,39 @@ from ..api.models import Agent
 from ..book import Entry
 from ..render import one_line, relative_time, status_glyph
 from ..status_words import tone_of
+from ..waits import DEFAULT_WAITS, WaitRules, wait_words
 from .text_keys import OrderedInput
 
-#: Where the state glyph sits in a row, and the theme colour of each tone.
-GLYPH_AT = 2
+#: The theme colour of each tone of the state glyph.
 TONE_COLOURS = {"live": "$success", "busy": "$warning", "bad": "$error", "idle": "$text-muted"}
 
 LOAD_MORE_PREFIX = "more:"
 AGENT_PREFIX = "agent:"
 
 
-def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
-    """Two lines for one conversation: who, channel, state; then the preview.
+def glyph_at(digits: int) -> int:
+    """Where the state glyph sits in a row whose numbers are `digits` wide."""
+    return digits + 1
+
+
+def row(
+    entry: Entry,
+    now: float,
+    number: int | None,
+    width: int = 40,
+    digits: int = 1,
+    waits: WaitRules = DEFAULT_WAITS,
+) -> Text:
+    """Two lines for one conversation: number, who, channel, state; then the preview.
 
     What a user needs most sits at the right and is never cut: the unread
     count, the age, and the `new` / `•` marks; the name and channel give way.
+    Numbers are right-aligned in `digits` cells, so every row's glyph lines up.
     """
     c = entry.conversation
     text = Text(end="")
-    text.append(f"{number} " if number is not None else "  ", "dim")
-    # Coloured by the theme in `show_rows` (GLYPH_AT), from the stream's tone.
+    text.append(f"{number:>{digits}} " if number is not None else " " * (digits + 1), "dim")
+    # Coloured by the theme in `show_rows` (glyph_at), from the stream's tone.
     text.append(status_glyph(entry.status))
     text.append(" ")
     text.append("! " if c.needs_attention else "  ", "bold red")
@@ -63,16 +76,22 @@ def row(entry: Entry, now: float, number: int | None, width: int = 40) -> Text:
     elif entry.active:
         # Not watched, but the list says something happened since you looked.
         right.append(" •", "bold cyan")
-    when = relative_time(entry.last_activity, now)
-    if when:
+    since = entry.waiting_since()
+    waiting = wait_words(since, now, waits)
+    if since is not None and waiting:
+        # Who waits, and how long, says more than when the last message came.
+        long = now - since >= waits.colour_after
+        right.append(f" {waiting}", "bold yellow" if long else "yellow")
+    elif when := relative_time(entry.last_activity, now):
         right.append(f" {when}", "dim")
     if entry.unread:
         right.append(f" ({entry.unread if entry.unread < 1000 else '999+'})", "bold magenta")
-    room = max(GLYPH_AT + 1, width - right.cell_len)
+    room = max(glyph_at(digits) + 1, width - right.cell_len)
     text.truncate(room, overflow="ellipsis", pad=True)
     text.append_text(right)
     text.truncate(width, overflow="ellipsis")
-    preview = Text("      " + (one_line(entry.preview, width) or "—"), "dim", end="")
+    indent = " " * (digits + 5)  # under the name
+    preview = Text(indent + (one_line(entry.preview, width) or "—"), "dim", end="")
     preview.truncate(width, overflow="ellipsis")
     return Text.assemble(text, "\n", preview, end="")
 
@@ -227,8 +246,19 @@ class Picker(Vertical):
         groups: Iterable[tuple[Agent, list[Entry]]],
         now: float,
         more: Iterable[str] = (),
+        number_of: Callable[[str], int | None] = lambda _: None,
+        waits: WaitRules = DEFAULT_WAITS,
+        summary: str = "",
     ) -> list[str]:
-        """Rebuild the rows, keeping the highlighted conversation; returns their ids in order."""
+        """Rebuild the rows, keeping the highlighted conversation; returns their ids in order.
+
+        `number_of` gives each conversation's number (see `numbers.Numbers`);
+        `summary` follows the count in the list's title (who waits for a person).
+        """
+        groups = [(agent, list(entries)) for agent, entries in groups]
+        numbers = {e.id: number_of(e.id) for _, entries in groups for e in entries}
+        digits = max((len(str(n)) for n in numbers.values() if n is not None), default=1)
+        glyph = glyph_at(digits)
         options = self.options
         highlighted = options.highlighted_option
         keep = highlighted.id if highlighted is not None else None
@@ -247,10 +277,9 @@ class Picker(Vertical):
                 title.append(f"  {one_line(agent.status, 12)}", "dim")
             rows.append(Option(title, id=f"{AGENT_PREFIX}{agent.id}", disabled=True))
             for entry in entries:
-                number = len(order) + 1 if len(order) < 9 else None
                 colour = TONE_COLOURS[tone_of(entry.status)]
-                prompt = Content.from_rich_text(row(entry, now, number, width))
-                prompt = prompt.stylize(colour, GLYPH_AT, GLYPH_AT + 1)
+                drawn = row(entry, now, numbers[entry.id], width, digits, waits)
+                prompt = Content.from_rich_text(drawn).stylize(colour, glyph, glyph + 1)
                 rows.append(Option(prompt, id=entry.id))
                 order.append(entry.id)
             if agent.id in has_more:
@@ -273,7 +302,7 @@ class Picker(Vertical):
                 options.highlighted = options.get_option_index(keep)
             except OptionDoesNotExist:  # the conversation was filtered out
                 options.highlighted = 1 if order else None
-        heading = f"Conversations ({len(order)})"
+        heading = f"Conversations ({len(order)})" + (f" · {summary}" if summary else "")
         if str(self.border_title or "") != heading:  # setting it repaints, even the same words
             self.border_title = heading
         return order

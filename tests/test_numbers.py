@@ -85,7 +85,7 @@ EVERYONE = [
 def test_a_number_finds_its_holder_first_then_numbers_that_start_with_it() -> None:
     found = [c.conversation_id for c, _ in candidates_for("12", EVERYONE)]
     assert found == ["c_12", "c_120"]
-    assert [c.conversation_id for c, _ in candidates_for(":12", EVERYONE)][0] == "c_12"
+    assert next(c.conversation_id for c, _ in candidates_for(":12", EVERYONE)) == "c_12"
     assert candidates_for("99", EVERYONE) == []
 
 

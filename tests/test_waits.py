@@ -113,7 +113,8 @@ def test_a_new_message_moves_the_wait(tmp_path: Path) -> None:
     assert e.waiting_since() is None
     e.timeline.add([msg("c", "customer", 0.5)])
     later = e.waiting_since()
-    assert later is not None and later > first
+    assert later is not None
+    assert later > first
 
 
 def test_waits_thresholds_are_read_from_the_config(tmp_path: Path) -> None:

@@ -617,13 +617,11 @@ def _watch(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         settings, api_key = loaded
         base_url, alerts = settings.base_url, settings.alerts
-    from .monitor import MonitorConfig
+    from .monitor import Connection, MonitorConfig
 
     config = MonitorConfig(
         state=StateStore(args.state_file or default_state_path()),
-        api_key=api_key,
-        base_url=base_url,
-        demo=demo,
+        connection=None if demo is not None else Connection.to(base_url, api_key),
     )
     if alerts is not None:
         config.alerts = alerts
@@ -634,7 +632,7 @@ def _watch(args: argparse.Namespace) -> int:
     )
     from . import event_loop
 
-    return event_loop.run(watch(config, sys.stdout, selected))
+    return event_loop.run(watch(config, sys.stdout, selected, demo))
 
 
 # -- export ---------------------------------------------------------------------------
@@ -667,7 +665,8 @@ def _add_export_parser(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import format_for_path, run_export
+    from .export import format_for_path
+    from .export_cli import run_export
 
     loaded = _settings_with_key(args)
     if loaded is None:

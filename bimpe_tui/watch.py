@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .api.models import Message
 from .book import Entry
-from .cli import WATCH_EVENTS
+from .cli_parser import WATCH_EVENTS
 from .monitor import (
     MAX_WATCHED,
     AlertRaised,

@@ -53,7 +53,8 @@ class AppConfig(MonitorConfig):
     """The monitor's settings plus what only the terminal needs.
 
     The app connects the monitor to `base_url` with `api_key`, or to the embedded
-    `demo` server, which it starts (unless it is running) and stops again.
+    `demo` server, which it starts (unless it is running) and stops again: it sets
+    `connection` from these at start-up.
     """
 
     #: Never in a repr: Textual's crash report prints local variables.

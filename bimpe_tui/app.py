@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from textual import events, work
@@ -19,6 +19,7 @@ from . import collector
 from .keys import Row, sections
 from .monitor import (
     AlertRaised,
+    Connection,
     Fatal,
     Monitor,
     MonitorConfig,
@@ -36,6 +37,9 @@ from .widgets.compose import ReplyKeys
 from .widgets.message_log import FilterKeys, MessageLog, SearchKeys, TimelineView
 from .widgets.picker import ConversationList, Picker
 
+if TYPE_CHECKING:
+    from .demo.server import DemoServer
+
 __all__ = ["AppConfig", "BimpeApp", "server_key"]
 
 #: The help's words for the actions that read-only mode takes away.
@@ -47,8 +51,18 @@ ALERT_TOAST = 15.0
 
 @dataclass
 class AppConfig(MonitorConfig):
-    """The monitor's settings plus what only the terminal needs."""
+    """The monitor's settings plus what only the terminal needs.
 
+    The app connects the monitor to `base_url` with `api_key`, or to the embedded
+    `demo` server, which it starts (unless it is running) and stops again: it sets
+    `connection` from these at start-up.
+    """
+
+    #: Never in a repr: Textual's crash report prints local variables.
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = ""
+    #: A demo server to serve from (started by the app if it is not running).
+    demo: DemoServer | None = None
     #: The time zone for message times (None: the machine's).
     tz: tzinfo | None = None
     #: Warnings gathered before the app started (config file problems).
@@ -81,6 +95,8 @@ class BimpeApp(App[None]):
         )
         #: Set whenever a monitor event has been rendered (tests and tools wait on it).
         self.updated = asyncio.Event()
+        #: The app started the demo server, so it stops it.
+        self._owns_demo = False
 
     def on_mount(self) -> None:
         self.push_screen(self.main)
@@ -91,10 +107,17 @@ class BimpeApp(App[None]):
     @work(group="startup", exclusive=True, exit_on_error=False)
     async def start_up(self) -> None:
         """Connect and list (again, after a failure: the `r` key)."""
-        demo = self.config.demo
-        self.sub_title = (
-            "demo server" if demo is not None else urlsplit(self.config.base_url).netloc
-        )
+        config = self.config
+        demo = config.demo
+        if demo is None:
+            self.sub_title = urlsplit(config.base_url).netloc
+            config.connection = Connection.to(config.base_url, config.api_key)
+        else:
+            self.sub_title = "demo server"
+            if not demo.running:
+                await demo.start()
+                self._owns_demo = True
+            config.connection = Connection.to_demo(demo)
         await self.monitor.start()
         if self.monitor.ready:
             self.main.picker.options.focus()
@@ -212,6 +235,8 @@ class BimpeApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.monitor.close()
+        if self._owns_demo and self.config.demo is not None:
+            await self.config.demo.stop()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

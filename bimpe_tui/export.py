@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import os
 import re
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 import msgspec
 
@@ -45,20 +42,23 @@ from .history import DEFAULT_PAGE_SIZE, iter_all_messages
 from .safe_text import UNSAFE, spelled_out
 from .tail import json_line
 
+if TYPE_CHECKING:
+    from .book import Entry
+
 __all__ = [
     "FORMATS",
     "ExportFormat",
     "ExportHeader",
     "Progress",
-    "ProgressReport",
     "atomic_text_file",
     "export_conversation",
     "export_file_name",
+    "export_from_app",
     "export_messages",
+    "export_path",
     "format_for_path",
     "jsonl_message",
     "markdown_message",
-    "run_export",
 ]
 
 ExportFormat = Literal["md", "jsonl"]
@@ -252,92 +252,75 @@ async def export_conversation(
     return writer.written
 
 
-# -- `bimpe-tui export` ---------------------------------------------------------------
-
-#: Conversations shorter than this export without a progress display: done at once.
-PROGRESS_FROM = 1000
-_BAR_WIDTH = 30
-_REDRAW_EVERY = 0.1
+# -- from the app --------------------------------------------------------------------
 
 
-class ProgressReport:
-    """An export's progress on stderr: a bar redrawn in place on a terminal, else lines.
+def export_path(directory: str | None, conversation_id: str, fmt: ExportFormat, now: float) -> str:
+    """Where the app writes an export (`directory`, else the user's downloads directory,
+    created if need be), named for the conversation and the wall-clock time `now`."""
+    if directory is None:
+        import platformdirs
 
-    Shown only for conversations of ``PROGRESS_FROM`` messages or more. On a terminal
-    the bar is redrawn at most ten times a second and cleared at the end; elsewhere (a
-    log, a pipe) a plain line at every tenth of the way, no carriage returns.
-    """
-
-    def __init__(
-        self,
-        stream: TextIO,
-        *,
-        terminal: bool | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._stream = stream
-        self._terminal = stream.isatty() if terminal is None else terminal
-        self._clock = clock
-        self._drawn_at = -_REDRAW_EVERY
-        self._tenths = 0
-        self._bar_shown = False
-
-    def __call__(self, written: int, total: int | None) -> None:
-        """Report ``written`` of ``total`` messages."""
-        if total is None or total < PROGRESS_FROM:
-            return
-        total = max(total, written)
-        if self._terminal:
-            now = self._clock()
-            if written < total and now - self._drawn_at < _REDRAW_EVERY:
-                return
-            self._drawn_at = now
-            filled = _BAR_WIDTH * written // total
-            bar = "█" * filled + "░" * (_BAR_WIDTH - filled)
-            percent = 100 * written // total
-            self._stream.write(
-                f"\rbimpe-tui: exporting {bar} {percent:3d}% {written:,}/{total:,} messages"
-            )
-            self._bar_shown = True
-            self._stream.flush()
-            return
-        tenths = 10 * written // total
-        if tenths > self._tenths:
-            self._tenths = tenths
-            self._stream.write(
-                f"bimpe-tui: exported {written:,} of {total:,} messages ({10 * tenths} %)\n"
-            )
-            self._stream.flush()
-
-    def finish(self) -> None:
-        """Clear the bar (if drawn), so what follows starts on a clean line."""
-        if self._bar_shown:
-            self._stream.write("\r\x1b[2K")
-            self._stream.flush()
-            self._bar_shown = False
+        directory = platformdirs.user_downloads_dir()
+    os.makedirs(directory, exist_ok=True)
+    when = datetime.fromtimestamp(now, UTC)
+    return os.path.join(directory, export_file_name(conversation_id, fmt, when))
 
 
-def _utf8_stdout() -> io.TextIOWrapper:
-    # Exports are UTF-8 whatever the locale says: a C locale would refuse the first é.
-    return io.TextIOWrapper(
-        sys.stdout.buffer, encoding="utf-8", newline="\n", line_buffering=False, write_through=False
-    )
-
-
-async def _export_to(
-    *,
-    api_key: str,
-    base_url: str,
-    agent_id: str,
-    conversation_id: str,
+async def export_from_app(
+    client: ConsoleClient,
+    entry: Entry,
     fmt: ExportFormat,
-    out: TextIO,
-    report: ProgressReport,
-) -> int:
-    async with ConsoleClient(api_key, base_url) as client:
-        return await export_conversation(
-            client, agent_id, conversation_id, out, fmt, progress=report
-        )
+    *,
+    directory: str | None,
+    now: float,
+    everything: bool,
+    progress: Progress | None = None,
+) -> tuple[str, int]:
+    """Write a conversation from the app: what its timeline holds, or all of it
+    (fetching pages). Returns the path written and how many messages.
+
+    Raises BimpeError or OSError; a failed export leaves no file. The disk is used
+    from threads only: a slow disk must not stall the app's loop.
+    """
+    conversation_id = entry.id
+    path = await asyncio.to_thread(export_path, directory, conversation_id, fmt, now)
+    if everything:
+        # The file's opening, writes (in export_conversation) and commit (fsync,
+        # rename) run in threads.
+        stack = contextlib.ExitStack()
+        out = await asyncio.to_thread(stack.enter_context, atomic_text_file(path))
+        try:
+            written = await export_conversation(
+                client, entry.agent.id, conversation_id, out, fmt, progress=progress
+            )
+        except BaseException as exc:
+            await asyncio.to_thread(stack.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        await asyncio.to_thread(stack.close)
+        return path, written
+    messages = entry.timeline.messages()
+    header = ExportHeader(
+        entry.agent.id,
+        conversation_id,
+        who=entry.conversation.who,
+        channel=entry.conversation.channel_type,
+        scope="messages loaded in the app",
+    )
+    loop = asyncio.get_running_loop()
+
+    def report(written: int, total: int | None) -> None:
+        if progress is not None:
+            loop.call_soon_threadsafe(progress, written, total)
+
+    def write() -> int:
+        with atomic_text_file(path) as out:
+            return export_messages(
+                out, fmt, messages, header=header, total=len(messages), progress=report
+            )
+
+    written = await asyncio.to_thread(write)
+    return path, written
 
 
 @contextlib.contextmanager
@@ -367,76 +350,3 @@ def export_file_name(conversation_id: str, fmt: ExportFormat, now: datetime | No
     # Ids come from the server: only what is safe in a file name on any system is kept.
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", conversation_id)[:80] or "conversation"
     return f"bimpe-{safe}-{when}.{fmt}"
-
-
-def run_export(
-    *,
-    api_key: str,
-    base_url: str,
-    agent_id: str,
-    conversation_id: str,
-    fmt: ExportFormat,
-    output: str | None,
-    stderr: TextIO | None = None,
-) -> int:
-    """Run `bimpe-tui export`: the whole conversation to ``output`` (None or "-": stdout).
-
-    A file is written through :func:`atomic_text_file`, so an interrupted or failed
-    export leaves no half file. Returns the exit code: 0 done, 1 failed.
-    """
-    from . import event_loop
-    from .api.errors import BimpeError
-
-    err = sys.stderr if stderr is None else stderr
-    report = ProgressReport(err)
-    to_stdout = output is None or output == "-"
-
-    def export_to(out: TextIO) -> int:
-        written = event_loop.run(
-            _export_to(
-                api_key=api_key,
-                base_url=base_url,
-                agent_id=agent_id,
-                conversation_id=conversation_id,
-                fmt=fmt,
-                out=out,
-                report=report,
-            )
-        )
-        out.flush()
-        return written
-
-    try:
-        if to_stdout:
-            stdout = _utf8_stdout()
-            try:
-                written = export_to(stdout)
-            finally:
-                # Not closed: that would close the process's stdout under Python's feet.
-                with contextlib.suppress(ValueError, OSError):
-                    stdout.detach()
-        else:
-            assert output is not None
-            with atomic_text_file(output) as out:
-                written = export_to(out)
-    except BimpeError as exc:
-        report.finish()
-        print(f"bimpe-tui: export failed: {exc}", file=err)
-        return 1
-    except OSError as exc:
-        report.finish()
-        if isinstance(exc, BrokenPipeError) and to_stdout:
-            # The reader went away (`| head`): what it wanted, it got.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 0
-        print(f"bimpe-tui: export failed: {exc.strerror or exc}: {output}", file=err)
-        return 1
-    except KeyboardInterrupt:
-        report.finish()
-        print("bimpe-tui: export interrupted; nothing written", file=err)
-        return 1
-    report.finish()
-    where = "stdout" if to_stdout else os.path.abspath(str(output))
-    print(f"bimpe-tui: wrote {written:,} messages to {where}", file=err)
-    return 0

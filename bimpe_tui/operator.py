@@ -82,7 +82,7 @@ class Operator:
     @property
     def needs_send_confirmation(self) -> bool:
         """The first send of a run to a real (non-demo) server asks first."""
-        return self.monitor.config.demo is None and not self._first_send_confirmed
+        return not self.monitor.on_demo and not self._first_send_confirmed
 
     def confirm_sending(self) -> None:
         """The user confirmed the first send of this run."""

@@ -33,15 +33,16 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .api.models import Message
 from .book import Entry
-from .cli import WATCH_EVENTS
+from .cli_parser import WATCH_EVENTS
 from .monitor import (
     MAX_WATCHED,
     AlertRaised,
     Appended,
+    Connection,
     Fatal,
     ListChanged,
     Monitor,
@@ -51,6 +52,9 @@ from .monitor import (
     StatusChanged,
 )
 from .safe_text import UNSAFE
+
+if TYPE_CHECKING:
+    from .demo.server import DemoServer
 
 #: The event kinds `--event` chooses from.
 EVENTS = WATCH_EVENTS
@@ -192,8 +196,14 @@ class Watcher:
         self._listed = True
 
 
-async def watch(config: MonitorConfig, out: TextIO, selected: WatchFilter) -> int:
-    """Run until SIGINT or SIGTERM (0) or a fatal error; the exit status."""
+async def watch(
+    config: MonitorConfig, out: TextIO, selected: WatchFilter, demo: DemoServer | None = None
+) -> int:
+    """Run until SIGINT or SIGTERM (0) or a fatal error; the exit status.
+
+    With `demo`, watch that demo server (started here unless it is running, and then
+    stopped here), whatever `config.connection` says.
+    """
     config.state_scope = STATE_SCOPE
     watcher = Watcher(out, selected, config.clock)
     monitor = Monitor(config, watcher.event, can_see=lambda: False)
@@ -202,7 +212,12 @@ async def watch(config: MonitorConfig, out: TextIO, selected: WatchFilter) -> in
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, watcher.done.set)
+    owns_demo = demo is not None and not demo.running
     try:
+        if demo is not None:
+            if owns_demo:
+                await demo.start()
+            config.connection = Connection.to_demo(demo)
         await monitor.start()
         if monitor.ready:
             watcher.event(ListChanged())
@@ -212,4 +227,6 @@ async def watch(config: MonitorConfig, out: TextIO, selected: WatchFilter) -> in
         await watcher.done.wait()
     finally:
         await monitor.close()
+        if owns_demo and demo is not None:
+            await demo.stop()
     return watcher.exit_code

@@ -332,9 +332,9 @@ async def test_quit_saves_and_restart_resumes_with_nothing_missed(
 async def test_beyond_the_watch_limit_the_least_recently_viewed_stops(
     server: DemoServer, state_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bimpe_tui.monitor as app_module
+    import bimpe_tui.monitor.core as monitor_core
 
-    monkeypatch.setattr(app_module, "MAX_WATCHED", 3)
+    monkeypatch.setattr(monitor_core, "MAX_WATCHED", 3)
     app = make_app(server, state_path, clock)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, ready(app))
@@ -347,7 +347,7 @@ async def test_beyond_the_watch_limit_the_least_recently_viewed_stops(
         assert not app.monitor.book.entries[order[0]].watched
         assert order[0] not in app.monitor.saved.watched
         assert app.monitor.last_activity(order[0]) is None
-        assert order[0] not in app.monitor._streams
+        assert not app.monitor.streams.streaming(order[0])
         assert any("3 streams at most" in n.message for n in app._notifications)
 
 

@@ -25,7 +25,6 @@ from bimpe_tui.demo.server import DEMO_API_KEY, DemoServer
 from bimpe_tui.demo.world import DemoWorld
 from bimpe_tui.export import (
     ExportHeader,
-    ProgressReport,
     atomic_text_file,
     export_conversation,
     export_file_name,
@@ -34,6 +33,7 @@ from bimpe_tui.export import (
     jsonl_message,
     markdown_message,
 )
+from bimpe_tui.export_cli import ProgressReport
 from tests.processes import CLI, child_env, demo_server_process
 
 #: Texts a customer could send to forge structure, hide text or act on a terminal.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import bimpe_tui.monitor as monitor_module
+import bimpe_tui.monitor.listing as monitor_listing
 from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.app import ALERT_TOAST, BimpeApp
 from bimpe_tui.config import AlertSettings
@@ -114,7 +114,7 @@ async def test_attention_on_flags_alerts_once_and_auto_watches_then_off_clears(
     alerts = [a for e in h.events if isinstance(e, AlertRaised) for a in e.decision.alerts]
     assert [a.conversation_id for a in alerts if a.kind == "attention"] == [cid]
     # More refreshes of the same state raise nothing more.
-    refreshes = h.monitor.schedules[entry.agent.id]
+    refreshes = h.monitor.listing.schedules[entry.agent.id]
     count = len(h.events)
     await h.until(lambda: len(h.events) > count + 6)
     assert refreshes.problem is None
@@ -183,7 +183,7 @@ async def test_one_that_moves_up_from_a_later_page_is_not_new(tmp_path: Path) ->
     config = MonitorConfig(state=StateStore(tmp_path / "s.toml"), alerts=alerts, clock=FakeClock())
     monitor = Monitor(config, events.append)
     agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
-    monitor._listed_at = config.clock()
+    monitor.listing.listed_at = config.clock()
     monitor.merge_listing(agent, [conversation("c_first", "2026-11-20T08:00:00Z")])
     assert events.count(ListChanged()) == 1  # the baseline: no alert
     old = conversation("c_old", "2026-11-01T08:00:00Z", needs_attention=True)
@@ -209,7 +209,7 @@ async def test_in_the_app_attention_flags_the_row_alerts_and_watches(
     clock.now = before
     app = make_app(server, tmp_path / "state.toml", clock)
     app.monitor.config.refresh_interval = FAST
-    app.monitor.watch_rules = WatchRules.parse(["needs_attention"])
+    app.monitor.listing.watch_rules = WatchRules.parse(["needs_attention"])
     async with app.run_test(size=(140, 60), notifications=True) as pilot:
         await until(pilot, ready(app))
         await until(pilot, lambda: cid in app.order)
@@ -246,7 +246,7 @@ async def test_a_conversation_gone_from_the_whole_list_is_dropped_or_kept_greyed
     config = MonitorConfig(state=StateStore(tmp_path / "s.toml"), clock=FakeClock())
     monitor = Monitor(config, events.append)
     agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
-    monitor._listed_at = config.clock()
+    monitor.listing.listed_at = config.clock()
     kept, dropped, other = (conversation(c, "2026-11-20T08:00:00Z") for c in ("c_k", "c_d", "c_o"))
     monitor.merge_listing(agent, [kept, dropped, other], complete=True)
     monitor.book.entries["c_k"].watched = True  # as if streaming (no server here)
@@ -272,7 +272,7 @@ async def test_an_agent_gone_from_the_server_is_let_go_its_watched_rows_kept(
         Agent.from_api({"id": i, "name": i, "created_at": "", "updated_at": ""})
         for i in ("ag_a", "ag_b")
     )
-    monitor._listed_at = config.clock()
+    monitor.listing.listed_at = config.clock()
     monitor.book.add_agent(a)
     monitor.book.add_agent(b)
     monitor.merge_listing(b, [conversation("c_w", "2026-11-20T08:00:00Z")], complete=True)
@@ -293,15 +293,15 @@ async def test_an_agent_gone_from_the_server_is_let_go_its_watched_rows_kept(
 async def test_pages_the_user_loaded_are_refreshed_too(
     server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor_module, "PAGE_SIZE", 4)
+    monkeypatch.setattr(monitor_listing, "PAGE_SIZE", 4)
     h = Harness(server, tmp_path / "state.toml", clock)
     await h.monitor.start()
     try:
         agent = next(a for a in h.monitor.book.agents.values() if a.id in h.monitor.book.more_pages)
-        first, complete = await h.monitor._fetch_listing(agent)
+        first, complete = await h.monitor.listing._fetch_listing(agent)
         assert (len(first), complete) == (4, False)
         await h.monitor.load_more(agent.id)
-        both, _ = await h.monitor._fetch_listing(agent)
+        both, _ = await h.monitor.listing._fetch_listing(agent)
         assert len(both) > 4
         assert [c.id for c in both[:4]] == [c.id for c in first]
     finally:
@@ -359,7 +359,7 @@ async def test_in_the_app_a_restart_does_not_alert_again(
     async with again.run_test(size=(140, 60), notifications=True) as pilot:
         await until(pilot, ready(again))
         await until(pilot, lambda: "!" in picker_row(again, cid)[:8])
-        schedules = again.monitor.schedules.values()
+        schedules = again.monitor.listing.schedules.values()
         # Several refreshes of every agent pass, and none rings for what was already seen.
         done = {id(s): s.refreshed_at for s in schedules}
         await until(pilot, lambda: all(s.refreshed_at != done[id(s)] for s in schedules), limit=20)

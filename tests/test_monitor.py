@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 
 import bimpe_tui.monitor as monitor_module
+import bimpe_tui.monitor.core as monitor_core
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.stream import StreamStatus
 from bimpe_tui.book import Entry, Marker
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import (
     Appended,
+    Connection,
     Fatal,
     Monitor,
     MonitorConfig,
@@ -50,7 +52,7 @@ class Harness:
         self.record = io.StringIO()
         config = MonitorConfig(
             state=StateStore(state_path, debounce=0.05),
-            demo=server,
+            connection=Connection.to_demo(server),
             stream_options={"base_delay": 0.05, "read_timeout": 10.0, **kw},
             clock=clock,
             record=self.record,
@@ -158,7 +160,7 @@ async def test_unread_while_the_user_cannot_see_then_seen(
 async def test_the_watch_limit_stops_the_least_recently_viewed(
     server: DemoServer, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor_module, "MAX_WATCHED", 2)
+    monkeypatch.setattr(monitor_core, "MAX_WATCHED", 2)
     h = Harness(server, tmp_path / "state.toml", clock)
     await h.monitor.start()
     try:

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
-from bimpe_tui.widgets import message_log
+from bimpe_tui.widgets import line_view
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
 
 
@@ -146,7 +146,7 @@ async def refined(view: TimelineView, pilot: Pilot[None]) -> bool:
 async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
     items: list[TimelineItem] = [message(n) for n in range(1_000)]
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -176,7 +176,7 @@ async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
 async def test_following_stays_at_the_newest_while_older_heights_are_estimated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(MessageLog)

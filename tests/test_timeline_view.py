@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
 
+import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
 from bimpe_tui.widgets import line_view
@@ -28,6 +30,9 @@ def message(n: int, text: str | None = None) -> Message:
 
 
 class LogApp(App[None]):
+    # The app's styles: the view's own look (a scrollbar always there) is in them.
+    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
+
     def compose(self) -> ComposeResult:
         yield MessageLog(tz=UTC)
 

@@ -322,6 +322,9 @@ def test_crop_middle_counts_cells() -> None:
 
 
 class LogApp(App[None]):
+    # As in the app (app.tcss): the log's scrollbar always there, the text's width fixed.
+    CSS = "TimelineView { overflow-y: scroll; overflow-x: hidden; }"
+
     def compose(self) -> ComposeResult:
         yield MessageLog(tz=UTC)
 

@@ -72,21 +72,6 @@ class TimelineView(LineView, can_focus=True):
     """The timeline's lines, of which only those on screen are wrapped and drawn,
     scrolled by the reader's keys; the log that holds it is its `host`."""
 
-    # A self-contained widget's look (RichLog's): the scrollbar is always
-    # there, as one that came and went would change the width the text is
-    # wrapped to and wrap it all again.
-    DEFAULT_CSS = """
-    TimelineView {
-        background: $surface;
-        color: $foreground;
-        overflow-y: scroll;
-        overflow-x: hidden;
-        &:focus {
-            background-tint: $foreground 5%;
-        }
-    }
-    """
-
     # On the focused view itself, so they win over the scroll bindings' own `end`.
     BINDINGS = [
         Binding("end", "newest", "Newest", id="log.end"),

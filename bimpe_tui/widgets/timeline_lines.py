@@ -35,31 +35,21 @@ def marker_line(label: str, width: int) -> Text:
     return Text("\n").join(marker_lines(label, width))
 
 
-#: A laid-out line of a message's body, and whether it starts under the text
-#: column (True) or at the log's left edge (a link too long for the column).
-Row = tuple[Text, bool]
+def attachment_rows(attachment: AttachmentLine, room: int) -> list[Text]:
+    """An attachment's lines, each under the text column (`room` cells wide).
 
-
-def attachment_rows(attachment: AttachmentLine, width: int, room: int) -> list[Row]:
-    """An attachment's lines: its link is never broken across lines.
-
-    Label and link share a line under the text column when both fit in its
-    `room` cells; else the link gets its own line: under the text column if
-    it fits there, else from the left edge, where it has the log's whole
-    `width`, and is cut in its middle (the link keeping its whole target)
-    only if even that is too narrow.
+    Label and link share a line when both fit; else the link gets its own
+    line, whole if it fits, else cut in its middle (`url_text`: the link
+    keeps its whole target). A link is never broken across lines, and never
+    leaves the text column: one that started at the log's left edge broke
+    the column the eye follows down a message.
     """
     label, url = attachment.label, url_text(attachment)
     if label.cell_len + url.cell_len <= room:
-        return [(Text.assemble(label, url), True)]
+        return [Text.assemble(label, url)]
     label = label.copy()
     label.truncate(room, overflow="ellipsis")  # a long type in a narrow log
-    rows: list[Row] = [(label, True)]
-    if url.cell_len <= room:
-        rows.append((url, True))
-    else:
-        rows.append((url_text(attachment, width), False))
-    return rows
+    return [label, url if url.cell_len <= room else url_text(attachment, room)]
 
 
 def message_lines(
@@ -73,8 +63,8 @@ def message_lines(
     marks: Sequence[Mark] = (),
     mine: bool = False,
 ) -> list[Text]:
-    """One message as lines of at most `width` cells: its text lines up under itself,
-    after the time and role, and links stay whole (`attachment_rows`)."""
+    """One message as lines of at most `width` cells: its text, links too, lines up
+    under itself after the time and role, and links stay whole (`attachment_rows`)."""
     parts = message_parts(message, tz=tz, now=now, highlights=highlights, marks=marks)
     # The user's own messages (sent in this run) show as "you".
     who = Text("you", "bold magenta") if mine else parts.who
@@ -84,25 +74,23 @@ def message_lines(
     alone = not parts.attachments and parts.more is None
     if alone and text.cell_len <= room and "\n" not in text.plain:
         return [head.append_text(text)]
+    body = _body_rows(parts, room, console)
+    if not body:
+        return [head]
     indent = " " * head.cell_len
-    lines: list[Text] = []
-    for line, under in _body_rows(parts, width, room, console):
-        if not lines:
-            lines.append(Text.assemble(head, line))
-        else:
-            lines.append(Text.assemble(indent, line) if under else line)
-    return lines or [head]
+    return [Text.assemble(head, body[0]), *(Text.assemble(indent, line) for line in body[1:])]
 
 
-def _body_rows(parts: MessageParts, width: int, room: int, console: Console) -> list[Row]:
-    """The lines of a message's body: its text wrapped, then each attachment."""
-    rows: list[Row] = []
+def _body_rows(parts: MessageParts, room: int, console: Console) -> list[Text]:
+    """The lines of a message's body, each `room` cells at most: its text wrapped,
+    then each attachment."""
+    rows: list[Text] = []
     if parts.text:
-        rows.extend((line, True) for line in parts.text.wrap(console, room, overflow="fold"))
+        rows.extend(parts.text.wrap(console, room, overflow="fold"))
     for attachment in parts.attachments:
-        rows.extend(attachment_rows(attachment, width, room))
+        rows.extend(attachment_rows(attachment, room))
     if parts.more is not None:
-        rows.extend((line, True) for line in parts.more.wrap(console, room, overflow="fold"))
+        rows.extend(parts.more.wrap(console, room, overflow="fold"))
     return rows
 
 

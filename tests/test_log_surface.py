@@ -88,3 +88,23 @@ async def test_the_new_badge_stays_off_the_reply_box(
         await pilot.pause()
         assert not badge_region(app).overlaps(box.region)
         assert not badge_region(app).overlaps(view_region(app))
+
+
+async def test_j_and_k_scroll_the_log_a_line_as_they_move_in_the_list(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, ready(app))
+        log = app.main.log_view
+        view = log.lines
+        view.focus()
+        await pilot.press("pageup", "pageup")
+        await until(pilot, lambda: not log.following and view.scroll_y > 1)
+        top = view.scroll_y
+        await pilot.press("k")
+        assert view.scroll_y == top - 1
+        await pilot.press("j", "j")
+        assert view.scroll_y == top + 1
+        assert app.focused is view
+        assert not log.following

@@ -76,6 +76,10 @@ class TimelineView(LineView, can_focus=True):
     BINDINGS = [
         Binding("end", "newest", "Newest", id="log.end"),
         Binding("G", "newest", "Newest", show=False, id="log.end_vi"),
+        # As in the list: a line down / up; the scroll bindings' own actions and words,
+        # so the help shows them on the rows of down and up.
+        Binding("j", "scroll_down", "Scroll Down", show=False, id="log.down_vi"),
+        Binding("k", "scroll_up", "Scroll Up", show=False, id="log.up_vi"),
         Binding("n", "search_step(1)", "Next match", show=False, id="log.search_next"),
         Binding("N", "search_step(-1)", "Previous match", show=False, id="log.search_previous"),
         Binding(

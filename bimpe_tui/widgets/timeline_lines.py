@@ -1,7 +1,7 @@
 """The timeline's items as lines of text, pure: no Textual, tested on their own.
 
 A message lines up its text after the time and role, links stay whole, and a
-divider is centred; the view (`timeline_view`) draws what these return.
+divider is centred; the view (`line_view`) draws what these return.
 """
 
 from __future__ import annotations

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
 
+import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
-from bimpe_tui.widgets import message_log
+from bimpe_tui.widgets import line_view
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
 
 
@@ -28,6 +30,9 @@ def message(n: int, text: str | None = None) -> Message:
 
 
 class LogApp(App[None]):
+    # The app's styles: the view's own look (a scrollbar always there) is in them.
+    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
+
     def compose(self) -> ComposeResult:
         yield MessageLog(tz=UTC)
 
@@ -146,7 +151,7 @@ async def refined(view: TimelineView, pilot: Pilot[None]) -> bool:
 async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
     items: list[TimelineItem] = [message(n) for n in range(1_000)]
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -176,7 +181,7 @@ async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
 async def test_following_stays_at_the_newest_while_older_heights_are_estimated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(message_log, "ESTIMATE_CHUNK", 100)
+    monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
     app = LogApp()
     async with app.run_test(size=(100, 30)) as pilot:
         log = app.query_one(MessageLog)

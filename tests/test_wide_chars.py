@@ -272,39 +272,41 @@ def attachment(url: str, kind: str = "image") -> AttachmentLine:
     return line
 
 
-def row_links(rows: list[tuple[Text, bool]]) -> list[str]:
+def row_links(rows: list[Text]) -> list[str]:
     """The link targets on the rows, whether a row's own style or a span's."""
-    styles = [style for line, _ in rows for style in (line.style, *(s.style for s in line.spans))]
+    styles = [style for line in rows for style in (line.style, *(s.style for s in line.spans))]
     return [style.link for style in styles if not isinstance(style, str) and style.link]
 
 
-def test_a_url_wider_than_the_log_is_cut_in_its_middle_on_one_line_of_its_own() -> None:
+def test_a_url_wider_than_the_column_is_cut_in_its_middle_on_one_line_of_its_own() -> None:
     assert len(URL) == 120
-    rows = attachment_rows(attachment(URL), width=60, room=42)
-    assert [(line.plain, under) for line, under in rows] == [
-        ("📎 image ", True),
-        ("https://cdn.example.com/upload…rr/receipt-of-order-22412.png", False),
+    rows = attachment_rows(attachment(URL), room=42)
+    assert [line.plain for line in rows] == [
+        "📎 image ",
+        "https://cdn.example.c…t-of-order-22412.png",
     ]
-    # The whole width of the log, from its left edge; the link to the whole URL.
-    assert rows[1][0].cell_len == 60
+    # The whole width of the text column (never the log's left edge); the link
+    # to the whole URL.
+    assert rows[1].cell_len == 42
     assert row_links(rows) == [URL]
 
 
-def test_a_url_that_fits_the_log_but_not_the_column_starts_at_the_left_edge() -> None:
+def test_a_url_that_fits_the_log_but_not_the_column_is_cut_to_the_column() -> None:
     url = "https://cdn.example.com/files/menu-of-the-week-22.pdf"
-    rows = attachment_rows(attachment(url, "file"), width=60, room=42)
-    assert [(line.plain, under) for line, under in rows] == [("📎 file ", True), (url, False)]
+    rows = attachment_rows(attachment(url, "file"), room=42)
+    assert [line.plain for line in rows] == [
+        "📎 file ",
+        "https://cdn.example.c…u-of-the-week-22.pdf",
+    ]
     assert row_links(rows) == [url]
 
 
 def test_a_short_url_stays_on_the_label_line_or_under_the_text() -> None:
     short = "https://x.co/menu.pdf"
-    assert [(line.plain, under) for line, under in attachment_rows(attachment(short), 60, 42)] == [
-        (f"📎 image {short}", True)
-    ]
+    assert [line.plain for line in attachment_rows(attachment(short), 42)] == [f"📎 image {short}"]
     middle = "https://cdn.example.com/m/menu-22412.pdf"
-    rows = attachment_rows(attachment(middle), 60, 42)
-    assert [(line.plain, under) for line, under in rows] == [("📎 image ", True), (middle, True)]
+    rows = attachment_rows(attachment(middle), 42)
+    assert [line.plain for line in rows] == ["📎 image ", middle]
 
 
 def test_crop_middle_counts_cells() -> None:
@@ -322,6 +324,9 @@ def test_crop_middle_counts_cells() -> None:
 
 
 class LogApp(App[None]):
+    # As in the app (app.tcss): the log's scrollbar always there, the text's width fixed.
+    CSS = "TimelineView { overflow-y: scroll; overflow-x: hidden; }"
+
     def compose(self) -> ComposeResult:
         yield MessageLog(tz=UTC)
 
@@ -348,8 +353,11 @@ async def test_in_the_log_a_url_is_never_broken_across_lines() -> None:
         strips = list(log.lines.lines)
         texts = ["".join(segment.text for segment in strip) for strip in strips]
         assert all(strip.cell_length <= 60 for strip in strips)
-        (at,) = [i for i, text in enumerate(texts) if text.startswith("https://cdn.example.com/")]
-        assert texts[at].endswith("…rr/receipt-of-order-22412.png")
+        (at,) = [i for i, text in enumerate(texts) if "https://cdn.example" in text]
+        # Under the message's text, not from the log's left edge; cut in its middle.
+        column = texts[0].index("Here is the receipt")
+        assert texts[at][column:].startswith("https://cdn.example")
+        assert texts[at].endswith("-22412.png")
         # The whole line is the one link, to the whole URL.
         linked = {segment.style.link for segment in strips[at] if segment.style}
         assert linked == {URL}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import percentile, run_worker
@@ -162,10 +163,14 @@ async def _frames(params: dict[str, Any]) -> dict[str, Any]:
     from textual.app import App, ComposeResult
     from textual.geometry import Region
 
+    import bimpe_tui
     from bimpe_tui import collector
     from bimpe_tui.widgets.message_log import MessageLog
 
     class LogApp(App[None]):
+        # The app's styles: the view's look (an always-on scrollbar) is there.
+        CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
+
         def compose(self) -> ComposeResult:
             yield MessageLog(tz=UTC)
 

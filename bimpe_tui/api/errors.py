@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..redact import redact
+from ..safe_text import escaped
 
 #: How much of an unexpected body an error keeps, so a 1 MB HTML page never
 #: ends up in a log line or on the screen.
@@ -15,23 +15,12 @@ BODY_PREVIEW_BYTES = 200
 #: Longest server-given message an error's text repeats.
 MESSAGE_PREVIEW_CHARS = 300
 
-# What a server may put in an error message that must not reach a terminal
-# as it is: C0 and C1 controls, DEL, bidi overrides and isolates, and lone
-# surrogates (which no encoder accepts).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if match.group() in "\t\n\r":
-        return " "
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
 
 def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
     """Server-given text made safe for one line of a terminal or log.
 
-    Control characters are spelled out (`\\x1b`), the text is cut to `limit`
+    Unsafe characters (see `safe_text`) are spelled out (`\\x1b`, `\\u202e`),
+    tabs and newlines become spaces, the text is cut to `limit`
     characters, and anything shaped like a key, a bearer token or a ticket
     in a query string is masked: a server that echoes the request must not
     make an error message carry the credentials.
@@ -39,7 +28,7 @@ def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
     # Masked before it is cut, so a cut cannot leave the head of a key.
     text = redact(text[: limit * 4])
     cut = text[:limit] + ("…" if len(text) > limit else "")
-    return _UNPRINTABLE.sub(_escape, cut)
+    return escaped(cut)
 
 
 def body_preview(body: bytes) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +31,51 @@ def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
     text = redact(text[: limit * 4])
     cut = text[:limit] + ("…" if len(text) > limit else "")
     return escaped(cut)
+
+
+#: What a failed connect's errno means, in the words a status line uses.
+_CONNECT_REASONS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ECONNRESET: "connection reset",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+def connect_failure_reason(exc: BaseException | None) -> str | None:
+    """Why a connection could not be made, from the OS error under ``exc``, if any.
+
+    Walks the chain of causes (an HTTP library wraps the socket's error, sometimes
+    twice): a name that does not resolve, then the first error with an errno.
+    """
+    seen = exc
+    for _ in range(10):  # a chain is short; a cycle must not loop forever
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return "host name not found"
+        if isinstance(seen, OSError) and seen.errno is not None:
+            known = _CONNECT_REASONS.get(seen.errno)
+            if known is not None:
+                return known
+            return printable(str(seen.strerror or seen).lower(), 80)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def unreachable(host: str | None, port: int | None, reason: str | None) -> str:
+    """``cannot reach 127.0.0.1:9 (connection refused)``: where, and why if known.
+
+    Only the host and port are named: never a URL's path or query (a stream URL
+    carries its ticket) or its user part, and never a header (the key is in one).
+    """
+    if not host:
+        return f"cannot connect ({reason})" if reason else "cannot connect"
+    shown = f"[{host}]" if ":" in host else host
+    where = printable(shown if port is None else f"{shown}:{port}", 300)
+    return f"cannot reach {where} ({reason})" if reason else f"cannot reach {where}"
 
 
 def body_preview(body: bytes) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .config import NOTIFY_MODES, AlertSettings, NotifyMode
 from .rules import word_pattern
+from .safe_text import spaced
 
 if TYPE_CHECKING:
     from .api.models import Conversation, Message
@@ -337,24 +338,18 @@ class Alerter:
 
 # -- what to write to the terminal -------------------------------------------------------
 
-# C0 controls (ESC and BEL among them), DEL, C1 controls (0x9b is CSI, 0x9c
-# ST, 0x9d OSC on 8-bit terminals), the bidi marks, embeddings, overrides and
-# isolates (they reorder what the notification shows), line and paragraph
-# separators, lone surrogates (no encoder takes them) and the BOM.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]"
-)
 _ST = "\x1b\\"
 
 
 def printable(text: str, limit: int = BODY_CHARS) -> str:
-    """`text` as one safe line: control and bidi characters become spaces,
-    runs of spaces one, and it is cut to `limit` characters (ending in `…`).
+    """`text` as one safe line: the characters `safe_text` calls unsafe, tabs
+    and newlines become spaces, runs of spaces one (`safe_text.spaced`), and
+    it is cut to `limit` characters (ending in `…`).
 
     Only the head of a huge text is looked at, so the cost is bounded.
     """
     head = text[: limit * 4 + 16]
-    flat = " ".join(_UNSAFE.sub(" ", head).split())
+    flat = spaced(head)
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 

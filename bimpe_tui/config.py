@@ -423,13 +423,13 @@ def save_api_key(path: Path, api_key: str) -> None:
     """
     import tomli_w
 
-    from .state import write_atomically
+    from .atomic import write_bytes
 
     if not api_key.startswith("sk_") or any(c.isspace() for c in api_key):
         raise ConfigError("that does not look like an API key (they start with sk_)")
     config = _read_for_update(path)
     config["api_key"] = api_key
-    write_atomically(path, tomli_w.dumps(config).encode("utf-8"))
+    write_bytes(path, tomli_w.dumps(config).encode("utf-8"), make_parents=True)
 
 
 def _read_for_update(path: Path) -> dict[str, Any]:

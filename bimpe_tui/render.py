@@ -1,9 +1,10 @@
 """Untrusted text made safe to show, and the words and glyphs of the UI.
 
 Everything a server sends is shown literally: it goes into `rich.text.Text`
-as plain text (never markup), and control characters are made visible, so
-an ANSI or OSC escape sequence prints as `␛[31m` instead of colouring or
-retitling the terminal. Emoji sequences whose width Rich and the terminal
+as plain text (never markup), and the characters `safe_text` calls unsafe
+are made visible, so an ANSI or OSC escape sequence prints as `␛[31m`
+instead of colouring or retitling the terminal, and a bidi override as
+`<U+202E>` instead of reversing the line. Emoji sequences whose width Rich and the terminal
 disagree on are split into emoji both draw alike (see `cells`), so a line
 Textual lays out is the line tmux draws.
 """
@@ -19,7 +20,7 @@ from rich.cells import cell_len, chop_cells
 from rich.style import Style
 from rich.text import Text
 
-from . import cells
+from . import cells, safe_text
 from .api.models import Message
 from .api.stream import StreamStatus, is_timestamp, parse_timestamp
 
@@ -32,28 +33,16 @@ MAX_SHOWN_LINES = 200
 MAX_SHOWN_ATTACHMENTS = 20
 MAX_URL_CHARS = 500
 
-# C0 controls (but tab and newline), DEL, C1 controls, the bidi overrides and
-# isolates that can make text display in another order, and lone surrogates
-# (JSON can carry them; no terminal or file encoding can).
-_CONTROLS: cells.Ranges = (
-    (0x00, 0x08),
-    (0x0B, 0x1F),
-    (0x7F, 0x9F),
-    (0x202A, 0x202E),
-    (0x2066, 0x2069),
-    (0xD800, 0xDFFF),
-)
+# The characters unsafe on a terminal: the one policy, in `safe_text`.
+_CONTROLS: cells.Ranges = safe_text.UNSAFE_RANGES
 # With them, the characters whose width Rich and the terminal disagree on: one
 # pass over the text finds both.
 _UNSAFE = re.compile(cells.one_of(_CONTROLS + cells.RANGES) + cells.REGIONAL_RUN)
 
 
 def _stand_in(char: str) -> str:
-    code = ord(char)
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Control Pictures block: ␀ … ␟
-    if code == 0x7F:
-        return "\u2421"  # ␡
+    if safe_text.UNSAFE.match(char):
+        return safe_text.stand_in(char)
     return cells.stand_in(char)
 
 
@@ -81,7 +70,8 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def visible(text: str) -> str:
-    """`text` with every control character replaced by a visible stand-in.
+    """`text` with every unsafe character replaced by a visible stand-in
+    (`safe_text.stand_in`), and a tab by four spaces.
 
     Also made to measure the same in Rich as in the terminal (`cells`):
     variation selectors, zero-width joiners, skin-tone modifiers and tag

@@ -20,7 +20,6 @@ import copy
 import errno
 import os
 import sys
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from typing import Any
 
 import tomli_w
 
+from . import atomic
 from .state_merge import merge_servers
 
 if sys.platform != "win32":
@@ -173,27 +173,12 @@ def _dump_server(state: ServerState) -> dict[str, Any]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    # The rename itself must reach the disk too.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Replace `path` with `data` so that a crash leaves the old or the new file, never half.
+
+    Through the app's one atomic writer (`bimpe_tui.atomic`: fsynced, mode 600); the
+    state directory is created if missing.
+    """
+    atomic.write_bytes(path, data, make_parents=True)
 
 
 class NewerStateFile(OSError):

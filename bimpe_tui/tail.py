@@ -16,21 +16,22 @@ from . import event_loop
 from .api.client import ConsoleClient
 from .api.models import Message, decode_message_head
 from .api.stream import ResumableStream
+from .safe_text import UNSAFE_RANGES, char_class, json_escape
 
 EXIT_OK = 0
 EXIT_GAVE_UP = 1
 
 
-#: What must not reach a terminal raw from a JSON line: DEL and the C1
-#: controls (valid unescaped in JSON strings, and a terminal acts on them) and
-#: the bidi marks, embeddings, overrides and isolates (they reorder what
-#: follows). C0 controls cannot be raw in valid JSON: the frame was refused.
-_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: What must not reach a terminal raw from a JSON line is what `safe_text`
+#: calls unsafe; each is written as its JSON escape, so the line parses to the
+#: same value. In practice DEL, C1 controls, bidi characters, separators and
+#: the BOM (valid unescaped in JSON strings): C0 controls cannot be raw in
+#: valid JSON (the frame was refused) but as whitespace between tokens.
 #: A payload spread over several `data:` lines is joined with newlines, which
-#: valid JSON only has between tokens (as whitespace).
+#: valid JSON only has between tokens (as whitespace): a run becomes a space.
 _LINE_BREAKS = re.compile("[\r\n]+")
 #: Either of the above: one search finds whether a payload needs any change.
-_NEEDS_WORK = re.compile(_UNSAFE.pattern[:-1] + "\r\n]")
+_NEEDS_WORK = re.compile(char_class(UNSAFE_RANGES, r"\n"))
 
 
 #: One pass does both, with a single character class (which the regex engine
@@ -38,15 +39,10 @@ _NEEDS_WORK = re.compile(_UNSAFE.pattern[:-1] + "\r\n]")
 #: line breaks becomes a space, an unsafe character its escape.
 _WORK = re.compile(_NEEDS_WORK.pattern + "+")
 _ESCAPES = {
-    chr(c): f"\\u{c:04x}"
-    for c in (
-        *range(0x7F, 0xA0),
-        0x61C,
-        0x200E,
-        0x200F,
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    )
+    chr(c): json_escape(chr(c))
+    for first, last in UNSAFE_RANGES
+    for c in range(first, last + 1)
+    if chr(c) != "\r"
 }
 
 

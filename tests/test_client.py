@@ -141,4 +141,5 @@ async def test_connection_refused_is_a_connection_error_without_secrets() -> Non
         with pytest.raises(APIConnectionError) as caught:
             await api.list_agents()
     assert "sk_secret_abcdef123" not in str(caught.value)
-    assert "cannot connect" in str(caught.value)
+    # Which server, and why (issue 23): not a bare "cannot connect".
+    assert f"cannot reach 127.0.0.1:{port} (connection refused)" in str(caught.value)

@@ -309,7 +309,7 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
     "connection refused: retry": (
         refused(),
         at(),
-        Outcome("retry", "cannot connect", 1, delay=0.25),
+        Outcome("retry", "cannot reach api.example:443 (connection refused)", 1, delay=0.25),
     ),
     "the server closed before answering: retry": (
         aiohttp.ServerDisconnectedError(),
@@ -331,7 +331,7 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
     "a host name that does not resolve: said so": (
         aiohttp.ClientConnectorDNSError(KEY_TO_HOST, OSError(-2, "Name or service not known")),
         at(),
-        Outcome("retry", "cannot connect (host name not found)", 1, delay=0.25),
+        Outcome("retry", "cannot reach api.example:443 (host name not found)", 1, delay=0.25),
     ),
     "the connection itself timed out: not a stall": (
         aiohttp.ConnectionTimeoutError("Connection timeout to host"),
@@ -381,7 +381,7 @@ ROWS: dict[str, tuple[BaseException | None, Attempt, Outcome]] = {
     "a long outage: the window stops at max_delay": (
         refused(),
         at(failures=60, max_retries=100, jitter=0.75),
-        Outcome("retry", "cannot connect", 61, delay=0.75 * 8.0),
+        Outcome("retry", "cannot reach api.example:443 (connection refused)", 61, delay=0.75 * 8.0),
     ),
 }
 

@@ -22,7 +22,9 @@ from .errors import (
     APITimeoutError,
     MalformedResponseError,
     RateLimitError,
+    connect_failure_reason,
     error_from_response,
+    unreachable,
 )
 from .models import (
     Agent,
@@ -482,13 +484,13 @@ def describe_transport_error(exc: BaseException) -> str:
         # the user looking at the network instead of the certificate.
         return "the server's TLS certificate is not trusted"
     if isinstance(exc, httpx.ConnectTimeout):
-        return "connection timed out"
+        return unreachable(*_host_and_port(exc), "connection timed out")
     if isinstance(exc, httpx.ReadTimeout):
         return "no data in time"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):
-        return "cannot connect"
+        return unreachable(*_host_and_port(exc), connect_failure_reason(exc))
     if isinstance(exc, httpx.RemoteProtocolError):
         return "connection lost mid-message"
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
@@ -496,6 +498,15 @@ def describe_transport_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.NetworkError):
         return "network error"
     return type(exc).__name__
+
+
+def _host_and_port(exc: httpx.RequestError) -> tuple[str | None, int | None]:
+    """Where the failed request was going (a default port made explicit)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return None, None
+    return url.host or None, url.port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

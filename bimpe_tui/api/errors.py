@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
-import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 
 from ..redact import redact
+from ..safe_text import escaped
 
 #: How much of an unexpected body an error keeps, so a 1 MB HTML page never
 #: ends up in a log line or on the screen.
@@ -15,23 +17,12 @@ BODY_PREVIEW_BYTES = 200
 #: Longest server-given message an error's text repeats.
 MESSAGE_PREVIEW_CHARS = 300
 
-# What a server may put in an error message that must not reach a terminal
-# as it is: C0 and C1 controls, DEL, bidi overrides and isolates, and lone
-# surrogates (which no encoder accepts).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if match.group() in "\t\n\r":
-        return " "
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
 
 def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
     """Server-given text made safe for one line of a terminal or log.
 
-    Control characters are spelled out (`\\x1b`), the text is cut to `limit`
+    Unsafe characters (see `safe_text`) are spelled out (`\\x1b`, `\\u202e`),
+    tabs and newlines become spaces, the text is cut to `limit`
     characters, and anything shaped like a key, a bearer token or a ticket
     in a query string is masked: a server that echoes the request must not
     make an error message carry the credentials.
@@ -39,7 +30,52 @@ def printable(text: str, limit: int = MESSAGE_PREVIEW_CHARS) -> str:
     # Masked before it is cut, so a cut cannot leave the head of a key.
     text = redact(text[: limit * 4])
     cut = text[:limit] + ("…" if len(text) > limit else "")
-    return _UNPRINTABLE.sub(_escape, cut)
+    return escaped(cut)
+
+
+#: What a failed connect's errno means, in the words a status line uses.
+_CONNECT_REASONS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ECONNRESET: "connection reset",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+def connect_failure_reason(exc: BaseException | None) -> str | None:
+    """Why a connection could not be made, from the OS error under ``exc``, if any.
+
+    Walks the chain of causes (an HTTP library wraps the socket's error, sometimes
+    twice): a name that does not resolve, then the first error with an errno.
+    """
+    seen = exc
+    for _ in range(10):  # a chain is short; a cycle must not loop forever
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return "host name not found"
+        if isinstance(seen, OSError) and seen.errno is not None:
+            known = _CONNECT_REASONS.get(seen.errno)
+            if known is not None:
+                return known
+            return printable(str(seen.strerror or seen).lower(), 80)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def unreachable(host: str | None, port: int | None, reason: str | None) -> str:
+    """``cannot reach 127.0.0.1:9 (connection refused)``: where, and why if known.
+
+    Only the host and port are named: never a URL's path or query (a stream URL
+    carries its ticket) or its user part, and never a header (the key is in one).
+    """
+    if not host:
+        return f"cannot connect ({reason})" if reason else "cannot connect"
+    shown = f"[{host}]" if ":" in host else host
+    where = printable(shown if port is None else f"{shown}:{port}", 300)
+    return f"cannot reach {where} ({reason})" if reason else f"cannot reach {where}"
 
 
 def body_preview(body: bytes) -> str:

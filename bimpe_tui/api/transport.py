@@ -32,7 +32,13 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
-from .errors import APIError, MalformedResponseError, error_from_response
+from .errors import (
+    APIError,
+    MalformedResponseError,
+    connect_failure_reason,
+    error_from_response,
+    unreachable,
+)
 
 #: The largest error body read from a refused stream GET.
 ERROR_BODY_LIMIT = 64 * 1024
@@ -87,14 +93,29 @@ _FAILURE_WORDS: tuple[tuple[type[BaseException], str, bool], ...] = (
 )
 
 
+#: The failures that are a server not reached: said with its host and port.
+_UNREACHABLE = (aiohttp.ClientConnectorDNSError, aiohttp.ClientConnectorError)
+
+
 def describe_stream_failure(exc: BaseException) -> tuple[str, bool] | None:
     """Plain words for a stream transport failure, and whether it was silence.
 
     None when `exc` is not a transport failure. A certificate the machine
-    does not trust is said as such, never as a timeout or "cannot connect".
+    does not trust is said as such, never as a timeout or "cannot connect"; a
+    server that cannot be reached is named by host and port
+    (`cannot reach 127.0.0.1:9 (connection refused)`).
     """
     for kind, words, silence in _FAILURE_WORDS:
         if isinstance(exc, kind):
+            if kind in _UNREACHABLE and isinstance(exc, aiohttp.ClientConnectorError):
+                # Which server could not be reached, and why: "cannot connect" alone
+                # leaves the user guessing at a typo in the URL or a server that is down.
+                reason = (
+                    "host name not found"
+                    if isinstance(exc, aiohttp.ClientConnectorDNSError)
+                    else connect_failure_reason(exc.os_error)
+                )
+                return unreachable(exc.host, exc.port, reason), silence
             return words, silence
     return None
 

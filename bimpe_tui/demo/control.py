@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bimpe_tui.demo.clock import AdjustableClock
+from bimpe_tui.demo.context import ServerContext
 from bimpe_tui.demo.envelope import ApiError, authorize, json_body, ok
 from bimpe_tui.demo.faults import FAULT_KINDS
-from bimpe_tui.demo.world import AdjustableClock
-
-if TYPE_CHECKING:
-    from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.demo.pump import StreamHub
 
 __all__ = ["ControlHandlers"]
 
 
 class ControlHandlers:
-    """``/_demo/clock``, ``/_demo/faults`` and ``/_demo/stats`` of a :class:`DemoServer`."""
+    """``/_demo/clock``, ``/_demo/faults`` and ``/_demo/stats`` of the demo server."""
 
-    def __init__(self, server: DemoServer) -> None:
+    def __init__(self, server: ServerContext, hub: StreamHub) -> None:
         self._server = server
+        self._hub = hub
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         authorize(request, self._server.api_key)
@@ -79,7 +79,7 @@ class ControlHandlers:
         stats: dict[str, object] = dict(server.stats)
         stats["active_streams"] = server.active_streams
         stats["injected"] = dict(server.faults.injected)
-        cache = server.stream_hub.frame_cache
+        cache = self._hub.frame_cache
         if cache is not None:
             stats["replay_cache_bytes"] = cache.size
         return ok(stats)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from bimpe_tui.demo.ids import B36, b36_fixed
+
 __all__ = [
     "MAX_MESSAGES",
     "MAX_PERIOD",
@@ -27,7 +29,6 @@ MIN_PERIOD = 5.0
 MAX_PERIOD = 25.0
 """Bounds of the seconds between a newcomer's messages, at rate 1."""
 
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _CHECK_CHARS = 5
 _SLOT_CHARS = 7
 # Regular and bench suffixes are 10 characters long, so newcomers' never alias theirs.
@@ -132,19 +133,11 @@ def _digest(seed: int, *parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "big")
 
 
-def _b36_fixed(value: int, width: int) -> str:
-    text = ""
-    for _ in range(width):
-        value, rem = divmod(value, 36)
-        text = _B36[rem] + text
-    return text
-
-
 def newcomer_suffix(seed: int, slot: int) -> str:
     """The id suffix of slot ``slot``: a seeded check, then the slot in base 36."""
     if not 0 <= slot <= _MAX_SLOT:
         raise ValueError("newcomer slot out of range")
-    return _b36_fixed(_digest(seed, "id", slot), _CHECK_CHARS) + _b36_fixed(slot, _SLOT_CHARS)
+    return b36_fixed(_digest(seed, "id", slot), _CHECK_CHARS) + b36_fixed(slot, _SLOT_CHARS)
 
 
 def slot_of_suffix(seed: int, suffix: str) -> int | None:
@@ -152,7 +145,7 @@ def slot_of_suffix(seed: int, suffix: str) -> int | None:
     if len(suffix) != SUFFIX_LENGTH:
         return None
     digits = suffix[_CHECK_CHARS:]
-    if any(ch not in _B36 for ch in digits):
+    if any(ch not in B36 for ch in digits):
         return None
     slot = int(digits, 36)
     return slot if newcomer_suffix(seed, slot) == suffix else None
@@ -177,7 +170,7 @@ def life_of(seed: int, slot: int) -> Life:
     username = {"whatsapp": handle, "webchat": f"guest-{number % 10_000:04d}"}.get(kind, phone)
     user_id = {
         "whatsapp": phone.removeprefix("+"),
-        "webchat": f"wc_{_b36_fixed(number, 8)}",
+        "webchat": f"wc_{b36_fixed(number, 8)}",
     }.get(kind, phone)
     exchanges += MIN_MESSAGES // 2
     attention, paused = _flags(seed, slot, exchanges)

@@ -11,16 +11,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bimpe_tui.demo.clock import parse_iso_ms
+from bimpe_tui.demo.context import ServerContext, StreamRequestRecord
 from bimpe_tui.demo.envelope import ApiError, authorize, dumps, ok, request_id
 from bimpe_tui.demo.rest import find_conversation, rate_limited
-from bimpe_tui.demo.world import parse_iso_ms
-
-if TYPE_CHECKING:
-    from bimpe_tui.demo.server import DemoServer
 
 __all__ = ["StreamHub", "StreamRequestRecord"]
 
@@ -37,17 +35,6 @@ _MAX_IDLE_WAIT = 1.0
 _FLUSH_POLL = 0.005
 _FLUSH_POLLS = 100
 _TICKET_INVALID = "stream ticket is invalid, used or expired"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRequestRecord:
-    """What one stream GET looked like on the wire."""
-
-    path: str
-    query_string: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    """Request headers with lower-cased names."""
 
 
 @dataclass(slots=True)
@@ -129,13 +116,13 @@ class _StreamState:
 
 
 class StreamHub:
-    """The stream-ticket and stream endpoints of a :class:`DemoServer`, and their state.
+    """The stream-ticket and stream endpoints of the demo server, and their state.
 
     Owns the outstanding tickets, the open streams and (with ``replay_cache_bytes``) the
     frame cache; reads the world, the fault plan and the lifecycle from the server.
     """
 
-    def __init__(self, server: DemoServer, replay_cache_bytes: int) -> None:
+    def __init__(self, server: ServerContext, replay_cache_bytes: int) -> None:
         self._server = server
         self.tickets: dict[str, _Ticket] = {}
         self.streams: dict[asyncio.Task[Any], web.BaseRequest] = {}
@@ -258,7 +245,7 @@ class StreamHub:
         assert task is not None
         self.streams[task] = request
         server.stats["streams"] += 1
-        server._notify()
+        server.notify_change()
         try:
             await response.prepare(request)
             await self._pump(
@@ -269,7 +256,7 @@ class StreamHub:
             server.stats["disconnects"] += 1
         finally:
             self.streams.pop(task, None)
-            server._notify()
+            server.notify_change()
         return response
 
     async def _pump(
@@ -285,7 +272,7 @@ class StreamHub:
         state.last_frame = loop.time()
         delay = plan.next_chaos_delay()
         state.chaos_at = None if delay is None else loop.time() + delay
-        while not server._stopping:
+        while not server.stopping:
             if not state.pending_cut:
                 kind = plan.take_queued_stream_fault(state.written)
                 if kind is None and state.chaos_at is not None and loop.time() >= state.chaos_at:
@@ -293,7 +280,7 @@ class StreamHub:
                     delay = plan.next_chaos_delay()
                     state.chaos_at = None if delay is None else loop.time() + delay
                 if kind is not None:
-                    server._notify()
+                    server.notify_change()
                 if kind == "cut":
                     # A cut needs a frame to cut: it strikes the next message due.
                     state.pending_cut = True
@@ -345,7 +332,7 @@ class StreamHub:
                 state.next_index += count
                 state.last_frame = loop.time()
                 server.stats["frames"] += count
-                server._notify()
+                server.notify_change()
                 # Let other connections run during a long replay.
                 await asyncio.sleep(0)
                 continue
@@ -356,7 +343,7 @@ class StreamHub:
                 await response.write(f"event: heartbeat\ndata: {payload}\n\n".encode())
                 state.last_frame = now
                 server.stats["heartbeats"] += 1
-                server._notify()
+                server.notify_change()
                 continue
             if next_anchor is not None and next_anchor < state.next_index and not server.stream_lag:
                 until_message = 0.0
@@ -372,7 +359,7 @@ class StreamHub:
             wait = min(heartbeat_at - now, max(0.0, until_message) + 0.001, _MAX_IDLE_WAIT)
             if state.chaos_at is not None:
                 wait = min(wait, max(0.0, state.chaos_at - now))
-            await server._idle(wait)
+            await server.idle(wait)
 
     async def _write_sent(self, response: web.StreamResponse, state: _StreamState) -> bool:
         """Write the messages users sent that are due on this stream; True if any."""
@@ -392,7 +379,7 @@ class StreamHub:
         state.written += len(due)
         state.last_frame = asyncio.get_running_loop().time()
         server.stats["frames"] += len(due)
-        server._notify()
+        server.notify_change()
         return True
 
     def _encode(self, conversation_id: str, start: int, stop: int) -> tuple[bytes, int]:
@@ -436,7 +423,7 @@ class StreamHub:
         elif kind == "silent":
             # Hold the connection open, sending nothing, until the client leaves (the
             # handler is then cancelled) or the server stops.
-            await self._server._wait_stopped()
+            await self._server.wait_stopped()
 
     async def _abort(self, request: web.Request) -> None:
         """Reset the connection without the chunked terminator, after flushing what we wrote."""

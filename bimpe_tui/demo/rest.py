@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bimpe_tui.demo.context import ServerContext
 from bimpe_tui.demo.envelope import ApiError, authorize, ok
 from bimpe_tui.demo.world import DemoWorld
-
-if TYPE_CHECKING:
-    from bimpe_tui.demo.server import DemoServer
 
 __all__ = ["RestHandlers", "find_conversation", "rate_limited"]
 
@@ -57,9 +54,9 @@ def find_conversation(world: DemoWorld, request: web.Request) -> tuple[str, str]
 
 
 class RestHandlers:
-    """The read-only REST endpoints of a :class:`DemoServer`, over its world."""
+    """The read-only REST endpoints of the demo server, over its world."""
 
-    def __init__(self, server: DemoServer) -> None:
+    def __init__(self, server: ServerContext) -> None:
         self._server = server
 
     def _list_fault(self) -> None:

@@ -16,12 +16,14 @@ from aiohttp import web
 
 from bimpe_tui import event_loop
 from bimpe_tui.demo.actions import UserActions
+from bimpe_tui.demo.clock import AdjustableClock
+from bimpe_tui.demo.context import StreamRequestRecord
 from bimpe_tui.demo.control import ControlHandlers
 from bimpe_tui.demo.envelope import ApiError, dumps, request_id
 from bimpe_tui.demo.faults import FaultPlan, parse_fault_spec
-from bimpe_tui.demo.pump import StreamHub, StreamRequestRecord
+from bimpe_tui.demo.pump import StreamHub
 from bimpe_tui.demo.rest import RestHandlers
-from bimpe_tui.demo.world import AdjustableClock, DemoWorld
+from bimpe_tui.demo.world import DemoWorld
 from bimpe_tui.demo.writes import WriteHandlers
 
 __all__ = [
@@ -115,7 +117,7 @@ class DemoServer:
         self.stream_hub = StreamHub(self, replay_cache_bytes)
         """Tickets, open streams and the frame cache."""
         self._rest = RestHandlers(self)
-        self._control = ControlHandlers(self)
+        self._control = ControlHandlers(self, self.stream_hub)
         self._writes = WriteHandlers(self)
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -198,6 +200,11 @@ class DemoServer:
         return self._runner is not None
 
     @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` has begun (streams end their loops)."""
+        return self._stopping
+
+    @property
     def active_streams(self) -> int:
         """How many stream responses are open right now."""
         return len(self.stream_hub.streams)
@@ -227,14 +234,14 @@ class DemoServer:
         if future is not None and not future.done():
             future.set_result(None)
 
-    def _notify(self) -> None:
+    def notify_change(self) -> None:
         """Tell :meth:`wait_until` callers that the server's state changed."""
         waiters, self._change_waiters = self._change_waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def _idle(self, seconds: float) -> None:
+    async def idle(self, seconds: float) -> None:
         """Sleep up to ``seconds``, or until :meth:`wake`."""
         future = self._wake_future
         if future is None or seconds <= 0:
@@ -242,7 +249,7 @@ class DemoServer:
             return
         await asyncio.wait([future], timeout=seconds)
 
-    async def _wait_stopped(self) -> None:
+    async def wait_stopped(self) -> None:
         """Wait until :meth:`stop` (a silent stream holds its connection until then)."""
         assert self._stopped is not None
         await self._stopped.wait()
@@ -285,7 +292,7 @@ class DemoServer:
                 response = self._error_response(ApiError(error.status, code, error.reason), rid)
             if not response.prepared:
                 response.headers["X-Request-Id"] = rid
-            self._notify()
+            self.notify_change()
             return response
 
         app = web.Application(middlewares=[envelope_errors])

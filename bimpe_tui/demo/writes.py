@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bimpe_tui.demo.actions import MAX_MESSAGE_CHARS, SENDABLE_ROLES
+from bimpe_tui.demo.context import ServerContext
 from bimpe_tui.demo.envelope import ApiError, authorize, json_body, ok
 from bimpe_tui.demo.rest import find_conversation
-
-if TYPE_CHECKING:
-    from bimpe_tui.demo.server import DemoServer
 
 __all__ = ["WriteHandlers"]
 
 
 class WriteHandlers:
-    """``POST .../messages`` and ``PATCH .../ai-status`` of a :class:`DemoServer`."""
+    """``POST .../messages`` and ``PATCH .../ai-status`` of the demo server."""
 
-    def __init__(self, server: DemoServer) -> None:
+    def __init__(self, server: ServerContext) -> None:
         self._server = server
 
     async def _start(self, request: web.Request) -> tuple[str, str, dict[str, Any]]:
@@ -54,12 +52,12 @@ class WriteHandlers:
         if server.faults.take_send_fault() == "send_lost":
             # Stored, but the answer never arrives: the client must retry with the same
             # key and get this message back, not make a second one.
-            server._notify()
+            server.notify_change()
             transport = request.transport
             if transport is not None:
                 transport.abort()
             # aiohttp cancels this handler once it sees the connection gone.
-            await server._wait_stopped()
+            await server.wait_stopped()
         return ok(sent.message.to_api(), status=201)
 
     async def set_ai_status(self, request: web.Request) -> web.Response:

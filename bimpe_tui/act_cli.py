@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -10,6 +9,7 @@ from typing import TextIO
 from . import event_loop
 from .api.client import ConsoleClient, new_idempotency_key
 from .api.errors import BimpeError, PermissionDeniedError
+from .safe_text import json_line
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,7 +40,7 @@ def _run(command: str, api_key: str, base_url: str, act: Act, out: TextIO, err: 
                 else:
                     print(f"bimpe-tui {command}: {error}", file=err)
                 return EXIT_FAILED
-        out.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        out.write(json_line(answer) + "\n")
         out.flush()
         return EXIT_OK if done else EXIT_FAILED
 

@@ -27,8 +27,7 @@ import contextlib
 import json
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TextIO
@@ -38,8 +37,9 @@ import msgspec
 from . import __version__
 from .api.client import ConsoleClient
 from .api.models import Message
+from .atomic import atomic_text_file
 from .history import DEFAULT_PAGE_SIZE, iter_all_messages
-from .safe_text import UNSAFE, spelled_out
+from .safe_text import spelled_out
 from .tail import json_line
 
 if TYPE_CHECKING:
@@ -156,13 +156,9 @@ def jsonl_message(message: Message) -> str:
         # From the history: the item as decoded, in the compact form servers send.
         payload = json.dumps(dict(message.raw), ensure_ascii=False, separators=(",", ":"))
         message = msgspec.structs.replace(message, payload=payload)
-    line = json_line(message)
-    if UNSAFE.search(line) is None:
-        return line
-    # What json_line leaves raw that a file or terminal cannot take: C0 controls are
-    # never raw in valid JSON, so this is a lone surrogate (the history's JSON escape
-    # decoded). Escaping every non-ASCII character keeps the line's JSON equal.
-    return json.dumps(json.loads(line), ensure_ascii=True, separators=(",", ":")) + "\n"
+    # Every unsafe character (a lone surrogate from the history's JSON escape too) is
+    # escaped there: the line is valid UTF-8 and its JSON equal to the payload's.
+    return json_line(message)
 
 
 def format_for_path(path: str | None) -> ExportFormat:
@@ -289,7 +285,7 @@ async def export_from_app(
         # The file's opening, writes (in export_conversation) and commit (fsync,
         # rename) run in threads.
         stack = contextlib.ExitStack()
-        out = await asyncio.to_thread(stack.enter_context, atomic_text_file(path))
+        out = await asyncio.to_thread(stack.enter_context, atomic_text_file(path, suffix=".part"))
         try:
             written = await export_conversation(
                 client, entry.agent.id, conversation_id, out, fmt, progress=progress
@@ -314,34 +310,13 @@ async def export_from_app(
             loop.call_soon_threadsafe(progress, written, total)
 
     def write() -> int:
-        with atomic_text_file(path) as out:
+        with atomic_text_file(path, suffix=".part") as out:
             return export_messages(
                 out, fmt, messages, header=header, total=len(messages), progress=report
             )
 
     written = await asyncio.to_thread(write)
     return path, written
-
-
-@contextlib.contextmanager
-def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
-    """A UTF-8 file written beside ``path`` and renamed onto it once the block succeeds.
-
-    Created readable by you alone (an export holds customers' words); if the block
-    raises, the partial file is removed and ``path`` is left as it was.
-    """
-    target = os.path.abspath(os.fspath(path))
-    fd, temp_path = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".part", dir=os.path.dirname(target)
-    )
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(temp_path, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_path)
-        raise
 
 
 def export_file_name(conversation_id: str, fmt: ExportFormat, now: datetime | None = None) -> str:

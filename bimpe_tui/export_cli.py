@@ -153,7 +153,7 @@ def run_export(
                     stdout.detach()
         else:
             assert output is not None
-            with atomic_text_file(output) as out:
+            with atomic_text_file(output, suffix=".part") as out:
                 written = export_to(out)
     except BimpeError as exc:
         report.finish()

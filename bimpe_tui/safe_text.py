@@ -45,6 +45,7 @@ a message says. The letters of right-to-left scripts themselves are never touche
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -54,6 +55,7 @@ __all__ = [
     "char_class",
     "escaped",
     "json_escape",
+    "json_line",
     "spaced",
     "spelled_out",
     "stand_in",
@@ -139,6 +141,17 @@ def spaced(text: str) -> str:
 def json_escape(char: str) -> str:
     """The JSON escape of one character (``\\u202e``): the string it sits in keeps its value."""
     return f"\\u{ord(char):04x}"
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    return json_escape(match.group())
+
+
+def json_line(obj: object) -> str:
+    """``obj`` as one line of JSON, the one style every command prints: compact (as the
+    server sends it), UTF-8 (not ``\\u``-escaped), and each unsafe character escaped so
+    a terminal shows it and the JSON stays equal. No newline at the end."""
+    return UNSAFE.sub(_json_escaped, json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from collections.abc import Iterable
@@ -51,7 +50,7 @@ from .monitor import (
     Notice,
     StatusChanged,
 )
-from .safe_text import UNSAFE
+from .safe_text import json_line
 
 if TYPE_CHECKING:
     from .demo.server import DemoServer
@@ -79,15 +78,6 @@ class WatchFilter:
         if self.agents and entry.agent.id not in self.agents:
             return False
         return not self.attention_only or entry.conversation.needs_attention
-
-
-def _escaped(match: Any) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def json_line(obj: dict[str, Any]) -> str:
-    """One line of JSON, readable (UTF-8) and safe for a terminal."""
-    return UNSAFE.sub(_escaped, json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
 @dataclass

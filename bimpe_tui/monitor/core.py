@@ -202,7 +202,8 @@ class Monitor:
             )
             return
         except BimpeError as exc:
-            self._phase(f"cannot list conversations: {exc} — press r to retry", failed=True)
+            # The hint first: the cause (which names host and port) may not fit the line.
+            self._phase(f"cannot list conversations (press r to retry): {exc}", failed=True)
             return
         self.ready = True
         self._phase("ready")

@@ -12,7 +12,7 @@ import pytest
 from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.book import Book, held
 from bimpe_tui.demo.server import DemoServer
-from bimpe_tui.screens import main as main_screen
+from bimpe_tui.screens import list_rows
 from tests.apptools import FakeClock, make_app, ready, until
 
 
@@ -180,8 +180,8 @@ async def test_the_hold_ends_even_when_it_runs_out_while_it_is_checked(
         start = time.monotonic()
         reads = itertools.count()
         clock_ = SimpleNamespace(monotonic=lambda: start + next(reads) * 0.001)
-        monkeypatch.setattr(main_screen, "time", clock_)
-        main._hold_until = start + 0.0005
-        main._release()
+        monkeypatch.setattr(list_rows, "time", clock_)
+        main.rows._hold_until = start + 0.0005
+        main.rows._release()
         assert delays
-        assert min(delays) >= main_screen.TIMER_FLOOR
+        assert min(delays) >= list_rows.TIMER_FLOOR

@@ -7,8 +7,7 @@ intents; it decides nothing about streams or cursors.
 from __future__ import annotations
 
 import time
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
@@ -19,14 +18,11 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive, var
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from ..api.errors import BimpeError
 from ..api.models import Message
-from ..book import Entry, TimelineItem, held
+from ..book import Entry
 from ..export import ExportFormat
-from ..history import HistoryError
 from ..monitor import (
     Appended,
     ListChanged,
@@ -42,52 +38,29 @@ from ..numbers import Numbers
 from ..operator import Operator
 from ..render import one_line
 from ..status_words import status_line
-from ..waits import waits_summary
 from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog, SearchBox
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
 from .acting import Acting
-from .confirm import dialog_open, open_dialog
+from .confirm import open_dialog
 from .exporting import ask_export, export_conversation
-from .history_results import HistoryResults
+from .history_search import read_in_place, search_whole_conversation
 from .ids import IdsScreen, id_rows
-from .navigation import Navigation
+from .list_rows import ListRows
+from .navigation import Navigation, jump_bindings
+from .open_log import OpenLog
 from .titles import log_title
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: The picker is redrawn at most this often (seconds), whatever the message rate.
-REDRAW_INTERVAL = 0.25
-#: The shortest delay given to a timer (seconds). Textual's one-shot timer
-#: skips its tick if it is already overdue when the timer first looks (a delay
-#: of microseconds), and spins forever, freezing the app, on a negative delay.
-TIMER_FLOOR = 0.01
 #: How often the clock-driven parts move: "last data 12 s ago", rows' ages.
 TICK = 1.0
-#: Seconds after a key press during which the list's rows do not move.
-HOLD = 3.0
 #: Ticks between redraws of an idle list, for its ages alone (an idle app stays
 #: idle): ages are in minutes, and with dozens of rows one of them turns over
 #: every few seconds; each redraw repaints the whole list.
 ROW_AGES_EVERY = 15
-
-
-#: What Textual makes of ESC followed by a digit, the way most terminals (tmux
-#: included) send alt+digit: the characters macOS's option key types ("¡" for
-#: alt+1). Bound too, so alt+1 … alt+9 work whichever form arrives.
-_ESC_DIGIT_AS = "¡™£¢∞§¶•ª"
-
-
-def jump_keys(number: int) -> str:
-    """The keys of "open the Nth conversation": alt+N, and alt+N as ESC N arrives."""
-    character = _ESC_DIGIT_AS[number - 1]
-    if character.isalnum():
-        name = character
-    else:
-        name = unicodedata.name(character).lower().replace("-", "_").replace(" ", "_")
-    return f"alt+{number},{name}"
 
 
 #: Below this many columns one pane shows at a time (list or log, `h` / `l`).
@@ -127,23 +100,7 @@ class MainScreen(Screen[None]):
             key_display="ctrl+g, :",
             id="main.go_to",
         ),
-        # Digits work in every terminal (a text box takes them first while it has
-        # focus); alt+digit where the terminal delivers it.
-        *(
-            Binding(str(n), f"jump({n})", f"Conversation {n}", show=False, id=f"main.digit_{n}")
-            for n in range(1, 10)
-        ),
-        *(
-            Binding(
-                jump_keys(n),
-                f"jump({n})",
-                f"Conversation {n}",
-                show=False,
-                key_display=f"alt+{n}",
-                id=f"main.jump_{n}",
-            )
-            for n in range(1, 10)
-        ),
+        *jump_bindings(),
     ]
 
     #: The list's focus lands on the conversations, never on the hidden filter box.
@@ -171,20 +128,17 @@ class MainScreen(Screen[None]):
         self.acting = Acting(self)
         #: Numbers, rounds, the hotlist and go to.
         self.navigation = Navigation(self)
+        #: The open conversation's log, drawn from the monitor's events.
+        self.open_log = OpenLog(self)
+        #: The list's rows, drawn at most every REDRAW_INTERVAL, held while keys move.
+        self.rows = ListRows(self)
         self.tz = tz
         self.clock = clock
         #: Conversation ids in the order the picker shows them.
         self.order: list[str] = []
-        self._drawn_version = -1
-        self._last_drawn = 0.0
-        self._redraw_timer: Timer | None = None
         self._ticks = 0
-        self._hold_until = 0.0
         #: The file the last export from the app wrote (tests and tools read it).
         self.last_export: str | None = None
-        #: The scrollback line drawn at the top of the log (to keep the reader's place
-        #: when it changes).
-        self._drawn_top: TimelineItem | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -290,46 +244,21 @@ class MainScreen(Screen[None]):
 
     def render_event(self, event: MonitorEvent) -> None:
         """Show what the monitor did."""
-        monitor = self.monitor
         if isinstance(event, ListChanged):
             self.list_version += 1
         elif isinstance(event, Opened):
             self.acting.opened(event.conversation_id)
             self.refresh_bindings()
             self.picker.highlight(event.conversation_id)
-            self._show_open()
+            self.open_log.show()
             self.update_status()
-        elif isinstance(event, TimelineReplaced):
-            if event.conversation_id == monitor.current:
-                if event.keep_place:
-                    self._redraw_log(above=event.above, gone=event.gone)
-                    if event.arrived and not self.log_view.following:
-                        self.log_view.new_count += event.arrived
-                else:
-                    self._show_open()
-        elif isinstance(event, Appended):
-            if event.conversation_id == monitor.current:
-                self.log_view.append(event.items, now=self._now())
-        elif isinstance(event, Reveal):
-            if event.conversation_id == monitor.current:
-                self.action_show_pane("log")
-                if not self.log_view.reveal_message(event.message_id):
-                    words = "that message is hidden by the log's filter (escape clears it)"
-                    self.notify(words, markup=False)
+        elif isinstance(event, TimelineReplaced | Appended | Reveal):
+            self.open_log.render(event)
         elif isinstance(event, StatusChanged):
-            if event.conversation_id == monitor.current:
+            if event.conversation_id == self.monitor.current:
                 self.update_status()
         elif isinstance(event, PhaseChanged):
             self.update_status()
-
-    def _show_open(self) -> None:
-        entry = self.open_entry()
-        if entry is not None:
-            self.log_view.highlights = entry.highlights
-            self.log_view.mine = entry.timeline.mine
-            self._drawn_top = entry.older.marker()
-            self.log_view.live = not entry.timeline.detached
-            self.log_view.show(self.title_of(entry), entry.shown(), now=self._now())
 
     def open_entry(self) -> Entry | None:
         current = self.monitor.current
@@ -357,79 +286,21 @@ class MainScreen(Screen[None]):
     # -- the picker, rate-limited -----------------------------------------------------
 
     def watch_list_version(self) -> None:
-        if self._redraw_timer is not None:
-            return
-        wait = self._last_drawn + REDRAW_INTERVAL - time.monotonic()
-        self._redraw_timer = self.set_timer(max(TIMER_FLOOR, wait), self.redraw_list)
+        self.rows.schedule()
 
     @property
     def redraw_pending(self) -> bool:
         """Whether the picker shows stale rows until its next redraw."""
-        return self._drawn_version != self.list_version
+        return self.rows.pending
 
     def redraw_list(self) -> None:
-        """Rebuild the picker's rows from the book (at most every REDRAW_INTERVAL)."""
-        self._redraw_timer = None
-        self._last_drawn = time.monotonic()
-        self._drawn_version = self.list_version
-        picker = self.picker
-        book = self.monitor.book
-        self.navigation.number_rows()
-        numbers = self.numbers
-        groups = book.ordered(picker.filter_text)
-        if time.monotonic() < self._hold_until:
-            groups = held(groups, self.order)
-        now = self.clock()
-        waits = self.monitor.config.waits
-        self.order = picker.show_rows(
-            groups,
-            now,
-            book.more_pages,
-            number_of=numbers.of if numbers is not None else lambda _: None,
-            waits=waits,
-            summary=waits_summary(
-                (
-                    (e.conversation.needs_attention, e.wait_for_a_person())
-                    for e in book.entries.values()
-                ),
-                now,
-                waits,
-            ),
-        )
-        current = self.monitor.current
-        if picker.options.highlighted is None and current is not None:
-            # Opened before its row was listed (the state file opened slowly): the
-            # cursor goes to it now, not nowhere.
-            picker.highlight(current)
-        self.update_status()
-        entry = self.open_entry()
-        if entry is not None:
-            # A refresh of the list may say someone else paused or resumed the AI.
-            title = self.title_of(entry)
-            if title != self.log_view.border_title:
-                self.log_view.border_title = title
+        """Rebuild the picker's rows from the book now."""
+        self.rows.redraw()
 
     def hold(self) -> None:
-        """Keep the rows where they are for HOLD seconds (the user is moving through them)."""
-        if not self.is_mounted:
-            return
-        held_before = time.monotonic() < self._hold_until
-        self._hold_until = time.monotonic() + HOLD
-        if not held_before:
-            # When the hold ends, the order catches up on the next redraw.
-            self.set_timer(HOLD, self._release)
-
-    def _release(self) -> None:
-        # The clock read once: read again for the delay, it can have passed the
-        # hold's end meanwhile (a busy machine takes the process off the CPU), and
-        # Textual's timer given a negative delay spins forever, freezing the app.
-        remaining = self._hold_until - time.monotonic()
-        if remaining <= 0:
-            self.list_version += 1
-        else:
-            # Not a sliver either (see TIMER_FLOOR): a skipped tick would leave
-            # the hold on until the next key.
-            self.set_timer(max(TIMER_FLOOR, remaining), self._release)
+        """Keep the rows where they are for a while (the user is moving through them)."""
+        if self.is_mounted:
+            self.rows.hold()
 
     @on(Picker.FilterChanged)
     def _filter_changed(self) -> None:
@@ -459,32 +330,7 @@ class MainScreen(Screen[None]):
 
     @on(MessageLog.NeedsRedraw)
     def _needs_redraw(self) -> None:
-        self._redraw_log()
-
-    def _redraw_log(self, above: int = 0, gone: Sequence[TimelineItem] = ()) -> None:
-        """Draw the open conversation again where the reader is.
-
-        `above` older messages were put on top (or the items `gone` were taken
-        from it), and the scrollback line may have changed: the log is told
-        both, so the line the reader had at the top of the screen stays there.
-        """
-        entry = self.open_entry()
-        if entry is None:
-            return
-        shown = entry.shown()
-        top = entry.older.marker()
-        was_top, self._drawn_top = self._drawn_top, top
-        new_above: list[TimelineItem] = []
-        gone_above: list[TimelineItem] = []
-        if above or gone:
-            # Only when messages came on top or left it: a line changing alone
-            # (loading, failed) stays where the reader at the top sees it.
-            new_above = shown[: above + (1 if top is not None else 0)]
-            gone_above = [*([was_top] if was_top is not None else []), *gone]
-        self.log_view.live = not entry.timeline.detached
-        self.log_view.redraw(
-            self.title_of(entry), shown, now=self._now(), above=new_above, gone_above=gone_above
-        )
+        self.open_log.redraw()
 
     @on(MessageLog.ReachedEnd)
     def _reached_end(self, event: MessageLog.ReachedEnd) -> None:
@@ -504,32 +350,15 @@ class MainScreen(Screen[None]):
 
     @work(group="history_search", exclusive=True, exit_on_error=False)
     async def _search_history(self, conversation_id: str, query: str) -> None:
-        """Ask the server for every match in the conversation; show them in a list."""
-        # Said in the search's own count, not a toast: a toast would cover the count,
-        # and one still up when the list opens and closes can outstay its time.
-        self.log_view.asking_server(True)
-        try:
-            matches, total = await self.monitor.search_history(conversation_id, query)
-        except (BimpeError, LookupError) as error:
-            words = f"could not search the conversation: {error}"
-            self.notify(words, severity="error", markup=False)
-            return
-        finally:
-            self.log_view.asking_server(False)
-        if dialog_open(self.app):
-            return  # one dialog at a time: the answer came while another was up
-        chosen = await self.app.push_screen_wait(HistoryResults(query, matches, total, self.tz))
+        """Ask the server for every match in the conversation; read the chosen one in place."""
+        chosen = await search_whole_conversation(self, conversation_id, query)
         if chosen is not None:
             self._jump_to(conversation_id, chosen)
 
     @work(group="jump", exclusive=True, exit_on_error=False)
     async def _jump_to(self, conversation_id: str, message: Message) -> None:
         """Show a match of the server's search in its place (its page of history)."""
-        try:
-            await self.monitor.jump_to(conversation_id, message)
-        except (BimpeError, HistoryError, LookupError) as error:
-            words = f"could not go to that message: {error}"
-            self.notify(words, severity="error", markup=False)
+        await read_in_place(self, conversation_id, message)
 
     @on(MessageLog.ReachedTop)
     def _reached_top(self) -> None:

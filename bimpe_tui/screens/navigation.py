@@ -8,7 +8,10 @@ a round of `]` visits each conversation once whatever moves meanwhile, and
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
+
+from textual.binding import Binding
 
 from ..numbers import Numbers
 from ..render import one_line
@@ -19,7 +22,46 @@ from .titles import channel_words
 if TYPE_CHECKING:
     from .main import MainScreen
 
-__all__ = ["Navigation"]
+__all__ = ["Navigation", "jump_bindings", "jump_keys"]
+
+#: What Textual makes of ESC followed by a digit, the way most terminals (tmux
+#: included) send alt+digit: the characters macOS's option key types ("¡" for
+#: alt+1). Bound too, so alt+1 … alt+9 work whichever form arrives.
+_ESC_DIGIT_AS = "¡™£¢∞§¶•ª"
+
+
+def jump_keys(number: int) -> str:
+    """The keys of "open the Nth conversation": alt+N, and alt+N as ESC N arrives."""
+    character = _ESC_DIGIT_AS[number - 1]
+    if character.isalnum():
+        name = character
+    else:
+        name = unicodedata.name(character).lower().replace("-", "_").replace(" ", "_")
+    return f"alt+{number},{name}"
+
+
+def jump_bindings() -> list[Binding]:
+    """The keys that open conversation 1 … 9: the digit, and alt+digit.
+
+    Digits work in every terminal (a text box takes them first while it has
+    focus); alt+digit where the terminal delivers it.
+    """
+    digits = [
+        Binding(str(n), f"jump({n})", f"Conversation {n}", show=False, id=f"main.digit_{n}")
+        for n in range(1, 10)
+    ]
+    alts = [
+        Binding(
+            jump_keys(n),
+            f"jump({n})",
+            f"Conversation {n}",
+            show=False,
+            key_display=f"alt+{n}",
+            id=f"main.jump_{n}",
+        )
+        for n in range(1, 10)
+    ]
+    return [*digits, *alts]
 
 
 class Navigation:

@@ -65,7 +65,7 @@ test-pythons: $(foreach v,$(PYTHONS),.venv-$(v)/.installed-dev)
 		.venv-$$v/bin/python -m pytest $(PYTEST_ARGS) || exit 1; \
 	done
 
-# Regenerate screenshots/ (SVG, and PNG through cairosvg) with a fixed seed and clock.
+# Regenerate screenshots/ (SVG: every script shows, in the viewer's fonts) with a fixed seed and clock.
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 

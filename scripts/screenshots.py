@@ -1,7 +1,8 @@
 """Regenerate screenshots/: the real app against the demo server, fixed seed and clock.
 
-SVG from Textual's `App.save_screenshot`; PNG too when cairosvg is installed
-(it is in the dev extra). Run with `make screenshots`.
+SVG from Textual's `App.save_screenshot`, and only SVG: a viewer draws its text
+with the fonts it has, so Chinese, Arabic and emoji show (a PNG made here would
+show them as boxes: this machine has no font for them). Run with `make screenshots`.
 """
 
 from __future__ import annotations
@@ -153,6 +154,16 @@ async def main() -> int:
         app = new_app(server, work / "a.toml", clock)
         shots.append(await shoot(app, "main", lambda p: settle(p, app, live(app))))
 
+        # Who waits for a person, and how long: rows and the list's title.
+        app = new_app(server, work / "w.toml", clock)
+
+        async def waiting(pilot: Pilot[Any]) -> None:
+            await settle(pilot, app, live(app))
+            title = lambda: str(app.main.picker.border_title)  # noqa: E731
+            await settle(pilot, app, lambda: "longest wait" in title())
+
+        shots.append(await shoot(app, "waits", waiting))
+
         # One pane at a time in a small terminal: the list, then the log.
         app = new_app(server, work / "a80.toml", clock)
         shots.append(
@@ -286,13 +297,8 @@ async def main() -> int:
         shots.append(await shoot(app, "reply", replying))
     finally:
         await server.stop()
-    try:
-        import cairosvg  # type: ignore[import-untyped]
-    except ImportError:
-        print("cairosvg not installed: SVG only", file=sys.stderr)
-        return 0
-    for svg in shots:
-        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")), scale=1.0)
+    for stale in OUT.glob("*.png"):
+        stale.unlink()  # left by an older version of this script
     for path in sorted(OUT.iterdir()):
         print(path.relative_to(OUT.parent))
     return 0

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import random
 import re
-import sys
 import tempfile
 from collections.abc import Callable
 from datetime import UTC

@@ -79,7 +79,8 @@ class BimpeApp(App[None]):
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        # Not in the footer from here: the main screen shows it first (see its bindings).
+        Binding("question_mark", "help", "Help", show=False, id="app.help"),
     ]
 
     def __init__(self, config: AppConfig) -> None:

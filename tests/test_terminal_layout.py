@@ -69,6 +69,9 @@ def layout_problem(t: Terminal) -> str | None:
         footer = t.text.splitlines()[-1]
         if "h List" not in footer or "l Log" not in footer:
             return f"the footer does not name h and l: {footer!r}"
+    keys = t.text.splitlines()[-1]
+    if "? Help" not in keys:
+        return f"the footer does not show ? Help: {keys!r}"
     ends = row_ends(t)
     if len(ends) < 3:
         return "fewer than 3 rows"

@@ -76,6 +76,8 @@ class MainScreen(Screen[None]):
     """Picker on the left, the open conversation on the right, the status line below."""
 
     BINDINGS = [
+        # First, so the footer shows it whatever it has to cut at its end (60 columns).
+        Binding("question_mark", "app.help", "Help", id="main.help"),
         Binding("slash", "filter", "Filter", id="main.filter"),
         Binding("alt+a", "next_unread", "Next unread", id="main.next_unread"),
         Binding("right_square_bracket", "cycle(1)", "Next", id="main.next"),

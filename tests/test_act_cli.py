@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.safe_text import json_line
 from tests.apptools import FakeClock
 from tests.processes import CLI, child_env
 
@@ -45,6 +46,24 @@ async def test_send_with_m_and_from_stdin(server: DemoServer, tmp_path: Path) ->
     assert code == 0, err
     assert json.loads(out)["message"] == "line 1\nline 2"
     assert server.actions.sent_count(conv) == 2
+
+
+async def test_send_prints_json_as_tail_and_watch_do(server: DemoServer, tmp_path: Path) -> None:
+    # One style for every command: compact, UTF-8, unsafe characters escaped.
+    agent_id, conv = server.world.conversation_ids()[0]
+    text = "Ça va 👋 \u202egnp.exe"
+    code, out, err = await run(
+        tmp_path, "send", agent_id, conv, "-m", text, "--base-url", server.base_url,
+        key=server.api_key,
+    )  # fmt: skip
+    assert code == 0, err
+    line = out.removesuffix("\n")
+    assert "\n" not in line
+    assert json.loads(line)["message"] == text
+    assert line == json_line(json.loads(line))
+    assert "\\u202e" in line
+    assert "Ça va 👋" in line
+    assert ", " not in line.replace(text, "")
 
 
 async def test_send_retries_a_lost_answer_once(server: DemoServer, tmp_path: Path) -> None:

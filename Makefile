@@ -30,9 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# pytest exits 5 when it collects nothing: that is a failure here too.
+# pytest exits 5 when it collects nothing: that is a failure here too. The tests
+# run in parallel, one worker per core (`-n auto`); the minutes-long soaks (marked
+# slow) are `make soak`'s. PYTEST_ARGS narrows it: `make pytest PYTEST_ARGS=tests/core`.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 test: lint pytest
 
@@ -45,7 +47,7 @@ clean:
 
 # Every Python that pyproject's requires-python claims, each in its own venv
 # (.venv-3.11, ...), the test suite on each: `make test-pythons`, or a part of
-# it, e.g. `make test-pythons PYTHONS=3.13 PYTEST_ARGS=tests/test_app.py`.
+# it, e.g. `make test-pythons PYTHONS=3.13 PYTEST_ARGS=tests/shell/test_app.py`.
 PYTHONS ?= 3.11 3.12 3.13
 PYTEST_ARGS ?=
 # The interpreter for one version: python3.X on PATH if it runs, else pyenv's newest 3.X.
@@ -72,6 +74,7 @@ screenshots: $(STAMP)
 # The chaos soak (10 minutes, 20 conversations, every fault) and 100 SIGKILL restarts.
 # Not part of `make test`, which runs a two-minute soak and 10 kills.
 soak: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 	$(BIN)/python -m soak
 
 # Benchmarks against the official SDK and the targets; prints one table, writes JSON.

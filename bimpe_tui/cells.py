@@ -6,7 +6,7 @@ the line moves: the log's right border and the picker's columns go out of
 line. Measured in tmux 3.3a (Debian 12, glibc 2.36, whose `wcwidth` knows
 Unicode 14; tmux built without utf8proc) against Rich 15.0.0: each sequence
 printed in an 80-column pane followed by a marker, its width read from
-`#{cursor_x}` (and again with `ESC [6n`, as tests/test_wide_chars.py does).
+`#{cursor_x}` (and again with `ESC [6n`, as tests/shell/test_wide_chars.py does).
 
     kind                     code points                       tmux  Rich  shown as     both
     VS16 emoji               1F336 FE0F (hot pepper)              1     2  1F336           1

@@ -1,6 +1,6 @@
 """An atheris (libFuzzer) target: the SSE parser, the message model and the renderer.
 
-Run by tests/test_fuzz.py for a fixed number of runs; by hand for longer:
+Run by tests/engine/test_fuzz.py for a fixed number of runs; by hand for longer:
 
     .venv/bin/python tests/hostile_fuzz_target.py -runs=1000000 -max_len=4096
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_real_terminal import SIZES, demo, log_lines, open_long_row, to_first_message
+from tests.pty.test_real_terminal import SIZES, demo, log_lines, open_long_row, to_first_message
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -22,7 +22,7 @@ from bimpe_tui.safe_text import UNSAFE
 from bimpe_tui.tail import json_line, json_line_bytes, tail
 from tests.loopback import API_KEY, LoopbackServer, Reply, frame
 from tests.processes import CLI, child_env
-from tests.test_hostile_text import run_tail
+from tests.shell.test_hostile_text import run_tail
 
 #: fcntl's F_GETPIPE_SZ (Linux).
 F_GETPIPE_SZ = 1032

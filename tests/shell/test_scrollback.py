@@ -368,7 +368,7 @@ async def test_export_everything_to_json_lines_from_the_palette_command(
 async def test_the_monitor_pages_back_says_where_it_is_and_retries(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    from tests.test_monitor import Harness
+    from tests.core.test_monitor import Harness
 
     h = Harness(server, state_path, clock)
     await h.monitor.start()

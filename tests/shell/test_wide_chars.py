@@ -44,9 +44,9 @@ from bimpe_tui.render import (
     visible,
 )
 from bimpe_tui.widgets.message_log import MessageLog, attachment_rows, marker_line
+from tests.engine.test_engine_outcomes import BASE as OUTCOME_BASE
 from tests.loopback import LoopbackServer, agent, conversation, message
 from tests.terminal import Terminal
-from tests.test_engine_outcomes import BASE as OUTCOME_BASE
 
 # -- wide characters ------------------------------------------------------------------
 

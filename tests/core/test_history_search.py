@@ -12,7 +12,7 @@ from textual.widgets import Label, OptionList
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.history_results import HistoryResults
 from tests.apptools import FakeClock, make_app, until
-from tests.test_scrollback import ids, open_short
+from tests.shell.test_scrollback import ids, open_short
 
 
 async def test_ctrl_o_lists_a_match_from_history_not_loaded(

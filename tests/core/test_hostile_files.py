@@ -2,7 +2,7 @@
 version, and config files with unknown keys or wrong types. Never a crash; a warning
 that says what happened; a corrupt file kept aside, a newer one never overwritten.
 
-(tests/test_state.py covers the basic corrupt, empty, newer and directory cases.)
+(tests/core/test_state.py covers the basic corrupt, empty, newer and directory cases.)
 """
 
 from __future__ import annotations

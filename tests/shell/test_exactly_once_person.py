@@ -25,7 +25,7 @@ from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.widgets.compose import ComposeBox
 from tests.apptools import FakeClock, choose, delivered_ids, make_app, ready, take_over, until
-from tests.test_acting import app_for
+from tests.shell.test_acting import app_for
 
 SIZE = (140, 40)
 

@@ -18,8 +18,8 @@ import pytest
 from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.book import Entry
 from bimpe_tui.widgets.picker import row
+from tests.pty.test_real_terminal import LIST_TITLE, demo, list_shown, log_title, open_row, titles
 from tests.terminal import Terminal
-from tests.test_real_terminal import LIST_TITLE, demo, list_shown, log_title, open_row, titles
 
 #: What ends a conversation's row: its age or the customer's wait, then its unread count.
 ROW_END = re.compile(r"(now|\d+[smhd]|waiting \d+[smhd]( \d+m)?)( \((\d+|999\+)\))?$")

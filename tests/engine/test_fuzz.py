@@ -336,7 +336,7 @@ def test_any_error_answer_maps_to_a_typed_error_with_a_safe_text(
 
 # -- atheris --------------------------------------------------------------------------------------
 
-TARGET = Path(__file__).with_name("hostile_fuzz_target.py")
+TARGET = Path(__file__).parent.parent / "hostile_fuzz_target.py"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris is not installed")

@@ -21,7 +21,7 @@ from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import HistoryError, HistoryPager, locate, newer_than, window_around
 from bimpe_tui.screens.history_results import HistoryResults
 from tests.apptools import FakeClock, make_app, until
-from tests.test_scrollback import ids, log_text, open_short, world_ids, world_message
+from tests.shell.test_scrollback import ids, log_text, open_short, world_ids, world_message
 
 # -- history, over the demo server's sockets ----------------------------------------------
 

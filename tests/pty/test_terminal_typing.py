@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pty.test_real_terminal import SIZES, demo, log_title, open_row
 from tests.terminal import Terminal
-from tests.test_real_terminal import SIZES, demo, log_title, open_row
 
 #: Typed first, then one write: two backspaces and two characters.
 TYPED = "zq9"

@@ -22,7 +22,7 @@ from bimpe_tui.monitor import AlertRaised, ListChanged, Monitor, MonitorConfig, 
 from bimpe_tui.rules import WatchRules
 from bimpe_tui.state import StateStore
 from tests.apptools import FakeClock, make_app, ready, until
-from tests.test_monitor import Harness
+from tests.core.test_monitor import Harness
 
 #: Fast refreshes: the test waits for events, never for this interval.
 FAST = 0.2

@@ -27,7 +27,7 @@ from bimpe_tui.demo.world import AdjustableClock, format_iso
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC).timestamp()
 WAIT = 5.0  # generous upper bound for anything we wait for; never a timing assertion
 AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- helpers -----------------------------------------------------------------------------

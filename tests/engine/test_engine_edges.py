@@ -17,6 +17,7 @@ from bimpe_tui.api.stream import ResumableStream, StreamEvent
 from bimpe_tui.demo.faults import FaultPlan
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.demo.world import AdjustableClock
+from tests.engine.test_stream_demo import busiest, expected_ids, start_point
 from tests.loopback import (
     API_KEY,
     LoopbackServer,
@@ -29,7 +30,6 @@ from tests.loopback import (
 )
 from tests.processes import CLI, child_env
 from tests.streamkit import collect, count_messages, messages, states, statuses
-from tests.test_stream_demo import busiest, expected_ids, start_point
 
 #: A creation time after every other one here.
 LATER = "2026-11-23T10:00:09.000Z"

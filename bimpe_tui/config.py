@@ -26,25 +26,64 @@ colour_after = 300           # ... in the warning colour from here
 alert_after = 600            # one alert per wait from here (0: never)
 ```
 
-Every problem becomes a warning that names the file and the setting.
+Every problem becomes a warning that names the file and the setting (the
+checks, one per key, are in `config_checks`). Here: `Settings`, resolved by
+`load_settings` from flags, environment, this file and defaults; `read_config`;
+`save_api_key` (`bimpe-tui login`); `check_base_url`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import stat
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
-from .redact import redact
-from .rules import RULE_FORMS, parse_watch_rule, pattern_problem
+from .config_checks import (
+    MAX_LIST_ITEMS,
+    MAX_MIN_INTERVAL,
+    MAX_REFRESH_INTERVAL,
+    MIN_REFRESH_INTERVAL,
+    NOTIFY_MODES,
+    ROLES_WHEN,
+    NotifyMode,
+    RolesWhen,
+    check_config,
+    shown,
+)
 from .waits import DEFAULT_WAITS, WaitRules
+
+# The limits and choices are the checks' (config_checks); they are named from
+# here too, where everything else imports the settings from.
+__all__ = [
+    "APP_NAME",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MIN_INTERVAL",
+    "DEFAULT_REFRESH_INTERVAL",
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "MAX_LIST_ITEMS",
+    "MAX_MIN_INTERVAL",
+    "MAX_REFRESH_INTERVAL",
+    "MIN_REFRESH_INTERVAL",
+    "NOTIFY_MODES",
+    "NO_KEY_MESSAGE",
+    "ROLES_WHEN",
+    "AlertSettings",
+    "ConfigError",
+    "NotifyMode",
+    "RolesWhen",
+    "Settings",
+    "check_base_url",
+    "default_config_path",
+    "load_settings",
+    "read_config",
+    "save_api_key",
+]
 
 APP_NAME = "bimpe-tui"
 DEFAULT_BASE_URL = "https://api.bimpe.ai"
@@ -52,20 +91,7 @@ ENV_API_KEY = "BIMPEAI_API_KEY"
 ENV_BASE_URL = "BIMPEAI_BASE_URL"
 
 DEFAULT_REFRESH_INTERVAL = 15.0
-#: Below this a refresh per agent would spend the API's rate limit for little news.
-MIN_REFRESH_INTERVAL = 2.0
-#: A day: longer would mean "never"; huge values also overflow event-loop timers.
-MAX_REFRESH_INTERVAL = 86_400.0
 DEFAULT_MIN_INTERVAL = 5.0
-MAX_MIN_INTERVAL = 3_600.0
-#: Most highlight words, regexes, roles or auto-watch rules used (the rest are
-#: warned about): every one is tried on every message.
-MAX_LIST_ITEMS = 100
-
-NotifyMode = Literal["bell", "osc9", "osc777", "none"]
-NOTIFY_MODES: tuple[NotifyMode, ...] = ("bell", "osc9", "osc777", "none")
-RolesWhen = Literal["needs_attention", "always"]
-ROLES_WHEN: tuple[RolesWhen, ...] = ("needs_attention", "always")
 
 NO_KEY_MESSAGE = (
     "no API key. Save one with: bimpe-tui login (it asks for the key and writes {config}); "
@@ -157,256 +183,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     # tomllib raises for an integer of more than 4,300 digits.
     except (ValueError, RecursionError) as exc:
         return {}, [f"ignoring {path}: not valid TOML ({exc})"]
-    checker = _Checker(path)
-    checker.warnings.extend(_permission_warning(path))
-    config = checker.table("", data, _TOP_LEVEL)
-    return config, checker.warnings
-
-
-# -- checking the file's values ----------------------------------------------------------
-
-#: A check takes the checker, the setting's dotted name and its value, and
-#: returns the cleaned value, or None to ignore it (TOML has no null, so None
-#: is never a real value).
-_Check = Callable[["_Checker", str, Any], Any]
-
-
-class _Checker:
-    """Checks one file's values against the tables below, collecting warnings."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.warnings: list[str] = []
-
-    def warn(self, text: str) -> None:
-        self.warnings.append(f"{self.path}: {text}")
-
-    def wrong_type(self, setting: str, expected: str, value: Any) -> None:
-        # Only the type is named, never the value: it may be a misplaced key.
-        self.warn(f"{setting} should be {expected}; got {_type_name(value)} (ignored)")
-
-    def bad_value(self, setting: str, expected: str, value: str) -> None:
-        self.warn(f"{setting} should be {expected}; got {_shown(value)} (ignored)")
-
-    def table(
-        self, prefix: str, data: Mapping[str, Any], checks: Mapping[str, _Check]
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            setting = prefix + key
-            check = checks.get(key)
-            if check is None:
-                self.warn(f"unknown key {setting!r} ignored")
-                continue
-            cleaned = check(self, setting, value)
-            if cleaned is not None:
-                out[key] = cleaned
-        return out
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, date | time):  # datetime is a date
-        return "date/time"
-    return type(value).__name__
-
-
-def _shown(text: str, limit: int = 60) -> str:
-    """A value quoted for a warning: escaped (repr), short, and never a key."""
-    cut = text if len(text) <= limit else text[:limit] + "…"
-    return redact(repr(cut))
-
-
-def _string(checker: _Checker, setting: str, value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    checker.wrong_type(setting, "a str", value)
-    return None
-
-
-def _boolean(checker: _Checker, setting: str, value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    checker.wrong_type(setting, "true or false", value)
-    return None
-
-
-def _seconds(
-    checker: _Checker, setting: str, value: Any, *, low: float, high: float, zero_ok: bool
-) -> float | None:
-    """A number of seconds, clamped to [low, high] with a warning when it was outside."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        checker.wrong_type(setting, "a number of seconds", value)
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:  # an integer beyond any float: "very long"
-        seconds = math.inf if value > 0 else -math.inf
-    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not zero_ok):
-        floor = "0 or more" if zero_ok else "above 0"
-        checker.bad_value(setting, f"a number of seconds {floor}", str(value))
-        return None
-    if seconds < low:
-        checker.warn(f"{setting} = {seconds:g} is below the minimum {low:g}; using {low:g}")
-        return low
-    if seconds > high:
-        checker.warn(f"{setting} = {seconds:g} is above the maximum {high:g}; using {high:g}")
-        return high
-    return seconds
-
-
-def _refresh_interval(checker: _Checker, setting: str, value: Any) -> float | None:
-    return _seconds(
-        checker,
-        setting,
-        value,
-        low=MIN_REFRESH_INTERVAL,
-        high=MAX_REFRESH_INTERVAL,
-        zero_ok=False,
-    )
-
-
-def _min_interval(checker: _Checker, setting: str, value: Any) -> float | None:
-    return _seconds(checker, setting, value, low=0.0, high=MAX_MIN_INTERVAL, zero_ok=True)
-
-
-def _wait_seconds(checker: _Checker, setting: str, value: Any) -> float | None:
-    return _seconds(checker, setting, value, low=0.0, high=MAX_REFRESH_INTERVAL * 7, zero_ok=True)
-
-
-def _choice(choices: tuple[str, ...]) -> _Check:
-    def check(checker: _Checker, setting: str, value: Any) -> str | None:
-        if not isinstance(value, str):
-            checker.wrong_type(setting, "a str", value)
-            return None
-        if value.strip().lower() in choices:
-            return value.strip().lower()
-        checker.bad_value(setting, "one of " + ", ".join(choices), value)
-        return None
-
-    return check
-
-
-def _string_list(item: Callable[[_Checker, str, str], str | None]) -> _Check:
-    """A list of strings, each cleaned by `item` (None drops it); duplicates dropped."""
-
-    def check(checker: _Checker, setting: str, value: Any) -> list[str] | None:
-        if not isinstance(value, list):
-            checker.wrong_type(setting, "a list of str", value)
-            return None
-        out: list[str] = []
-        for entry in value:
-            if not isinstance(entry, str):
-                checker.wrong_type(f"{setting} item", "a str", entry)
-                continue
-            cleaned = item(checker, setting, entry)
-            if cleaned is not None and cleaned not in out:
-                out.append(cleaned)
-        if len(out) > MAX_LIST_ITEMS:
-            checker.warn(
-                f"{setting} has {len(out)} items; only the first {MAX_LIST_ITEMS} are used"
-            )
-            del out[MAX_LIST_ITEMS:]
-        return out
-
-    return check
-
-
-def _watch_rule(checker: _Checker, setting: str, text: str) -> str | None:
-    rule = parse_watch_rule(text)
-    if rule is None:
-        checker.bad_value(setting, f"a list of rules ({RULE_FORMS})", text)
-        return None
-    return str(rule)
-
-
-def _word(checker: _Checker, setting: str, text: str) -> str | None:
-    word = " ".join(text.split())
-    if not word or not word.isprintable() or len(word) > 100:
-        checker.bad_value(setting, "a list of words (printable, 1 to 100 characters)", text)
-        return None
-    return word
-
-
-def _regex(checker: _Checker, setting: str, text: str) -> str | None:
-    problem = pattern_problem(text)
-    if problem is not None:
-        checker.warn(f"{setting}: pattern {_shown(text)} {problem} (ignored)")
-        return None
-    return text
-
-
-def _role(checker: _Checker, setting: str, text: str) -> str | None:
-    role = text.strip().lower()
-    if not role or not role.isprintable():
-        checker.bad_value(setting, "a list of message roles (like customer)", text)
-        return None
-    return role
-
-
-def _alerts(checker: _Checker, setting: str, value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        checker.wrong_type(setting, "a table", value)
-        return None
-    return checker.table(setting + ".", value, _ALERTS)
-
-
-_ALERTS: dict[str, _Check] = {
-    "notify": _choice(NOTIFY_MODES),
-    "attention": _boolean,
-    "new_conversation": _boolean,
-    "words": _string_list(_word),
-    "regexes": _string_list(_regex),
-    "roles": _string_list(_role),
-    "roles_when": _choice(ROLES_WHEN),
-    "min_interval": _min_interval,
-}
-
-
-def _waits(checker: _Checker, setting: str, value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        checker.wrong_type(setting, "a table", value)
-        return None
-    return checker.table(setting + ".", value, _WAITS)
-
-
-_WAITS: dict[str, _Check] = {
-    "show_after": _wait_seconds,
-    "colour_after": _wait_seconds,
-    "alert_after": _wait_seconds,
-}
-
-_TOP_LEVEL: dict[str, _Check] = {
-    "api_key": _string,
-    "base_url": _string,
-    "refresh_interval": _refresh_interval,
-    "auto_watch": _string_list(_watch_rule),
-    "read_only": _boolean,
-    "alerts": _alerts,
-    "waits": _waits,
-}
-
-
-def _alert_settings(table: Mapping[str, Any]) -> AlertSettings:
-    """AlertSettings from a checked `[alerts]` table (defaults for what it lacks)."""
-    default = AlertSettings()
-    return AlertSettings(
-        notify=table.get("notify", default.notify),
-        attention=table.get("attention", default.attention),
-        new_conversation=table.get("new_conversation", default.new_conversation),
-        words=tuple(table.get("words", default.words)),
-        regexes=tuple(table.get("regexes", default.regexes)),
-        roles=tuple(table.get("roles", default.roles)),
-        roles_when=table.get("roles_when", default.roles_when),
-        min_interval=table.get("min_interval", default.min_interval),
-    )
-
-
-def _wait_rules(table: Mapping[str, Any], *, no_alerts: bool) -> WaitRules:
-    """WaitRules from a checked `[waits]` table; `--no-alerts` turns its alert off too."""
-    rules = WaitRules(**{key: float(value) for key, value in table.items()})
-    return replace(rules, alert_after=0.0) if no_alerts else rules
+    return check_config(path, data)
 
 
 # -- saving the key ----------------------------------------------------------------------
@@ -446,17 +223,6 @@ def _read_for_update(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path} is not valid TOML; fix or remove it, then log in again (it was left as it is)"
         ) from None
-
-
-def _permission_warning(path: Path) -> list[str]:
-    # As ssh does for private keys: a key file others can read is a leak.
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return []
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return [f"{path} is readable by others; run: chmod 600 {path}"]
-    return []
 
 
 # -- resolving ---------------------------------------------------------------------------
@@ -504,6 +270,27 @@ def load_settings(
     )
 
 
+def _alert_settings(table: Mapping[str, Any]) -> AlertSettings:
+    """AlertSettings from a checked `[alerts]` table (defaults for what it lacks)."""
+    default = AlertSettings()
+    return AlertSettings(
+        notify=table.get("notify", default.notify),
+        attention=table.get("attention", default.attention),
+        new_conversation=table.get("new_conversation", default.new_conversation),
+        words=tuple(table.get("words", default.words)),
+        regexes=tuple(table.get("regexes", default.regexes)),
+        roles=tuple(table.get("roles", default.roles)),
+        roles_when=table.get("roles_when", default.roles_when),
+        min_interval=table.get("min_interval", default.min_interval),
+    )
+
+
+def _wait_rules(table: Mapping[str, Any], *, no_alerts: bool) -> WaitRules:
+    """WaitRules from a checked `[waits]` table; `--no-alerts` turns its alert off too."""
+    rules = WaitRules(**{key: float(value) for key, value in table.items()})
+    return replace(rules, alert_after=0.0) if no_alerts else rules
+
+
 def _first(*candidates: tuple[str, str | None]) -> tuple[str, str]:
     """The first given value and where it came from (for an error naming it)."""
     for source, value in candidates:
@@ -537,7 +324,7 @@ def check_base_url(url: str, *, insecure_http: bool = False, source: str = "base
     """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{source} must look like https://host, got {_shown(url)}")
+        raise ConfigError(f"{source} must look like https://host, got {shown(url)}")
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme == "http" and not loopback and not insecure_http:
         raise ConfigError(

@@ -10,67 +10,47 @@ Two copies of the app may share the file: each save reads the file, merges
 (`state_merge`) and writes it as one step under a lock file beside it
 (`state.toml.lock`), and a copy that starts while another runs says so
 (each running copy holds a shared lock on `state.toml.in-use`).
+
+This module is `StateStore`: opening the file, saving it (debounced, retried)
+and the corrupt-file handling. The file's format (`Cursor`, `ServerState`,
+parsing with its type checks, writing) is in `state_format`, the locks in
+`state_lock`, the merge in `state_merge`; the names others import from here
+still are.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import errno
 import os
-import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import tomli_w
 
 from . import atomic
+from .state_format import STATE_VERSION, Cursor, ServerState, parse_servers, render_servers
+from .state_lock import claim_presence, write_lock
 from .state_merge import merge_servers
 
-if sys.platform != "win32":
-    import fcntl
+__all__ = [
+    "DEFAULT_DEBOUNCE",
+    "DEFAULT_RETRY",
+    "MAX_RETRY",
+    "STATE_VERSION",
+    "Cursor",
+    "NewerStateFile",
+    "ServerState",
+    "StateStore",
+    "default_state_path",
+    "write_atomically",
+]
 
-STATE_VERSION = 1
 DEFAULT_DEBOUNCE = 1.0
 #: Seconds before a refused write is tried again; doubled each time, up to MAX_RETRY.
 DEFAULT_RETRY = 2.0
 MAX_RETRY = 60.0
-#: Seconds a save waits for another copy's save to finish before it counts as failed
-#: (and is retried): a copy stopped in the middle of one (ctrl+z) must not hang this one.
-LOCK_WAIT = 5.0
-
-
-@dataclass
-class Cursor:
-    """Where one conversation stands: what arrived, and what the user saw."""
-
-    agent_id: str
-    #: The last message delivered to the app: the stream resumes after it.
-    received: str | None = None
-    #: That message's creation time, the fallback if the server forgets its id.
-    received_at: str | None = None
-    #: The last message the user had on screen with the terminal focused.
-    seen: str | None = None
-    #: That message's creation time: which of two copies' seen cursors is further along.
-    seen_at: str | None = None
-
-
-@dataclass
-class ServerState:
-    """Everything remembered about one server (one base URL)."""
-
-    cursors: dict[str, Cursor] = field(default_factory=dict)
-    watched: list[str] = field(default_factory=list)
-    selected: str | None = None
-    #: The selected conversation was open with "peek" (opened again so after a restart).
-    peeking: bool = False
-    #: Each listed conversation's number (see `numbers.Numbers`), kept across restarts.
-    numbers: dict[str, int] = field(default_factory=dict)
 
 
 def default_state_path() -> Path:
@@ -78,98 +58,6 @@ def default_state_path() -> Path:
     import platformdirs
 
     return platformdirs.user_state_path("bimpe-tui") / "state.toml"
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _type_name(value: Any) -> str:
-    return {
-        str: "string",
-        int: "integer",
-        float: "number",
-        bool: "boolean",
-        list: "array",
-        dict: "table",
-    }.get(type(value), type(value).__name__)
-
-
-def _parse_server(raw: Any, where: str, problems: list[str]) -> ServerState:
-    """One server's state; each value of the wrong type is skipped and named in
-    `problems` (keys this version does not know are not problems: a newer
-    version may have added them)."""
-    state = ServerState()
-    if not isinstance(raw, dict):
-        problems.append(f"{where} is a {_type_name(raw)}")
-        return state
-    conversations = raw.get("conversations", {})
-    if not isinstance(conversations, dict):
-        problems.append(f"{where}.conversations is a {_type_name(conversations)}")
-        conversations = {}
-    for conversation_id, entry in conversations.items():
-        here = f"{where}.conversations.{conversation_id}"
-        if not isinstance(entry, dict):
-            problems.append(f"{here} is a {_type_name(entry)}")
-            continue
-        agent_id = entry.get("agent_id")
-        if not isinstance(agent_id, str) or not agent_id:
-            kind = "missing" if agent_id is None else "empty" if agent_id == "" else None
-            problems.append(f"{here}.agent_id is {kind or 'a ' + _type_name(agent_id)}")
-            continue
-        values: dict[str, str | None] = {}
-        for key in ("received", "received_at", "seen", "seen_at"):
-            value = entry.get(key)
-            if value is not None and not isinstance(value, str):
-                problems.append(f"{here}.{key} is a {_type_name(value)}")
-            values[key] = _str(value)
-        state.cursors[conversation_id] = Cursor(agent_id=agent_id, **values)
-    watched = raw.get("watched", [])
-    if not isinstance(watched, list):
-        problems.append(f"{where}.watched is a {_type_name(watched)}")
-        watched = []
-    for item in watched:
-        if not isinstance(item, str):
-            problems.append(f"{where}.watched holds a {_type_name(item)}")
-        elif item in state.cursors and item not in state.watched:
-            state.watched.append(item)
-    selected = raw.get("selected")
-    if selected is not None and not isinstance(selected, str):
-        problems.append(f"{where}.selected is a {_type_name(selected)}")
-    state.selected = _str(selected)
-    peeking = raw.get("peeking", False)
-    if not isinstance(peeking, bool):
-        problems.append(f"{where}.peeking is a {_type_name(peeking)}")
-    state.peeking = state.selected is not None and peeking is True
-    numbers = raw.get("numbers", {})
-    if not isinstance(numbers, dict):
-        problems.append(f"{where}.numbers is a {_type_name(numbers)}")
-        numbers = {}
-    for conversation_id, number in numbers.items():
-        if isinstance(number, bool) or not isinstance(number, int):
-            problems.append(f"{where}.numbers.{conversation_id} is a {_type_name(number)}")
-        elif number > 0:
-            state.numbers[conversation_id] = number
-    return state
-
-
-def _dump_server(state: ServerState) -> dict[str, Any]:
-    conversations: dict[str, Any] = {}
-    for conversation_id, cursor in state.cursors.items():
-        entry = {"agent_id": cursor.agent_id}
-        for key in ("received", "received_at", "seen", "seen_at"):
-            value = getattr(cursor, key)
-            if value is not None:
-                entry[key] = value
-        conversations[conversation_id] = entry
-    out: dict[str, Any] = {"watched": list(state.watched), "conversations": conversations}
-    if state.selected is not None:
-        out["selected"] = state.selected
-        if state.peeking:
-            out["peeking"] = True
-    if state.numbers:
-        out["numbers"] = dict(state.numbers)
-    return out
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -183,43 +71,6 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 class NewerStateFile(OSError):
     """The file on disk was written by a newer version (by another copy, meanwhile)."""
-
-
-def _parse_servers(data: dict[str, Any], problems: list[str]) -> dict[str, ServerState]:
-    """Every server's state in a parsed file; what is of the wrong type is named in `problems`."""
-    servers = data.get("servers", {})
-    if not isinstance(servers, dict):
-        problems.append(f"servers is a {_type_name(servers)}")
-        return {}
-    return {
-        key: _parse_server(value, f"servers.{key!r}", problems) for key, value in servers.items()
-    }
-
-
-def _render(servers: dict[str, ServerState]) -> bytes:
-    document = {
-        "version": STATE_VERSION,
-        "servers": {key: _dump_server(s) for key, s in servers.items()},
-    }
-    return tomli_w.dumps(document).encode("utf-8")
-
-
-def _flock(fd: int, kind: int, wait: float) -> bool:
-    """Take the flock `kind` on `fd`, trying for up to `wait` seconds; False if it could not.
-
-    Polled rather than blocking, so a copy that holds the lock and never lets go
-    (stopped with ctrl+z mid-save) costs a failed save, said and retried, not a hang.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, kind | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.005)
-        else:
-            return True
 
 
 class StateStore:
@@ -262,9 +113,6 @@ class StateStore:
         self._written: dict[str, ServerState] = {}
         #: The descriptor holding this copy's shared lock on `<file>.in-use`.
         self._presence: int | None = None
-
-    def _beside(self, suffix: str) -> Path:
-        return self.path.with_name(self.path.name + suffix)
 
     @property
     def error(self) -> str | None:
@@ -323,7 +171,7 @@ class StateStore:
                 "it is left untouched and this run will not save"
             )
         problems: list[str] = []
-        self.servers = _parse_servers(data, problems)
+        self.servers = parse_servers(data, problems)
         if problems:
             self._copy_aside(raw, problems)
         return self.warnings
@@ -365,26 +213,16 @@ class StateStore:
     def claim(self) -> str | None:
         """Mark the file as used by this copy until `release` (blocking).
 
-        Returns a warning if another running copy uses it too. Each copy
-        holds a shared lock on `<file>.in-use`; a copy starting tries an
-        exclusive one first, which fails while any other holds its shared one.
+        Returns a warning if another running copy uses it too (see
+        `state_lock.claim_presence`).
         """
-        if sys.platform == "win32" or self._presence is not None or self.read_only:
+        if self._presence is not None or self.read_only:
             # A run that will not save leaves the dir as it found it, lock files too.
             return None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._beside(".in-use"), os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            # The dir refuses: saving will fail too, and say so.
+        held = claim_presence(self.path)
+        if held is None:
             return None
-        alone = _flock(fd, fcntl.LOCK_EX, 0)
-        # Down to shared, held while this copy runs. Only a copy's probe ever
-        # holds the exclusive lock, for an instant, so this waits that long at most.
-        if not _flock(fd, fcntl.LOCK_SH, LOCK_WAIT):
-            os.close(fd)
-            return None
-        self._presence = fd
+        self._presence, alone = held
         if alone:
             return None
         return (
@@ -400,7 +238,7 @@ class StateStore:
 
     def render(self) -> bytes:
         """The file's content for the current state (before any merge)."""
-        return _render(self.servers)
+        return render_servers(self.servers)
 
     def _read_current(self) -> dict[str, ServerState]:
         """The file as it is now, to merge with; as last written if it cannot be read.
@@ -419,21 +257,7 @@ class StateStore:
             raise NewerStateFile(
                 errno.EPERM, f"a newer bimpe-tui (version {version}) has written it meanwhile"
             )
-        return _parse_servers(data, [])
-
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        """Held while the file is read, merged and replaced: one copy at a time."""
-        if sys.platform == "win32":
-            yield
-            return
-        fd = os.open(self._beside(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if not _flock(fd, fcntl.LOCK_EX, LOCK_WAIT):
-                raise OSError(errno.EWOULDBLOCK, "another bimpe-tui has been saving it too long")
-            yield
-        finally:
-            os.close(fd)  # which lets go of the lock
+        return parse_servers(data, [])
 
     def _sync(self, ours: dict[str, ServerState]) -> dict[str, ServerState]:
         """Merge `ours` into the file and write it, as one step (blocking).
@@ -441,11 +265,11 @@ class StateStore:
         Returns the state written, as the file now says it.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._write_lock():
+        with write_lock(self.path):
             merged = merge_servers(self._mine, self._written, ours, self._read_current())
-            data = _render(merged)
+            data = render_servers(merged)
             write_atomically(self.path, data)
-        return _parse_servers(tomllib.loads(data.decode("utf-8")), [])
+        return parse_servers(tomllib.loads(data.decode("utf-8")), [])
 
     def save_now(self) -> None:
         """Merge with the file and write it (blocking)."""

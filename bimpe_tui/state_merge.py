@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from .state import Cursor, ServerState
+    from .state_format import Cursor, ServerState
 
 T = TypeVar("T")
 

@@ -23,8 +23,6 @@ BEING_SPLIT = frozenset(
     {
         "api/stream.py",
         "api/client.py",
-        "book.py",
-        "screens/main.py",
     }
 )
 

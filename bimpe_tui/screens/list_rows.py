@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from ..book import held
@@ -61,7 +62,11 @@ class ListRows:
         self._timer = None
         self._last_drawn = time.monotonic()
         self._drawn_version = screen.list_version
-        picker = screen.picker
+        try:
+            picker = screen.picker
+        except NoMatches:
+            # The app is closing: its widgets went before this timer's last call.
+            return
         book = self.monitor.book
         screen.navigation.number_rows()
         numbers = screen.numbers

@@ -182,8 +182,13 @@ def test_the_byte_line_is_the_text_line_and_escapes_as_before(
 ) -> None:
     # The bytes written to a pipe are the text line's UTF-8, and the one-pass
     # escaping equals the two passes it replaced (line breaks, then escapes).
-    payload = json.dumps({"id": "m_1", "message": text, "x": extra}, ensure_ascii=False)
-    payload = payload.replace(", ", f",{eol} ")  # as if spread over several data lines
+    # As if spread over several data lines: a line break after each comma between
+    # members (not in the texts, which may hold ", " themselves).
+    payload = json.dumps(
+        {"id": "m_1", "message": text, "x": extra},
+        ensure_ascii=False,
+        separators=(f",{eol} ", ": "),
+    )
     message = decode_message(payload)
     # Every character safe_text calls unsafe is escaped (the separators and the BOM
     # too, since the policy became one); C0 controls are already escaped by json.dumps.

@@ -1,31 +1,27 @@
-"""The Console API over httpx: envelope, typed errors, retries, pages, tickets."""
+"""The Console API's calls: listings, one conversation or message, tickets, streams, actions.
+
+`ConsoleClient` is what the rest of the package talks to. It owns the two
+transports and what they share (the TLS context, the User-Agent): REST calls
+go through its `RestSession` (rest.py: sending, retries, the envelope), the
+stream GETs and ticket POSTs through its `StreamTransport` (transport.py).
+Here each call's path, parameters and answer model; the plumbing's names are
+re-exported for the modules that import them from here.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import platform
-import ssl
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
 
-import aiohttp
 import httpx
 
 from .. import __version__
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    MalformedResponseError,
-    RateLimitError,
-    connect_failure_reason,
-    error_from_response,
-    unreachable,
-)
+from .errors import MalformedResponseError
 from .models import (
     Agent,
     Conversation,
@@ -33,49 +29,44 @@ from .models import (
     Message,
     ModelError,
     Page,
-    PageMeta,
     StreamTicket,
 )
-from .retry import honour_retry_after, is_retryable, sdk_backoff
-from .transport import EventStreamResponse, StreamTransport, describe_stream_failure, proxy_for
+from .rest import (
+    API_PREFIX,
+    DEFAULT_TIMEOUT,
+    MAX_REST_BODY,
+    Envelope,
+    RestSession,
+    describe_transport_error,
+)
+from .transport import EventStreamResponse, StreamTransport, proxy_for
+
+__all__ = [
+    "API_PREFIX",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "MAX_REST_BODY",
+    "TICKETS_AT_ONCE",
+    "ConsoleClient",
+    "Envelope",
+    "describe_transport_error",
+    "iter_pages",
+    "new_idempotency_key",
+]
 
 DEFAULT_BASE_URL = "https://api.bimpe.ai"
-API_PREFIX = "/api/v1/console"
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
-#: The largest REST answer read: a bigger one is refused, never held in memory.
-MAX_REST_BODY = 16 * 2**20
 #: Ticket calls in flight at once (see ConsoleClient.__init__).
 TICKETS_AT_ONCE = 8
 
 T = TypeVar("T")
 
 
-class Envelope:
-    """A successful answer: `data`, pagination `meta`, and the request id."""
-
-    __slots__ = ("data", "meta", "request_id", "status")
-
-    def __init__(self, data: Any, meta: PageMeta | None, request_id: str, status: int) -> None:
-        self.data = data
-        self.meta = meta
-        self.request_id = request_id
-        self.status = status
-
-
 def _seg(value: str) -> str:
     # Ids come from the server or the command line; quoting keeps a hostile
     # id from changing the path.
     return quote(value, safe="")
-
-
-def _query(params: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = "true" if value is True else "false" if value is False else str(value)
-    return out
 
 
 class ConsoleClient:
@@ -96,10 +87,6 @@ class ConsoleClient:
     ) -> None:
         if not api_key:
             raise ValueError("an API key is required")
-        self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._user_agent = (
             f"bimpe-tui/{__version__} httpx/{httpx.__version__} Python/{platform.python_version()}"
         )
@@ -107,13 +94,13 @@ class ConsoleClient:
         # of milliseconds, too much to pay again for each group of streams.
         # Verification stays on; there is no switch to turn it off.
         self._tls = httpx.create_ssl_context()
-        # Redirects are never followed: a 301 to another host must not take
-        # the Authorization header with it.
-        self._http = httpx.AsyncClient(
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"User-Agent": self._user_agent},
-            verify=self._tls,
+        self._rest = RestSession(
+            api_key,
+            base_url.rstrip("/"),
+            timeout=timeout,
+            max_retries=max_retries,
+            user_agent=self._user_agent,
+            tls=self._tls,
         )
         # Hundreds of streams starting at once would ask for their tickets
         # together: a few at a time reuse a few kept-alive connections, while
@@ -128,12 +115,22 @@ class ConsoleClient:
     @property
     def api_key(self) -> str:
         """The key, for code that must compare or redact it; never print it."""
-        return self._api_key
+        return self._rest.api_key
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL, without a trailing slash."""
+        return self._rest.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a REST call is retried unless the call says otherwise."""
+        return self._rest.max_retries
 
     async def aclose(self) -> None:
         """Close every connection this client holds."""
         await self._streams.aclose()
-        await self._http.aclose()
+        await self._rest.aclose()
 
     async def __aenter__(self) -> ConsoleClient:
         return self
@@ -143,7 +140,7 @@ class ConsoleClient:
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path."""
-        return f"{self.base_url}{API_PREFIX}{path}"
+        return self._rest.url(path)
 
     # -- REST ---------------------------------------------------------------
 
@@ -164,106 +161,15 @@ class ConsoleClient:
         Idempotency-Key must be the same on each retry. `with_streams` sends a
         call without a body through the stream transport (see `transport.py`).
         """
-        retries = self.max_retries if max_retries is None else max_retries
-        request_id = str(uuid.uuid4())
-        attempt = 0
-        while True:
-            try:
-                if with_streams:
-                    return await self._send_with_streams(method, path, params or {}, request_id)
-                return await self._send_once(
-                    method, path, params or {}, request_id, body=body, extra=headers
-                )
-            except (APIError, APIConnectionError, MalformedResponseError) as error:
-                if attempt >= retries or not is_retryable(error):
-                    raise
-                delay: float | None = None
-                if isinstance(error, RateLimitError):
-                    delay = honour_retry_after(error.retry_after)
-                await asyncio.sleep(sdk_backoff(attempt) if delay is None else delay)
-                attempt += 1
-
-    def _headers(self, request_id: str) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self._api_key}",
-            "Accept": "application/json",
-            "X-Request-Id": request_id,
-        }
-
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any],
-        request_id: str,
-        *,
-        body: Any = None,
-        extra: dict[str, str] | None = None,
-    ) -> Envelope:
-        headers = {**(extra or {}), **self._headers(request_id)}
-        content: bytes | None = None
-        if body is not None:
-            content = json.dumps(body, ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            async with self._http.stream(
-                method, self.url(path), params=_query(params), headers=headers, content=content
-            ) as response:
-                body = await _read_capped(response, MAX_REST_BODY + 1)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(f"{method} {path}: no answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise APIConnectionError(f"{method} {path}: {describe_transport_error(exc)}") from exc
-        return self._unwrap(response.status_code, response.headers, body, request_id)
-
-    async def _send_with_streams(
-        self, method: str, path: str, params: dict[str, Any], request_id: str
-    ) -> Envelope:
-        query = f"?{urlencode(_query(params))}" if params else ""
-        try:
-            answer = await self._streams.call(
-                method,
-                self.url(path) + query,
-                self._headers(request_id),
-                answer_within=self._timeout.read or DEFAULT_TIMEOUT,
-                limit=MAX_REST_BODY + 1,
-            )
-        except TimeoutError as exc:
-            raise APITimeoutError(f"{method} {path}: no answer in time") from exc
-        except aiohttp.ClientError as exc:
-            described = describe_stream_failure(exc)
-            words = described[0] if described is not None else "network error"
-            raise APIConnectionError(f"{method} {path}: {words}") from exc
-        return self._unwrap(answer.status, answer.headers, answer.body, request_id)
-
-    def _unwrap(
-        self, status: int, headers: Mapping[str, str], body: bytes, request_id: str
-    ) -> Envelope:
-        if len(body) > MAX_REST_BODY:
-            raise MalformedResponseError(
-                f"answer larger than {MAX_REST_BODY // 2**20} MiB", status=status, body=body[:200]
-            )
-        if 300 <= status < 400:
-            target = urlsplit(headers.get("location", "")).netloc or "elsewhere"
-            raise APIError(
-                f"the server redirected to {target}; not followed, so the key stays here",
-                status=status,
-            )
-        if not 200 <= status < 300:
-            raise error_from_response(status, body, headers)
-        try:
-            parsed = json.loads(body) if body else None
-        except (ValueError, RecursionError):
-            raise MalformedResponseError("answer is not JSON", status=status, body=body) from None
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("message"), str):
-            raise MalformedResponseError(
-                "answer is not a Console API envelope", status=status, body=body
-            )
-        return Envelope(
-            data=parsed.get("data"),
-            meta=PageMeta.from_api(parsed.get("meta")),
-            request_id=headers.get("x-request-id") or request_id,
-            status=status,
+        return await self._rest.request(
+            method,
+            path,
+            params=params,
+            max_retries=max_retries,
+            body=body,
+            headers=headers,
+            # Looked up at each call: the stream transport is the client's.
+            via=self._streams if with_streams else None,
         )
 
     async def _page(
@@ -463,61 +369,6 @@ class ConsoleClient:
 def new_idempotency_key() -> str:
     """A fresh key for one write (a uuid4, as the official SDK makes them)."""
     return str(uuid.uuid4())
-
-
-async def _read_capped(response: httpx.Response, limit: int = 64 * 1024) -> bytes:
-    """Read an error body, but never more than `limit` bytes of it."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
-
-
-def describe_transport_error(exc: BaseException) -> str:
-    """Plain words for a network failure, with no URL (URLs carry tickets)."""
-    if _caused_by(exc, ssl.SSLCertVerificationError):
-        # httpx reports it as a ConnectError: "cannot connect" would send
-        # the user looking at the network instead of the certificate.
-        return "the server's TLS certificate is not trusted"
-    if isinstance(exc, httpx.ConnectTimeout):
-        return unreachable(*_host_and_port(exc), "connection timed out")
-    if isinstance(exc, httpx.ReadTimeout):
-        return "no data in time"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return unreachable(*_host_and_port(exc), connect_failure_reason(exc))
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "connection lost mid-message"
-    if isinstance(exc, httpx.ReadError | httpx.WriteError):
-        return "connection reset"
-    if isinstance(exc, httpx.NetworkError):
-        return "network error"
-    return type(exc).__name__
-
-
-def _host_and_port(exc: httpx.RequestError) -> tuple[str | None, int | None]:
-    """Where the failed request was going (a default port made explicit)."""
-    try:
-        url = exc.request.url
-    except RuntimeError:  # an error raised without its request
-        return None, None
-    return url.host or None, url.port or {"http": 80, "https": 443}.get(url.scheme)
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(10):  # a chain is short; a cycle must not loop forever
-        if seen is None:
-            return False
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 async def iter_pages(fetch: Callable[[int], Awaitable[Page[T]]]) -> AsyncIterator[T]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bimpe_tui.api import stream as stream_module
+from bimpe_tui.api import replay as replay_module
 from bimpe_tui.api.client import TICKETS_AT_ONCE, ConsoleClient
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.retry import MAX_RETRY_AFTER
@@ -310,7 +310,7 @@ async def test_the_replay_count_does_not_depend_on_the_local_clock(
     scripted: LoopbackServer, monkeypatch: pytest.MonkeyPatch, days: int
 ) -> None:
     monkeypatch.setattr(_Skewed, "skew", timedelta(days=days))
-    monkeypatch.setattr(stream_module, "datetime", _Skewed)
+    monkeypatch.setattr(replay_module, "datetime", _Skewed)
     chunks = [
         frame("m_1", created_at="2026-11-23T10:00:01.000Z"),
         frame("m_2", created_at="2026-11-23T10:00:03.000Z"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bimpe_tui.api import stream as stream_module
+from bimpe_tui.api import reader as reader_module
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.sse import DEFAULT_MAX_EVENT_BYTES, SSEParser
@@ -274,7 +274,7 @@ class _Measured(SSEParser):
 async def test_an_endless_line_keeps_memory_bounded_then_the_stream_goes_on(
     scripted: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream_module, "SSEParser", _Measured)
+    monkeypatch.setattr(reader_module, "SSEParser", _Measured)
     _Measured.peak = _Measured.fed = 0
     piece = b"z" * (256 * 1024)
     endless = [b"event: message\ndata: "] + [piece] * 48  # 12 MiB and no line end
@@ -289,7 +289,7 @@ async def test_an_endless_line_keeps_memory_bounded_then_the_stream_goes_on(
 async def test_an_endless_line_on_a_connection_that_then_dies_delivers_nothing_of_it(
     scripted: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream_module, "SSEParser", _Measured)
+    monkeypatch.setattr(reader_module, "SSEParser", _Measured)
     _Measured.peak = _Measured.fed = 0
     piece = b"w" * (256 * 1024)
     scripted.add_streams(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bimpe_tui.api import stream as stream_module
+from bimpe_tui.api import reader as reader_module
 from bimpe_tui.api.client import ConsoleClient
 from bimpe_tui.api.sse import SSEEvent, SSEParser
 from bimpe_tui.api.stream import ResumableStream, StreamEvent
@@ -171,7 +171,7 @@ async def test_heartbeats_are_consumed_not_delivered(
     server: DemoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The demo clock stands still, so the server sends heartbeats and nothing else.
-    monkeypatch.setattr(stream_module, "SSEParser", _HeartbeatCounter)
+    monkeypatch.setattr(reader_module, "SSEParser", _HeartbeatCounter)
     _HeartbeatCounter.parsed = 0
     _HeartbeatCounter.enough = asyncio.Event()
     agent_id, conversation_id = busiest(server)[0]

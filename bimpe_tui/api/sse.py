@@ -157,7 +157,7 @@ class SSEParser:
         line each) is matched by one regular expression instead of being
         walked line by line. Anything else, and the first frame when an event
         is still open from the previous chunk, goes line by line; both ways
-        give the same events (tests/test_sse.py compares them).
+        give the same events (tests/engine/test_sse.py compares them).
         """
         limit = self._max
         append = events.append

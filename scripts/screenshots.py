@@ -158,7 +158,7 @@ async def main() -> int:
 
         async def waiting(pilot: Pilot[Any]) -> None:
             await settle(pilot, app, live(app))
-            title = lambda: str(app.main.picker.border_title)  # noqa: E731
+            title = lambda: str(app.main.picker.border_subtitle)  # noqa: E731
             await settle(pilot, app, lambda: "longest wait" in title())
 
         shots.append(await shoot(app, "waits", waiting))

@@ -9,6 +9,7 @@ characters (see `safe_text`).
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,7 +21,12 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ..api.client import DEFAULT_BASE_URL
+from ..render import one_line
 from ..safe_text import spelled_out
+from .confirm import open_dialog
+
+if TYPE_CHECKING:
+    from .main import MainScreen
 
 #: The title of the list, with its keys.
 TITLE = "Ids and commands — enter copies · escape closes"
@@ -75,3 +81,14 @@ class IdsScreen(ModalScreen[None]):
         what, text = self.rows[int(event.option.id or 0)]
         self.app.copy_to_clipboard(text)
         self.notify(f"copied ({what}): {text}", markup=False)
+
+
+def show_ids(screen: MainScreen) -> None:
+    """`i`: the open conversation's ids and command lines, in a dialog; or why not."""
+    entry = screen.open_entry()
+    if entry is None:
+        screen.notify("no conversation open", markup=False)
+        return
+    title = f"{one_line(entry.conversation.who, 40)} · {one_line(entry.agent.name, 40)}"
+    rows = id_rows(entry.agent.id, entry.id, screen.monitor.base_url)
+    open_dialog(screen.app, IdsScreen(title, rows))

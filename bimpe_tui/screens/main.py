@@ -36,17 +36,15 @@ from ..monitor import (
 )
 from ..numbers import Numbers
 from ..operator import Operator
-from ..render import one_line
 from ..status_words import status_line
 from ..widgets.compose import ComposeBox
 from ..widgets.message_log import MessageLog, SearchBox
 from ..widgets.picker import ConversationList, Picker
 from ..widgets.status_footer import StatusFooter
 from .acting import Acting
-from .confirm import open_dialog
 from .exporting import ask_export, export_conversation
 from .history_search import read_in_place, search_whole_conversation
-from .ids import IdsScreen, id_rows
+from .ids import show_ids
 from .list_rows import ListRows
 from .navigation import Navigation, jump_bindings
 from .open_log import OpenLog
@@ -422,13 +420,7 @@ class MainScreen(Screen[None]):
 
     def action_ids(self) -> None:
         """The open conversation's agent and conversation ids, and command lines, to copy."""
-        entry = self.open_entry()
-        if entry is None:
-            self.notify("no conversation open", markup=False)
-            return
-        title = f"{one_line(entry.conversation.who, 40)} · {one_line(entry.agent.name, 40)}"
-        rows = id_rows(entry.agent.id, entry.id, self.monitor.base_url)
-        open_dialog(self.app, IdsScreen(title, rows))
+        show_ids(self)
 
     # -- export -----------------------------------------------------------------------
 

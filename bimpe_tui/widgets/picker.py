@@ -253,7 +253,7 @@ class Picker(Vertical):
         """Rebuild the rows, keeping the highlighted conversation; returns their ids in order.
 
         `number_of` gives each conversation's number (see `numbers.Numbers`);
-        `summary` follows the count in the list's title (who waits for a person).
+        `summary` (who waits for a person) is the list's subtitle, under it.
         """
         groups = [(agent, list(entries)) for agent, entries in groups]
         numbers = {e.id: number_of(e.id) for _, entries in groups for e in entries}
@@ -289,6 +289,13 @@ class Picker(Vertical):
             label = Text(f"  no conversation matches “{one_line(self.filter_text, 40)}”", "italic")
             label.append("\n  escape clears the filter", "dim")
             rows.append(Option(label, id=f"{AGENT_PREFIX}none", disabled=True))
+        heading = f"Conversations ({len(order)})"
+        if str(self.border_title or "") != heading:  # setting it repaints, even the same words
+            self.border_title = heading
+        # Under the list, where its width has room for it (the top border holds the
+        # count; both would be cut in a 40-column list).
+        if str(self.border_subtitle or "") != summary:
+            self.border_subtitle = summary
         # Most redraws (the clock moving rows' ages, a refresh that changed
         # nothing a row shows) produce the rows already shown: rebuilding the
         # options anyway makes Textual lay out and paint the whole list again.
@@ -302,9 +309,6 @@ class Picker(Vertical):
                 options.highlighted = options.get_option_index(keep)
             except OptionDoesNotExist:  # the conversation was filtered out
                 options.highlighted = 1 if order else None
-        heading = f"Conversations ({len(order)})" + (f" · {summary}" if summary else "")
-        if str(self.border_title or "") != heading:  # setting it repaints, even the same words
-            self.border_title = heading
         return order
 
     def highlight(self, conversation_id: str) -> None:

@@ -252,6 +252,7 @@ async def test_at_most_a_few_fetches_in_flight_and_a_failure_is_quiet(tmp_path: 
         assert not any(isinstance(e, Notice) for e in events), "a failed fetch is quiet"
         # The failed one is not asked again until something changes.
         waiting.listed()
+        assert waiting.idle, "nothing fetched again"
         assert client.calls == 12
     finally:
         await tasks.cancel()

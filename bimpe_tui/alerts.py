@@ -4,7 +4,9 @@ Pure and headless (no I/O, no clock, no Textual), in four parts, one job each:
 
 - `AlertRules` decides whether a message matches the user's words, regexes
   or roles (`match_message`), and `conversation_alerts` which conversations
-  of a fresh listing started needing attention or are new.
+  of a fresh listing started needing attention or are new; `waiting_alert`
+  words a customer's wait for a person that passed its threshold (when is
+  `waits.WaitAlarm`'s to say).
 - `Alert` is one thing to tell the user, with a key for dedupe.
 - `Alerter` decides when to ring: at most one bell or notification per
   `min_interval`, the rest folded into a summary; never the same key twice.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 from .config import NOTIFY_MODES, AlertSettings, NotifyMode
 from .rules import word_pattern
 from .safe_text import spaced
+from .waits import duration_words
 
 if TYPE_CHECKING:
     from .api.models import Conversation, Message
@@ -44,7 +47,7 @@ MAX_SPANS = 200
 TITLE_CHARS = 80
 BODY_CHARS = 200
 
-AlertKind = Literal["attention", "new_conversation", "highlight"]
+AlertKind = Literal["attention", "new_conversation", "highlight", "waiting"]
 
 
 # -- matching messages -------------------------------------------------------------------
@@ -203,6 +206,24 @@ def highlight_alert(
         title=_title(conversation, agent),
         body=printable(f"{printable(message.role, 20)}: {excerpt}"),
         key=f"highlight:{conversation.id}:{message.id}",
+    )
+
+
+def waiting_alert(conversation: Conversation, since: float, *, agent: str, waited: float) -> Alert:
+    """The customer of `conversation` has waited `waited` seconds for a person, since
+    `since` (epoch seconds): past `[waits] alert_after`.
+
+    The key includes the wait's start (whole milliseconds), so the same wait
+    alerts once and a later one, after a person answered, alerts again.
+    """
+    preview = printable(conversation.last_message_preview or "", BODY_CHARS)
+    words = f"waiting {duration_words(waited)} for a person"
+    return Alert(
+        kind="waiting",
+        conversation_id=conversation.id,
+        title=_title(conversation, agent),
+        body=printable(f"{words}: {preview}" if preview else words),
+        key=f"waiting:{conversation.id}:{round(since * 1000)}",
     )
 
 

@@ -309,34 +309,39 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_settings
     from .state import StateStore, default_state_path
-    from .waits import DEFAULT_WAITS
     from .watch import WatchFilter, watch
 
     demo = None
     api_key: str | None = None
-    base_url = ""
-    alerts = None
-    waits = DEFAULT_WAITS
     if args.demo:
         from .demo.server import DemoServer
 
         demo = DemoServer(seed=args.seed, rate=args.rate)
+        # No key, and the demo's own address: but the rest of the config file
+        # (alerts, waits, refresh_interval) as for a real server, so a script
+        # can be tried on the demo as it will run.
+        try:
+            settings = load_settings(config_path=args.config)
+        except ConfigError as exc:
+            print(f"bimpe-tui: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        _print_warnings(settings.warnings)
     else:
         loaded = _settings_with_key(args)
         if loaded is None:
             return EXIT_USAGE
         settings, api_key = loaded
-        base_url, alerts, waits = settings.base_url, settings.alerts, settings.waits
     from .monitor import Connection, MonitorConfig
 
     config = MonitorConfig(
         state=StateStore(args.state_file or default_state_path()),
-        connection=None if demo is not None else Connection.to(base_url, api_key),
-        waits=waits,
+        connection=None if demo is not None else Connection.to(settings.base_url, api_key),
+        refresh_interval=settings.refresh_interval,
+        alerts=settings.alerts,
+        waits=settings.waits,
     )
-    if alerts is not None:
-        config.alerts = alerts
     selected = WatchFilter(
         agents=frozenset(args.agent),
         attention_only=args.attention_only,

@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The kinds of events `bimpe-tui watch` prints (here, not in watch.py: building
 #: the parser must not import the monitor; `--version` stays fast).
-WATCH_EVENTS = ("message", "conversation", "attention", "alert", "status")
+WATCH_EVENTS = ("message", "conversation", "attention", "alert", "status", "waiting")
 
 
 def _add_watch_parser(sub: Any) -> None:
@@ -279,7 +279,8 @@ def _add_watch_parser(sub: Any) -> None:
         "watch",
         help="the monitor for scripts: every event as one JSON line",
         description="Watch every conversation of every agent, without a screen: one JSON "
-        "object per line per event (message, conversation, attention, alert, status). "
+        "object per line per event (message, conversation, attention, alert, status, "
+        "waiting). "
         "Its cursors are kept in the state file apart from the app's, so a restart "
         "resumes without repeats; SIGINT and SIGTERM save and exit 0.",
     )

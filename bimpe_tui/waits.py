@@ -14,7 +14,7 @@ Pure: no I/O, no Textual.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .api.models import Message
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WAITS",
+    "WaitAlarm",
     "WaitRules",
     "for_a_person",
     "wait_start",
@@ -137,3 +138,63 @@ def waits_summary(
     if longest >= rules.show_after:
         words += f" · longest wait {duration_words(longest)}"
     return words
+
+
+@dataclass(slots=True)
+class _Known:
+    """A wait for a person as the alarm first knew it."""
+
+    since: float
+    #: Rung, or already past the threshold when first known: never rings (again).
+    done: bool
+
+
+@dataclass
+class WaitAlarm:
+    """Which waits for a person have just passed `alert_after`: each once, and only
+    one this run saw below it.
+
+    A wait already past the threshold when first known (at start-up, after a
+    restart, or when a conversation starts needing a person with a customer
+    who has waited long) never rings: the attention alert, or an earlier run,
+    told of it. Only the starts are kept, one per conversation waiting.
+    """
+
+    alert_after: float
+    _known: dict[str, _Known] = field(default_factory=dict)
+
+    def passed(
+        self, conversation_id: str, since: float | None, now: float, *, held_from: float | None
+    ) -> float | None:
+        """The start of the conversation's wait if it has just passed the threshold.
+
+        `since`: when its wait for a person began (None: no one waits for a person).
+        `held_from`: when the oldest message the wait was worked out from was
+        written. A later start while the known one is older than that is the
+        same wait seen through a window that moved on (the page of history
+        slid past its first message): it keeps its first start. Returns None
+        when nothing passed now; `alert_after` 0 never passes.
+        """
+        if since is None or self.alert_after <= 0:
+            self._known.pop(conversation_id, None)
+            return None
+        known = self._known.get(conversation_id)
+        if known is not None and since != known.since:
+            slid = since > known.since and held_from is not None and held_from > known.since
+            if slid:
+                since = known.since
+            else:
+                known = None  # answered since: a new wait
+        past = now - since >= self.alert_after
+        if known is None:
+            self._known[conversation_id] = _Known(since, done=past)
+            return None
+        if known.done or not past:
+            return None
+        known.done = True
+        return since
+
+    def forget_except(self, conversation_ids: Collection[str]) -> None:
+        """Let go of the waits of conversations no longer listed."""
+        for conversation_id in [c for c in self._known if c not in conversation_ids]:
+            del self._known[conversation_id]

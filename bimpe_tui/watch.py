@@ -10,7 +10,9 @@ in the list's order, conversations needing attention first), and prints:
   or one the server no longer lists (`change: gone`);
 - `attention`: a conversation's `needs_attention` turned on or off;
 - `alert`: what the app would ring the bell for (the `[alerts]` rules);
-- `status`: a stream's state changed (live, reconnecting, gave up...).
+- `status`: a stream's state changed (live, reconnecting, gave up...);
+- `waiting`: a customer's wait for a person passed `[waits] alert_after`
+  (`since`, when it began; `waited`, whole seconds), once per wait.
 
 Each object has `event`, `agent_id`, `conversation_id` and `time` (UTC, ISO
 8601; a message's own `created_at` for messages). Text is the server's: JSON
@@ -49,6 +51,7 @@ from .monitor import (
     MonitorEvent,
     Notice,
     StatusChanged,
+    WaitPassed,
 )
 from .safe_text import json_line
 
@@ -80,6 +83,12 @@ class WatchFilter:
         return not self.attention_only or entry.conversation.needs_attention
 
 
+def _iso(seconds: float) -> str:
+    """Epoch seconds as UTC, ISO 8601 with milliseconds: `2026-11-20T09:00:00.000Z`."""
+    stamp = datetime.fromtimestamp(seconds, UTC)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass
 class Watcher:
     """Turns the monitor's events into JSON lines (see the module's docstring)."""
@@ -95,8 +104,7 @@ class Watcher:
     _listing: bool = False
 
     def _now(self) -> str:
-        stamp = datetime.fromtimestamp(self.clock(), UTC)
-        return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return _iso(self.clock())
 
     def _emit(self, event_kind: str, entry: Entry | None, **fields: Any) -> None:
         if not self.filter.keeps(event_kind, entry):
@@ -147,6 +155,9 @@ class Watcher:
             for alert in event.decision.alerts:
                 entry = monitor.book.get(alert.conversation_id)
                 self._emit("alert", entry, kind=alert.kind, title=alert.title, body=alert.body)
+        elif isinstance(event, WaitPassed):
+            entry = monitor.book.get(event.conversation_id)
+            self._emit("waiting", entry, since=_iso(event.since), waited=max(0, int(event.waited)))
         elif isinstance(event, ListChanged):
             self._list_changed()
 

@@ -119,12 +119,13 @@ async def hand_back(pilot: Pilot[Any]) -> None:
 
 
 def ready(app: BimpeApp) -> Callable[[], bool]:
-    """The app listed the conversations and its open one is live."""
+    """The app listed the conversations, knows their waits and its open one is live."""
 
     def check() -> bool:
         entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
         return (
             app.monitor.ready
+            and app.monitor.waiting.idle
             and not app.redraw_pending
             and entry is not None
             and entry.history_loaded

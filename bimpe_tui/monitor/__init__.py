@@ -15,6 +15,8 @@ job lives in its own module, with its own state:
 - `window`: older and newer pages of history, jumps, refills, history search.
 - `cursors`: the state file's record of the server (received cursors, the record).
 - `alerting`: highlight and list alerts, and the summaries' timer.
+- `waiting`: customer waits: a page of history for the conversations not
+  streamed, and the one alert when a wait for a person passes its threshold.
 - `tasks`: the background tasks.
 
 Exports of a conversation are in `bimpe_tui.export`.
@@ -35,6 +37,7 @@ from .events import (
     Reveal,
     StatusChanged,
     TimelineReplaced,
+    WaitPassed,
 )
 from .listing import LIST_SORT, PAGE_SIZE
 from .streams import HISTORY_PAGES
@@ -59,5 +62,6 @@ __all__ = [
     "Reveal",
     "StatusChanged",
     "TimelineReplaced",
+    "WaitPassed",
     "server_key",
 ]

@@ -34,6 +34,7 @@ from .listing import Listing
 from .reading import Reading
 from .streams import Streams, marker_for
 from .tasks import Tasks
+from .waiting import Waiting
 from .window import Windows
 
 #: Streams at once; beyond this the least recently viewed conversation stops.
@@ -85,6 +86,9 @@ class Monitor:
             current=lambda: self.reading.current,
             seen=self.reading.seen_if_open,
         )
+        self.waiting = Waiting(
+            self.book, config, self.link, self._emit, self.tasks.spawn, alerting=self.alerting
+        )
         self.listing = Listing(
             self.book,
             config,
@@ -95,6 +99,7 @@ class Monitor:
             is_open=self.reading.is_open,
             watch=lambda conversation_id, reason: self.watch(conversation_id, reason),
             has_room=lambda: len(self.book.watched()) < MAX_WATCHED,
+            listed=self.waiting.listed,
         )
         self.streams = Streams(
             self.book,
@@ -105,6 +110,7 @@ class Monitor:
             self.alerting,
             self._emit,
             self.tasks,
+            delivered=self.waiting.check_one,
         )
         # What the shell calls, each answered by the piece that owns it.
         self.seen_now = self.reading.seen_now
@@ -211,6 +217,8 @@ class Monitor:
         self._restore()
         self.listing.auto_watch()
         self.listing.start_refreshing()
+        # Last: what start-up watched has its wait from its stream, not a fetched page.
+        self.waiting.start()
 
     def _restore(self) -> None:
         saved = self.saved

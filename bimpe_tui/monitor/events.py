@@ -95,6 +95,19 @@ class AlertRaised:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitPassed:
+    """A customer's wait for a person has just passed `[waits] alert_after`: once per
+    wait, whatever the alert settings (the alert itself, if any, is an AlertRaised)."""
+
+    conversation_id: str
+    agent_id: str
+    #: When the wait began (epoch seconds).
+    since: float
+    #: How long it has lasted, in seconds.
+    waited: float
+
+
+@dataclass(frozen=True, slots=True)
 class Fatal:
     """The monitor cannot run at all (no key, key refused): the app should exit."""
 
@@ -112,6 +125,7 @@ MonitorEvent = (
     | Notice
     | PhaseChanged
     | AlertRaised
+    | WaitPassed
     | Fatal
 )
 

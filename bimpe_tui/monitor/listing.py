@@ -42,9 +42,11 @@ class Listing:
         is_open: Callable[[str], bool],
         watch: Callable[[str, str], None],
         has_room: Callable[[], bool],
+        listed: Callable[[], None] = lambda: None,
     ) -> None:
         """`watch(id, reason)` starts watching a conversation; `has_room()` says whether
-        a stream may start without another stopping (auto-watch pushes none out)."""
+        a stream may start without another stopping (auto-watch pushes none out);
+        `listed()` is called after every merge and page loaded (the waits look)."""
         self._book = book
         self._config = config
         self._link = link
@@ -54,6 +56,7 @@ class Listing:
         self._is_open = is_open
         self._watch = watch
         self._has_room = has_room
+        self._listed = listed
         self.watch_rules = WatchRules.parse(config.auto_watch)
         #: Per agent: when its list is refreshed next, and how the last refresh went.
         self.schedules: dict[str, RefreshSchedule] = {}
@@ -105,6 +108,7 @@ class Listing:
         except BimpeError as exc:
             self._emit(Notice(f"cannot load more conversations: {exc}", "error"))
         self._emit(ListChanged())
+        self._listed()
 
     # -- refreshing ---------------------------------------------------------------------
 
@@ -245,6 +249,8 @@ class Listing:
             # A refresh that brings nothing new costs the shell nothing.
             self.auto_watch()
             self._emit(ListChanged())
+        # Also when nothing changed: a wait passes its threshold with time alone.
+        self._listed()
 
     def _started_since(self, conversation: Conversation) -> bool:
         """Whether a conversation was created after this run's first listing (less one

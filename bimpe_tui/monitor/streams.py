@@ -71,7 +71,10 @@ class Streams:
         alerting: Alerting,
         emit: Emit,
         tasks: Tasks,
+        *,
+        delivered: Callable[[Entry], None] = lambda entry: None,
     ) -> None:
+        """`delivered(entry)` is called after history or new messages reached a timeline."""
         self._book = book
         self._config = config
         self._link = link
@@ -80,6 +83,7 @@ class Streams:
         self._alerting = alerting
         self._emit = emit
         self._tasks = tasks
+        self._delivered = delivered
         self._streams: dict[str, ResumableStream] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         spawn: Callable[[Job], None] = tasks.spawn
@@ -127,6 +131,7 @@ class Streams:
             self._emit(TimelineReplaced(entry.id))
             self._reading.seen_if_open(entry.id)
             self._emit(ListChanged())
+            self._delivered(entry)
         if entry.watched:
             self.start(entry, received, received_at)
 
@@ -276,6 +281,8 @@ class Streams:
             if fresh:
                 entry.visited = False  # news: back on the hotlist
         self._emit(ListChanged())
+        # A wait starts or ends with a message: known at once, not at the next check.
+        self._delivered(entry)
 
     def _apply_status(
         self, conversation_id: str, stream: ResumableStream, status: StreamStatus

@@ -1,0 +1,69 @@
+"""`bimpe-tui watch --demo --event waiting` as a real process: the demo's fast world
+with a low `[waits] alert_after` read from `--config` prints `waiting` lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tests.processes import CLI, child_env
+
+#: Upper bound on any wait; never a timing assertion.
+WAIT = 90.0
+#: Seconds a wait must last to be told, in the config file (the demo at rate 40
+#: keeps some customer waiting that long within seconds).
+ALERT_AFTER = 5
+
+
+async def test_watch_prints_a_waiting_line_from_the_config_files_threshold(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"refresh_interval = 2\n[waits]\nalert_after = {ALERT_AFTER}\n")
+    config.chmod(0o600)
+    process = await asyncio.create_subprocess_exec(
+        *CLI,
+        "watch",
+        "--demo",
+        "--rate",
+        "40",
+        "--config",
+        str(config),
+        "--state-file",
+        str(tmp_path / "state.toml"),
+        "--event",
+        "waiting",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+    assert process.stdout is not None
+    lines: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(WAIT):
+            raw = await process.stdout.readline()
+            assert raw, "watch ended early"
+            lines.append(json.loads(raw))
+    finally:
+        process.send_signal(signal.SIGINT)
+    rest, errors = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 0, errors.decode()
+    assert b"Traceback" not in errors
+    lines.extend(json.loads(raw) for raw in rest.splitlines())
+    assert {line["event"] for line in lines} == {"waiting"}
+    first = lines[0]
+    assert set(first) == {"event", "agent_id", "conversation_id", "time", "since", "waited"}
+    assert first["agent_id"]
+    assert first["conversation_id"]
+    assert isinstance(first["waited"], int)
+    assert first["waited"] >= ALERT_AFTER
+    since = datetime.fromisoformat(first["since"])
+    told = datetime.fromisoformat(first["time"])
+    assert (told - since).total_seconds() >= ALERT_AFTER
+    # Once per wait.
+    waits = [(line["conversation_id"], line["since"]) for line in lines]
+    assert len(waits) == len(set(waits))

@@ -32,7 +32,7 @@ from bimpe_tui.monitor.waiting import MAX_IN_FLIGHT, WAIT_PAGE_SIZE, Waiting
 from bimpe_tui.state import StateStore
 from bimpe_tui.waits import WaitRules
 from tests.apptools import FakeClock
-from tests.test_monitor import Harness
+from tests.core.test_monitor import Harness
 
 #: Fast list refreshes: the tests wait for events, never for this interval.
 FAST = 0.2

@@ -124,6 +124,31 @@ def expected_frame(server: DemoServer, conv: str, index: int) -> bytes:
     return f"id: {message.id}\nevent: message\ndata: {data}\n\n".encode()
 
 
+async def stream_into_fault(
+    api: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    server: DemoServer,
+    fault: str,
+    count: int,
+    ending: type[BaseException] | tuple[type[BaseException], ...],
+) -> tuple[str, int, FrameReader, list[dict[str, str]]]:
+    """Replay the first conversation from ten back with ``fault`` due after ``count`` messages.
+
+    Reads the ``count`` messages, then the next frame must end in ``ending``. Returns the
+    conversation, its latest index, the reader (what it still buffers) and the frames read.
+    """
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    server.faults.inject(fault, after_messages=count)
+    after = server.world.message_id(conv, latest - 10)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(count)
+        with pytest.raises(ending):
+            await reader.frame()
+    return conv, latest, reader, frames
+
+
 def busy(server: DemoServer) -> tuple[str, str]:
     """The conversation with the most messages."""
     return max(server.world.conversation_ids(), key=lambda p: server.world.latest_index(p[1]))
@@ -608,15 +633,9 @@ async def test_after_refused_refuses_every_after_by_id_and_by_time(
 async def test_drop_fault_aborts_between_frames(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("drop", after_messages=2)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(2)
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            await reader.frame()
+    conv, latest, reader, frames = await stream_into_fault(
+        api, bare, server, "drop", 2, (httpx.RemoteProtocolError, httpx.ReadError)
+    )
     assert [f["id"] for f in frames] == [
         server.world.message_id(conv, latest - 9),
         server.world.message_id(conv, latest - 8),
@@ -628,15 +647,9 @@ async def test_drop_fault_aborts_between_frames(
 async def test_cut_fault_leaves_an_incomplete_frame(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("cut", after_messages=1)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(1)
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            await reader.frame()
+    conv, latest, reader, frames = await stream_into_fault(
+        api, bare, server, "cut", 1, (httpx.RemoteProtocolError, httpx.ReadError)
+    )
     assert frames[0]["id"] == server.world.message_id(conv, latest - 9)
     whole = expected_frame(server, conv, latest - 8)
     assert reader.buffer
@@ -671,15 +684,9 @@ async def test_silent_fault_stops_everything_but_keeps_the_connection() -> None:
 async def test_close_fault_ends_the_stream_cleanly(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("close", after_messages=3)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(3)
-        with pytest.raises(StopAsyncIteration):
-            await reader.frame()
+    _, _, reader, frames = await stream_into_fault(
+        api, bare, server, "close", 3, StopAsyncIteration
+    )
     assert len(frames) == 3
     assert reader.buffer == b""
     assert server.faults.injected == {"close": 1}

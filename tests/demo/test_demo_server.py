@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,6 +89,20 @@ async def bare(server: DemoServer) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no Authorization header, as the stream GET must be made."""
     async with httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as client:
         yield client
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    **options: Any,
+) -> AsyncIterator[tuple[DemoServer, httpx.AsyncClient, httpx.AsyncClient]]:
+    """A demo server made with ``options``, and the clients the ``api`` and ``bare``
+    fixtures give for it: (server, api, bare)."""
+    async with (
+        DemoServer(**options) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        yield server, api, bare
 
 
 def conv_path(agent_id: str, conv: str) -> str:
@@ -482,11 +497,7 @@ async def test_unknown_after_id_is_gone(
 
 
 async def test_live_messages_arrive_as_the_clock_passes_them() -> None:
-    async with (
-        DemoServer(rate=200.0, heartbeat_interval=30.0) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(rate=200.0, heartbeat_interval=30.0) as (server, api, bare):
         agent_id, conv = busy(server)
         opened_at = time.time()
         async with open_stream(api, bare, agent_id, conv) as resp:
@@ -500,11 +511,7 @@ async def test_live_messages_arrive_as_the_clock_passes_them() -> None:
 
 
 async def test_heartbeats_when_nothing_else_is_sent() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, heartbeat_interval=0.05) as (server, api, bare):
         agent_id, conv = server.world.conversation_ids()[0]
         async with open_stream(api, bare, agent_id, conv) as resp:
             reader = FrameReader(resp)
@@ -516,11 +523,7 @@ async def test_heartbeats_when_nothing_else_is_sent() -> None:
 
 async def test_a_manual_clock_and_wake_deliver_new_messages() -> None:
     now = [NOW]
-    async with (
-        DemoServer(clock=lambda: now[0], heartbeat_interval=30.0) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: now[0], heartbeat_interval=30.0) as (server, api, bare):
         agent_id, conv = busy(server)
         latest = server.world.latest_index(conv)
         async with open_stream(api, bare, agent_id, conv) as resp:
@@ -660,11 +663,7 @@ async def test_cut_fault_leaves_an_incomplete_frame(
 
 
 async def test_silent_fault_stops_everything_but_keeps_the_connection() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, heartbeat_interval=0.05) as (server, api, bare):
         agent_id, conv = server.world.conversation_ids()[0]
         async with open_stream(api, bare, agent_id, conv) as resp:
             reader = FrameReader(resp)
@@ -979,11 +978,7 @@ async def test_replay_cache_serves_the_same_bytes() -> None:
 
 
 async def test_replay_cache_stops_exactly_at_a_queued_fault() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, replay_cache_bytes=1) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, replay_cache_bytes=1) as (server, api, bare):
         agent_id, conv = busy(server)
         latest = server.world.latest_index(conv)
         server.faults.inject("drop", after_messages=2500)
@@ -1116,11 +1111,7 @@ async def test_a_newcomer_needing_attention_sorts_and_filters() -> None:
 
 async def test_a_newcomer_stream_ends_with_heartbeats() -> None:
     clock = Clock()
-    async with (
-        DemoServer(clock=clock, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=clock, heartbeat_interval=0.05) as (server, api, bare):
         world = server.world
         agent_id, conv = next(p for p in world.conversation_ids() if world.is_newcomer(p[1]))
         final = world.final_index(conv)

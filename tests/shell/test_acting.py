@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Pending
@@ -28,11 +26,6 @@ from tests.apptools import (
 )
 
 SIZE = (140, 40)
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
 
 
 def mine(entry: Entry) -> list[Message]:

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -38,11 +37,6 @@ from tests.apptools import (
 )
 
 SIZE = (140, 40)
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
 
 
 def view_ids(app: BimpeApp) -> list[str]:

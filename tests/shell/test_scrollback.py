@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -18,11 +17,6 @@ from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import iter_all_messages
 from bimpe_tui.monitor import MonitorEvent, TimelineReplaced
 from tests.apptools import FakeClock, make_app, ready, strip_texts, until
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
 
 
 def world_message(server: DemoServer, conversation_id: str, index: int) -> Message:

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.book import Entry
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import MonitorEvent
 from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.state import StateStore
 from tests.loopback import LoopbackServer
@@ -88,6 +89,19 @@ def open_entry(app: BimpeApp) -> Entry:
     current = app.monitor.current
     assert current is not None
     return app.monitor.book.entries[current]
+
+
+def record_events(app: BimpeApp) -> list[MonitorEvent]:
+    """Every event the monitor emits from now on (routed to the app as before)."""
+    events: list[MonitorEvent] = []
+    route = app.monitor.emit
+
+    def both(event: MonitorEvent) -> None:
+        events.append(event)
+        route(event)
+
+    app.monitor.emit = both
+    return events
 
 
 def delivered_ids(app: BimpeApp, conversation_id: str) -> list[str]:

@@ -101,26 +101,18 @@ def life_conv(seed: int, seat: Seat, number: int) -> Conv:
 def newcomer_conv(seed: int, rate: float, slot: int, agent_ids: list[str], spacing_ms: int) -> Conv:
     """The newcomer of slot ``slot``, its start ``slot`` spacings (plus jitter) past ANCHOR."""
     life = life_of(seed, slot)
+    spec = life.spec
     suffix = newcomer_suffix(seed, slot)
-    period_ms = max(1, round(life.period * 1000 / rate))
+    period_ms = max(1, round(spec.period * 1000 / rate))
     return Conv(
         id=f"c_{suffix}",
         suffix=suffix,
-        agent_id=agent_ids[life.agent],
-        kind=AGENTS[life.agent].kind,
-        spec=ConvSpec(
-            life.agent,
-            life.channel,
-            life.username,
-            life.user_id,
-            life.full_name,
-            life.email,
-            life.phone,
-            life.period,
-        ),
-        channel_id=make_id(seed, "ch_", 8, "channel", life.agent, life.channel),
+        agent_id=agent_ids[spec.agent],
+        kind=AGENTS[spec.agent].kind,
+        spec=spec,
+        channel_id=make_id(seed, "ch_", 8, "channel", spec.agent, spec.channel),
         period_ms=period_ms,
-        first_name=life.full_name.split(" ")[0],
+        first_name=spec.full_name.split(" ")[0],
         time_key=f"{seed}|c_{suffix}|".encode(),
         exchange_key=f"{seed}|c_{suffix}|x|".encode(),
         phase_ms=slot * spacing_ms + round(life.base_jitter * spacing_ms),

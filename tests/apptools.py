@@ -190,15 +190,8 @@ def ready(app: BimpeApp) -> Callable[[], bool]:
     """The app listed the conversations and its open one is live."""
 
     def check() -> bool:
-        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
-        return (
-            app.monitor.ready
-            and not app.redraw_pending
-            and entry is not None
-            and entry.history_loaded
-            and entry.status is not None
-            and entry.status.state in ("live", "resumed")
-        )
+        entry = app.monitor.reading.open_entry()
+        return app.monitor.ready and not app.redraw_pending and entry is not None and entry.live
 
     return check
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,21 +127,31 @@ def _result(messages: int, first: float, last: float, before_first: int = 1) -> 
     return {"messages": messages, "seconds": seconds, "rate": rate}
 
 
+async def _timed(
+    events: AsyncIterator[Any], count: int, only: type | None = None
+) -> tuple[int, float, float]:
+    """Read `events` until `count` have come (of type `only`, where given: the others are
+    passed over): how many came, and when the first and the last did (perf_counter)."""
+    n = 0
+    first = 0.0
+    async for event in events:
+        if only is not None and not isinstance(event, only):
+            continue
+        n += 1
+        if n == 1:
+            first = time.perf_counter()
+        elif n >= count:
+            break
+    return n, first, time.perf_counter()
+
+
 async def _sdk(p: dict[str, Any]) -> dict[str, Any]:
     from bimpeai import AsyncBimpeAI
 
     count = p["count"]
     async with AsyncBimpeAI(api_key=p["api_key"], base_url=p["base_url"]) as client:
         stream = client.conversations.messages.stream(p["agent"], p["conv"], after=p["after"])
-        n = 0
-        first = last = 0.0
-        async for _ in stream:
-            n += 1
-            if n == 1:
-                first = time.perf_counter()
-            elif n >= count:
-                break
-        last = time.perf_counter()
+        n, first, last = await _timed(stream, count)
         await stream.aclose()  # type: ignore[attr-defined]
     return _result(n, first, last)
 
@@ -159,19 +170,9 @@ async def _ours(p: dict[str, Any], client: Any = None) -> dict[str, Any]:
     count = p["count"]
     if client is None:
         client = ConsoleClient(p["api_key"], p["base_url"])
-    n = 0
-    first = last = 0.0
     try:
         async with ResumableStream(client, p["agent"], p["conv"], after=p["after"]) as stream:
-            async for event in stream:
-                if not isinstance(event, Message):
-                    continue
-                n += 1
-                if n == 1:
-                    first = time.perf_counter()
-                elif n >= count:
-                    break
-            last = time.perf_counter()
+            n, first, last = await _timed(stream, count, only=Message)
     finally:
         await client.aclose()
     return _result(n, first, last)

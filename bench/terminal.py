@@ -279,13 +279,11 @@ async def _idle(driver: _Driver, watched: int, seconds: float) -> dict[str, Any]
 
 async def _ready(app: Any, *, with_message: bool = True) -> None:
     def ready() -> bool:
-        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
+        entry = app.monitor.reading.open_entry()
         return bool(
             app.monitor.ready
             and entry is not None
-            and entry.history_loaded
-            and entry.status is not None
-            and entry.status.state in ("live", "resumed")
+            and entry.live
             and (entry.timeline.last_message is not None or not with_message)
         )
 

@@ -188,6 +188,16 @@ class Entry:
         return self.conversation.id
 
     @property
+    def live(self) -> bool:
+        """Its history is in and its stream is live (or back after a break): what it shows
+        is up to date. Start-up, the benchmarks and the screenshots wait for this."""
+        return (
+            self.history_loaded
+            and self.status is not None
+            and self.status.state in ("live", "resumed")
+        )
+
+    @property
     def last_activity(self) -> str | None:
         """The newest of the list's `last_message_at` and the last message received."""
         listed = self.conversation.last_message_at

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     # httpx into every `config` reader.
     from .api.models import Conversation
 
+#: The channel types the Console API knows (the demo server checks its filter by them).
 CHANNELS = (
     "whatsapp",
     "webchat",

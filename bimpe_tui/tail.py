@@ -10,7 +10,7 @@ import re
 import signal
 import stat
 import sys
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, TypedDict, Unpack
 
 from . import event_loop
 from .api.client import ConsoleClient
@@ -182,17 +182,20 @@ async def tail(
             write_pending()
 
 
-async def _main(
-    *,
-    api_key: str,
-    base_url: str,
-    agent_id: str,
-    conversation_id: str,
-    after: str | None,
-    reconnect: bool,
-    max_retries: int,
-    read_timeout: float,
-) -> int:
+class TailOptions(TypedDict):
+    """What `bimpe-tui tail` was asked for: the key, where, and how to hold the stream."""
+
+    api_key: str
+    base_url: str
+    agent_id: str
+    conversation_id: str
+    after: str | None
+    reconnect: bool
+    max_retries: int
+    read_timeout: float
+
+
+async def _main(options: TailOptions) -> int:
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
@@ -205,15 +208,15 @@ async def _main(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    async with ConsoleClient(api_key, base_url) as client:
+    async with ConsoleClient(options["api_key"], options["base_url"]) as client:
         stream = ResumableStream(
             client,
-            agent_id,
-            conversation_id,
-            after=after,
-            reconnect=reconnect,
-            max_retries=max_retries,
-            read_timeout=read_timeout,
+            options["agent_id"],
+            options["conversation_id"],
+            after=options["after"],
+            reconnect=options["reconnect"],
+            max_retries=options["max_retries"],
+            read_timeout=options["read_timeout"],
             # Only the payload is written: the text is not decoded on its own.
             decode=decode_message_head,
         )
@@ -250,32 +253,11 @@ def _widen_pipe(out: TextIO) -> None:
         pass
 
 
-def run_tail(
-    *,
-    api_key: str,
-    base_url: str,
-    agent_id: str,
-    conversation_id: str,
-    after: str | None,
-    reconnect: bool,
-    max_retries: int,
-    read_timeout: float,
-) -> int:
+def run_tail(**options: Unpack[TailOptions]) -> int:
     """Run `tail` until the stream ends, a signal arrives or stdout closes."""
     _widen_pipe(sys.stdout)
     try:
-        return event_loop.run(
-            _main(
-                api_key=api_key,
-                base_url=base_url,
-                agent_id=agent_id,
-                conversation_id=conversation_id,
-                after=after,
-                reconnect=reconnect,
-                max_retries=max_retries,
-                read_timeout=read_timeout,
-            )
-        )
+        return event_loop.run(_main(options))
     except BrokenPipeError:
         # The reader went away (`| head`): a normal end. Point stdout at
         # /dev/null so the interpreter's final flush does not complain.

@@ -58,14 +58,8 @@ async def settle(pilot: Pilot[Any], app: BimpeApp, check: Callable[[], bool]) ->
 
 def live(app: BimpeApp) -> Callable[[], bool]:
     def check() -> bool:
-        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
-        return bool(
-            app.monitor.ready
-            and entry is not None
-            and entry.history_loaded
-            and entry.status is not None
-            and entry.status.state in ("live", "resumed")
-        )
+        entry = app.monitor.reading.open_entry()
+        return bool(app.monitor.ready and entry is not None and entry.live)
 
     return check
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.book import Entry
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import MonitorEvent
 from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.state import StateStore
 from tests.loopback import LoopbackServer
@@ -58,6 +60,50 @@ def make_app(
     )
 
 
+def app_for(
+    server: DemoServer, state_path: Path, clock: Callable[[], float], **config: object
+) -> BimpeApp:
+    """The app with AppConfig options (read_only, or a demo server seen as a real one)."""
+    options: dict[str, object] = {
+        "state": StateStore(state_path, debounce=0.05),
+        "demo": server,
+        "stream_options": {"base_delay": 0.05, "read_timeout": 10.0},
+        "tz": UTC,
+        "clock": clock,
+        "record": io.StringIO(),
+    }
+    options.update(config)
+    return BimpeApp(AppConfig(**options))  # type: ignore[arg-type]
+
+
+def real_server_app(server: DemoServer, state_path: Path, clock: Callable[[], float]) -> BimpeApp:
+    """The demo server seen as a real one: the app has its key and URL and no demo, so
+    what a real server's first send asks (a confirmation) is asked."""
+    return app_for(
+        server, state_path, clock, demo=None, api_key=server.api_key, base_url=server.base_url
+    )
+
+
+def open_entry(app: BimpeApp) -> Entry:
+    """The book's entry of the conversation the app has open."""
+    current = app.monitor.current
+    assert current is not None
+    return app.monitor.book.entries[current]
+
+
+def record_events(app: BimpeApp) -> list[MonitorEvent]:
+    """Every event the monitor emits from now on (routed to the app as before)."""
+    events: list[MonitorEvent] = []
+    route = app.monitor.emit
+
+    def both(event: MonitorEvent) -> None:
+        events.append(event)
+        route(event)
+
+    app.monitor.emit = both
+    return events
+
+
 def delivered_ids(app: BimpeApp, conversation_id: str) -> list[str]:
     """Ids of a conversation as they left history and the stream, before the timeline
     drops repeats (from the app's record): where a duplicate would show."""
@@ -81,6 +127,28 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], bool], limit: float =
             # that often even when no stream event comes.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.updated.wait(), 0.25)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    app: BimpeApp, size: tuple[int, int], **run_options: Any
+) -> AsyncIterator[Pilot[Any]]:
+    """`app` run headless at `size` (other `run_test` options besides), once it is
+    `ready`: the pilot."""
+    async with app.run_test(size=size, **run_options) as pilot:
+        await until(pilot, ready(app))
+        yield pilot
+
+
+@contextlib.asynccontextmanager
+async def taken_over_in(
+    app: BimpeApp, size: tuple[int, int], **run_options: Any
+) -> AsyncIterator[tuple[Pilot[Any], Entry]]:
+    """`app` running and ready, its open conversation taken over: (pilot, entry)."""
+    async with running(app, size, **run_options) as pilot:
+        entry = open_entry(app)
+        await take_over(pilot)
+        yield pilot, entry
 
 
 async def choose(pilot: Pilot[Any], choice_id: str) -> None:
@@ -122,15 +190,13 @@ def ready(app: BimpeApp) -> Callable[[], bool]:
     """The app listed the conversations, knows their waits and its open one is live."""
 
     def check() -> bool:
-        entry = app.monitor.book.get(app.monitor.current) if app.monitor.current else None
+        entry = app.monitor.reading.open_entry()
         return (
             app.monitor.ready
             and app.monitor.waiting.idle
             and not app.redraw_pending
             and entry is not None
-            and entry.history_loaded
-            and entry.status is not None
-            and entry.status.state in ("live", "resumed")
+            and entry.live
         )
 
     return check

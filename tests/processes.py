@@ -26,6 +26,37 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+async def tail_to_pipe(
+    tmp_path: Path, base_url: str, key: str, *, stderr: int, limit: int = 1 << 16
+) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.ReadTransport]:
+    """`bimpe-tui tail ag_1 c_1` from `base_url` with its stdout an OS pipe, as a shell
+    pipeline gives it (tail can widen it; closing the read end is what `head` does).
+
+    Returns the process, a reader of the pipe (lines up to `limit` bytes: asyncio's
+    default unless told) and the transport that holds the read end.
+    """
+    read_end, write_end = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "tail",
+        "ag_1",
+        "c_1",
+        "--base-url",
+        base_url,
+        stdout=write_end,
+        stderr=stderr,
+        env=child_env(tmp_path, BIMPEAI_API_KEY=key),
+    )
+    # The child holds its own copy: ours open would keep the pipe from ever ending.
+    os.close(write_end)
+    reader = asyncio.StreamReader(limit=limit)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", 0)
+    )
+    return proc, reader, transport
+
+
 @dataclass
 class DemoProcess:
     """A running `bimpe-tui demo-server`: its address, and what it printed."""

@@ -52,25 +52,55 @@ class Conv:
     life: Life | None = None
 
 
-def bench_conv(
-    seed: int, slot: int, spec: ConvSpec, count: int, agent_id: str, kind: str, rate: float
+def _conv(
+    seed: int,
+    suffix: str,
+    spec: ConvSpec,
+    *,
+    agent_id: str,
+    kind: str,
+    channel_id: str,
+    period_ms: int,
+    phase_ms: int,
+    jitter_span: int,
+    last_index: int = NO_END,
+    life: Life | None = None,
 ) -> Conv:
-    """Bench conversation ``slot`` of ``count``: no jitter, phases spread over one period."""
-    # Bench ids come from their own hash inputs, so they never alias the demo world's.
-    suffix = make_id(seed, "", 10, "bench-conversation", slot)
-    # Whole milliseconds keep timestamps exact in ISO form (see time_ms).
-    period_ms = max(1, round(spec.period * 1000 / rate))
+    """A Conv with what follows from its seed, suffix and customer filled in: its id, the
+    customer's first name, and the hash keys of its times and exchanges."""
     return Conv(
         id=f"c_{suffix}",
         suffix=suffix,
         agent_id=agent_id,
         kind=kind,
         spec=spec,
-        channel_id=make_id(seed, "ch_", 8, "channel", spec.agent, spec.channel),
+        channel_id=channel_id,
         period_ms=period_ms,
         first_name=spec.full_name.split(" ")[0],
         time_key=f"{seed}|c_{suffix}|".encode(),
         exchange_key=f"{seed}|c_{suffix}|x|".encode(),
+        phase_ms=phase_ms,
+        jitter_span=jitter_span,
+        last_index=last_index,
+        life=life,
+    )
+
+
+def bench_conv(
+    seed: int, slot: int, spec: ConvSpec, count: int, agent_id: str, kind: str, rate: float
+) -> Conv:
+    """Bench conversation ``slot`` of ``count``: no jitter, phases spread over one period."""
+    # Bench ids come from their own hash inputs, so they never alias the demo world's.
+    suffix = make_id(seed, "", 10, "bench-conversation", slot)
+    period_ms = spec.period_ms(rate)
+    return _conv(
+        seed,
+        suffix,
+        spec,
+        agent_id=agent_id,
+        kind=kind,
+        channel_id=spec.channel_id(seed),
+        period_ms=period_ms,
         phase_ms=(slot * period_ms) // count,
         jitter_span=0,
     )
@@ -80,18 +110,14 @@ def life_conv(seed: int, seat: Seat, number: int) -> Conv:
     """Life ``number`` of ``seat``."""
     period_ms = seat.period_ms
     first, stop = life_span(seat, number)
-    suffix = life_suffix(seed, seat.number, number)
-    return Conv(
-        id=f"c_{suffix}",
-        suffix=suffix,
+    return _conv(
+        seed,
+        life_suffix(seed, seat.number, number),
+        seat.spec,
         agent_id=seat.agent_id,
         kind=seat.kind,
-        spec=seat.spec,
         channel_id=seat.channel_id,
         period_ms=period_ms,
-        first_name=seat.spec.full_name.split(" ")[0],
-        time_key=f"{seed}|c_{suffix}|".encode(),
-        exchange_key=f"{seed}|c_{suffix}|x|".encode(),
         phase_ms=first * period_ms,
         jitter_span=9 * period_ms,
         last_index=stop - first - 1,
@@ -101,28 +127,16 @@ def life_conv(seed: int, seat: Seat, number: int) -> Conv:
 def newcomer_conv(seed: int, rate: float, slot: int, agent_ids: list[str], spacing_ms: int) -> Conv:
     """The newcomer of slot ``slot``, its start ``slot`` spacings (plus jitter) past ANCHOR."""
     life = life_of(seed, slot)
-    suffix = newcomer_suffix(seed, slot)
-    period_ms = max(1, round(life.period * 1000 / rate))
-    return Conv(
-        id=f"c_{suffix}",
-        suffix=suffix,
-        agent_id=agent_ids[life.agent],
-        kind=AGENTS[life.agent].kind,
-        spec=ConvSpec(
-            life.agent,
-            life.channel,
-            life.username,
-            life.user_id,
-            life.full_name,
-            life.email,
-            life.phone,
-            life.period,
-        ),
-        channel_id=make_id(seed, "ch_", 8, "channel", life.agent, life.channel),
+    spec = life.spec
+    period_ms = spec.period_ms(rate)
+    return _conv(
+        seed,
+        newcomer_suffix(seed, slot),
+        spec,
+        agent_id=agent_ids[spec.agent],
+        kind=AGENTS[spec.agent].kind,
+        channel_id=spec.channel_id(seed),
         period_ms=period_ms,
-        first_name=life.full_name.split(" ")[0],
-        time_key=f"{seed}|c_{suffix}|".encode(),
-        exchange_key=f"{seed}|c_{suffix}|x|".encode(),
         phase_ms=slot * spacing_ms + round(life.base_jitter * spacing_ms),
         jitter_span=9 * period_ms,
         last_index=life.messages - 1,

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from bimpe_tui.demo.ids import B36, b36_fixed
+from bimpe_tui.demo.regulars import ConvSpec
 
 __all__ = [
     "MAX_MESSAGES",
@@ -74,21 +75,16 @@ _COUNTRY_CODES = ("234", "233", "254", "44", "33")
 class Life:
     """One newcomer's life, derived from the seed and its slot number.
 
-    Message ``n`` is created at ``base + n * period + jitter`` like a regular's. The life
+    Message ``n`` is created at ``base + n * spec.period + jitter`` like a regular's. The life
     has ``messages`` messages (customer on even indices, a reply on odd ones) and then
     ends. ``attention`` and ``paused`` are ``(first, stop)`` message-index ranges: the flag
     is on while the newest message's index is in ``[first, stop)``.
     """
 
     slot: int
-    agent: int
-    channel: str
-    username: str
-    user_id: str
-    full_name: str
-    email: str | None
-    phone: str | None
-    period: float
+    spec: ConvSpec
+    """The customer, their channel and agent, and their pace, as a regular has them (the
+    flags of ``spec`` stay off: ``attention`` and ``paused`` say when they are on)."""
     base_jitter: float
     """Where in its slot the life starts, as a fraction of the spacing in [0, 0.9)."""
     messages: int
@@ -176,14 +172,16 @@ def life_of(seed: int, slot: int) -> Life:
     attention, paused = _flags(seed, slot, exchanges)
     return Life(
         slot=slot,
-        agent=agent,
-        channel=channel,
-        username=username,
-        user_id=user_id,
-        full_name=full_name,
-        email=f"{handle.replace('_', '.')}@example.com" if has_email == 0 else None,
-        phone=None if kind == "webchat" else phone,
-        period=MIN_PERIOD + period_ms / 1000,
+        spec=ConvSpec(
+            agent=agent,
+            channel=channel,
+            username=username,
+            user_id=user_id,
+            full_name=full_name,
+            email=f"{handle.replace('_', '.')}@example.com" if has_email == 0 else None,
+            phone=None if kind == "webchat" else phone,
+            period=MIN_PERIOD + period_ms / 1000,
+        ),
         base_jitter=jitter / 1000,
         messages=2 * exchanges,
         attention=attention,

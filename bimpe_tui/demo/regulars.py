@@ -88,6 +88,15 @@ class ConvSpec:
     needs_attention: bool = False
     paused: bool = False
 
+    def channel_id(self, seed: int) -> str:
+        """The id of its agent's channel of its kind: every customer on it shares it."""
+        return make_id(seed, "ch_", 8, "channel", self.agent, self.channel)
+
+    def period_ms(self, rate: float) -> int:
+        """Its period at ``rate``, in whole milliseconds (they keep timestamps exact in
+        ISO form: see ``conv.time_ms``)."""
+        return max(1, round(self.period * 1000 / rate))
+
 
 @dataclass(frozen=True, slots=True)
 class Seat:
@@ -226,8 +235,8 @@ def make_seat(
         spec=spec,
         agent_id=agent_id,
         kind=kind,
-        channel_id=make_id(seed, "ch_", 8, "channel", spec.agent, spec.channel),
-        period_ms=max(1, round(spec.period * 1000 / rate)),
+        channel_id=spec.channel_id(seed),
+        period_ms=spec.period_ms(rate),
         life_ticks=life_ticks,
         offset_ticks=offset_ticks,
         backlog=LONG_BACKLOG if long else 0,

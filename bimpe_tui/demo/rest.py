@@ -11,19 +11,12 @@ from aiohttp import web
 from bimpe_tui.demo.context import ServerContext
 from bimpe_tui.demo.envelope import ApiError, authorize, ok
 from bimpe_tui.demo.world import DemoWorld
+from bimpe_tui.rules import CHANNELS
 
 __all__ = ["RestHandlers", "find_conversation", "rate_limited"]
 
 _MAX_LIMIT = 100
 _DEFAULT_LIMIT = 20
-_CHANNELS = (
-    "whatsapp",
-    "webchat",
-    "telephony",
-    "test_whatsapp",
-    "test_webchat",
-    "test_telephony",
-)
 
 
 def rate_limited(message: str) -> ApiError:
@@ -95,7 +88,7 @@ class RestHandlers:
             ("last_message_at", "created_at", "updated_at", "channel_user_username"),
             "-last_message_at",
         )
-        channel = query.choice("channel", _CHANNELS)
+        channel = query.choice("channel", CHANNELS)
         flags = {
             name: query.boolean(name)
             for name in ("is_test_channel", "is_ai_chat_paused", "needs_attention")

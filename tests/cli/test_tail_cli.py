@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -16,7 +15,7 @@ from bimpe_tui.demo.server import DEMO_API_KEY
 from bimpe_tui.demo.world import DemoWorld
 from tests.loopback import API_KEY as LOOPBACK_KEY
 from tests.loopback import LoopbackServer, Reply, frame
-from tests.processes import CLI, child_env, demo_server_process
+from tests.processes import CLI, child_env, demo_server_process, tail_to_pipe
 
 
 @pytest.fixture
@@ -189,10 +188,11 @@ async def test_a_world_readable_config_file_with_a_key_warns(tmp_path: Path) -> 
     assert proc.returncode == 1
 
 
-async def test_login_saves_the_key_readable_by_the_owner_alone(tmp_path: Path) -> None:
-    config = tmp_path / "cfg" / "config.toml"
-    config.parent.mkdir()
-    config.write_text('base_url = "https://example.org"\n')
+async def login(
+    tmp_path: Path, config: Path, typed: bytes
+) -> tuple[asyncio.subprocess.Process, bytes, bytes]:
+    """`bimpe-tui login --config CONFIG` with `typed` on its stdin, run to its end:
+    (process, stdout, stderr)."""
     proc = await asyncio.create_subprocess_exec(
         *CLI,
         "login",
@@ -203,7 +203,15 @@ async def test_login_saves_the_key_readable_by_the_owner_alone(tmp_path: Path) -
         stderr=asyncio.subprocess.PIPE,
         env=child_env(tmp_path),
     )
-    out, err = await asyncio.wait_for(proc.communicate(b"sk_saved_key_123456\n"), 20)
+    out, err = await asyncio.wait_for(proc.communicate(typed), 20)
+    return proc, out, err
+
+
+async def test_login_saves_the_key_readable_by_the_owner_alone(tmp_path: Path) -> None:
+    config = tmp_path / "cfg" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('base_url = "https://example.org"\n')
+    proc, out, err = await login(tmp_path, config, b"sk_saved_key_123456\n")
     assert proc.returncode == 0, err
     assert config.stat().st_mode & 0o777 == 0o600
     text = config.read_text()
@@ -214,17 +222,7 @@ async def test_login_saves_the_key_readable_by_the_owner_alone(tmp_path: Path) -
 
 async def test_login_refuses_what_is_not_a_key(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "login",
-        "--config",
-        str(config),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
-    _, err = await asyncio.wait_for(proc.communicate(b"hunter2\n"), 20)
+    proc, _, err = await login(tmp_path, config, b"hunter2\n")
     assert proc.returncode == 2
     assert b"start with sk_" in err
     assert not config.exists()
@@ -238,23 +236,8 @@ async def test_tail_exits_0_when_stdout_closes(tmp_path: Path) -> None:
     flood = b"".join(frame(f"m_{i}", "x" * 100) for i in range(5000))
     async with LoopbackServer() as server:
         server.add_streams([Reply(chunks=[flood], then="hang")])
-        read_end, write_end = os.pipe()
-        proc = await asyncio.create_subprocess_exec(
-            *CLI,
-            "tail",
-            "ag_1",
-            "c_1",
-            "--base-url",
-            server.base_url,
-            stdout=write_end,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_env(tmp_path, BIMPEAI_API_KEY=LOOPBACK_KEY),
-        )
-        os.close(write_end)
-        reader = asyncio.StreamReader()
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", 0)
+        proc, reader, transport = await tail_to_pipe(
+            tmp_path, server.base_url, LOOPBACK_KEY, stderr=asyncio.subprocess.PIPE
         )
         try:
             first = json.loads(await asyncio.wait_for(reader.readline(), 20))

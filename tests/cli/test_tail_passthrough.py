@@ -7,7 +7,6 @@ import asyncio
 import fcntl
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from bimpe_tui.api.stream import ResumableStream
 from bimpe_tui.safe_text import UNSAFE
 from bimpe_tui.tail import json_line, json_line_bytes, tail
 from tests.loopback import API_KEY, LoopbackServer, Reply, frame
-from tests.processes import CLI, child_env
+from tests.processes import tail_to_pipe
 from tests.shell.test_hostile_text import run_tail
 
 #: fcntl's F_GETPIPE_SZ (Linux).
@@ -128,23 +127,8 @@ async def test_long_and_hostile_messages_pass_through_a_widened_pipe(
     payloads = [_mix(i) for i in range(400)]
     frames = [data(p) if i % 8 != 3 else _two_lines(p) for i, p in enumerate(payloads)]
     scripted.add_streams([Reply(chunks=[b"".join(frames)], then="hang")])
-    read_end, write_end = os.pipe()
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "tail",
-        "ag_1",
-        "c_1",
-        "--base-url",
-        scripted.base_url,
-        stdout=write_end,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=child_env(tmp_path, BIMPEAI_API_KEY=API_KEY),
-    )
-    os.close(write_end)
-    reader = asyncio.StreamReader(limit=1 << 20)
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_end, "rb", 0)
+    proc, reader, transport = await tail_to_pipe(
+        tmp_path, scripted.base_url, API_KEY, stderr=asyncio.subprocess.DEVNULL, limit=1 << 20
     )
     try:
         async with asyncio.timeout(30):

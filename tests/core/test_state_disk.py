@@ -12,23 +12,10 @@ import pytest
 
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.demo.server import DemoServer
-from bimpe_tui.monitor import MonitorEvent, Notice
+from bimpe_tui.monitor import Notice
 from bimpe_tui.state import StateStore
-from tests.apptools import FakeClock, ready, until
+from tests.apptools import FakeClock, ready, record_events, until
 from tests.terminal import Terminal
-
-
-def record_events(app: BimpeApp) -> list[MonitorEvent]:
-    """Every event the monitor emits from now on (routed to the app as before)."""
-    events: list[MonitorEvent] = []
-    route = app.monitor.emit
-
-    def both(event: MonitorEvent) -> None:
-        events.append(event)
-        route(event)
-
-    app.monitor.emit = both
-    return events
 
 
 async def test_the_app_names_the_path_retries_and_recovers(

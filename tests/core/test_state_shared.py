@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bimpe_tui.app import AppConfig, BimpeApp
 from bimpe_tui.demo.server import DemoServer
-from bimpe_tui.monitor import MonitorEvent, Notice
+from bimpe_tui.monitor import Notice
 from bimpe_tui.state import Cursor, StateStore
-from tests.apptools import ready, until
+from tests.apptools import ready, record_events, until
 from tests.terminal import Terminal
 
 S = "https://api.bimpe.ai"
@@ -186,19 +186,6 @@ async def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None
     expected = {f"c_{name}_{i}" for name in ("a", "b") for i in range(count)}
     assert set(watched) == expected
     assert len(watched) == len(expected)
-
-
-def record_events(app: BimpeApp) -> list[MonitorEvent]:
-    """Every event the monitor emits from now on (routed to the app as before)."""
-    events: list[MonitorEvent] = []
-    route = app.monitor.emit
-
-    def both(event: MonitorEvent) -> None:
-        events.append(event)
-        route(event)
-
-    app.monitor.emit = both
-    return events
 
 
 async def test_two_running_apps_keep_each_others_conversations(tmp_path: Path) -> None:

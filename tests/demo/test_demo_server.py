@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,6 +91,20 @@ async def bare(server: DemoServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@contextlib.asynccontextmanager
+async def serving(
+    **options: Any,
+) -> AsyncIterator[tuple[DemoServer, httpx.AsyncClient, httpx.AsyncClient]]:
+    """A demo server made with ``options``, and the clients the ``api`` and ``bare``
+    fixtures give for it: (server, api, bare)."""
+    async with (
+        DemoServer(**options) as server,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
+        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
+    ):
+        yield server, api, bare
+
+
 def conv_path(agent_id: str, conv: str) -> str:
     return f"/agents/{agent_id}/conversations/{conv}"
 
@@ -122,6 +137,31 @@ def expected_frame(server: DemoServer, conv: str, index: int) -> bytes:
     message = server.world.message(conv, index)
     data = json.dumps(message.to_stream(), ensure_ascii=False, separators=(",", ":"))
     return f"id: {message.id}\nevent: message\ndata: {data}\n\n".encode()
+
+
+async def stream_into_fault(
+    api: httpx.AsyncClient,
+    bare: httpx.AsyncClient,
+    server: DemoServer,
+    fault: str,
+    count: int,
+    ending: type[BaseException] | tuple[type[BaseException], ...],
+) -> tuple[str, int, FrameReader, list[dict[str, str]]]:
+    """Replay the first conversation from ten back with ``fault`` due after ``count`` messages.
+
+    Reads the ``count`` messages, then the next frame must end in ``ending``. Returns the
+    conversation, its latest index, the reader (what it still buffers) and the frames read.
+    """
+    agent_id, conv = server.world.conversation_ids()[0]
+    latest = server.world.latest_index(conv)
+    server.faults.inject(fault, after_messages=count)
+    after = server.world.message_id(conv, latest - 10)
+    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
+        reader = FrameReader(resp)
+        frames = await reader.messages(count)
+        with pytest.raises(ending):
+            await reader.frame()
+    return conv, latest, reader, frames
 
 
 def busy(server: DemoServer) -> tuple[str, str]:
@@ -457,11 +497,7 @@ async def test_unknown_after_id_is_gone(
 
 
 async def test_live_messages_arrive_as_the_clock_passes_them() -> None:
-    async with (
-        DemoServer(rate=200.0, heartbeat_interval=30.0) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(rate=200.0, heartbeat_interval=30.0) as (server, api, bare):
         agent_id, conv = busy(server)
         opened_at = time.time()
         async with open_stream(api, bare, agent_id, conv) as resp:
@@ -475,11 +511,7 @@ async def test_live_messages_arrive_as_the_clock_passes_them() -> None:
 
 
 async def test_heartbeats_when_nothing_else_is_sent() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, heartbeat_interval=0.05) as (server, api, bare):
         agent_id, conv = server.world.conversation_ids()[0]
         async with open_stream(api, bare, agent_id, conv) as resp:
             reader = FrameReader(resp)
@@ -491,11 +523,7 @@ async def test_heartbeats_when_nothing_else_is_sent() -> None:
 
 async def test_a_manual_clock_and_wake_deliver_new_messages() -> None:
     now = [NOW]
-    async with (
-        DemoServer(clock=lambda: now[0], heartbeat_interval=30.0) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: now[0], heartbeat_interval=30.0) as (server, api, bare):
         agent_id, conv = busy(server)
         latest = server.world.latest_index(conv)
         async with open_stream(api, bare, agent_id, conv) as resp:
@@ -608,15 +636,9 @@ async def test_after_refused_refuses_every_after_by_id_and_by_time(
 async def test_drop_fault_aborts_between_frames(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("drop", after_messages=2)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(2)
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            await reader.frame()
+    conv, latest, reader, frames = await stream_into_fault(
+        api, bare, server, "drop", 2, (httpx.RemoteProtocolError, httpx.ReadError)
+    )
     assert [f["id"] for f in frames] == [
         server.world.message_id(conv, latest - 9),
         server.world.message_id(conv, latest - 8),
@@ -628,15 +650,9 @@ async def test_drop_fault_aborts_between_frames(
 async def test_cut_fault_leaves_an_incomplete_frame(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("cut", after_messages=1)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(1)
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            await reader.frame()
+    conv, latest, reader, frames = await stream_into_fault(
+        api, bare, server, "cut", 1, (httpx.RemoteProtocolError, httpx.ReadError)
+    )
     assert frames[0]["id"] == server.world.message_id(conv, latest - 9)
     whole = expected_frame(server, conv, latest - 8)
     assert reader.buffer
@@ -647,11 +663,7 @@ async def test_cut_fault_leaves_an_incomplete_frame(
 
 
 async def test_silent_fault_stops_everything_but_keeps_the_connection() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, heartbeat_interval=0.05) as (server, api, bare):
         agent_id, conv = server.world.conversation_ids()[0]
         async with open_stream(api, bare, agent_id, conv) as resp:
             reader = FrameReader(resp)
@@ -671,15 +683,9 @@ async def test_silent_fault_stops_everything_but_keeps_the_connection() -> None:
 async def test_close_fault_ends_the_stream_cleanly(
     api: httpx.AsyncClient, bare: httpx.AsyncClient, server: DemoServer
 ) -> None:
-    agent_id, conv = server.world.conversation_ids()[0]
-    latest = server.world.latest_index(conv)
-    server.faults.inject("close", after_messages=3)
-    after = server.world.message_id(conv, latest - 10)
-    async with open_stream(api, bare, agent_id, conv, after=after) as resp:
-        reader = FrameReader(resp)
-        frames = await reader.messages(3)
-        with pytest.raises(StopAsyncIteration):
-            await reader.frame()
+    _, _, reader, frames = await stream_into_fault(
+        api, bare, server, "close", 3, StopAsyncIteration
+    )
     assert len(frames) == 3
     assert reader.buffer == b""
     assert server.faults.injected == {"close": 1}
@@ -972,11 +978,7 @@ async def test_replay_cache_serves_the_same_bytes() -> None:
 
 
 async def test_replay_cache_stops_exactly_at_a_queued_fault() -> None:
-    async with (
-        DemoServer(clock=lambda: NOW, replay_cache_bytes=1) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=lambda: NOW, replay_cache_bytes=1) as (server, api, bare):
         agent_id, conv = busy(server)
         latest = server.world.latest_index(conv)
         server.faults.inject("drop", after_messages=2500)
@@ -1109,11 +1111,7 @@ async def test_a_newcomer_needing_attention_sorts_and_filters() -> None:
 
 async def test_a_newcomer_stream_ends_with_heartbeats() -> None:
     clock = Clock()
-    async with (
-        DemoServer(clock=clock, heartbeat_interval=0.05) as server,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX, headers=AUTH) as api,
-        httpx.AsyncClient(base_url=server.base_url + API_PREFIX) as bare,
-    ):
+    async with serving(clock=clock, heartbeat_interval=0.05) as (server, api, bare):
         world = server.world
         agent_id, conv = next(p for p in world.conversation_ids() if world.is_newcomer(p[1]))
         final = world.final_index(conv)

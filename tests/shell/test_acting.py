@@ -2,56 +2,30 @@
 
 from __future__ import annotations
 
-import io
-from datetime import UTC
 from pathlib import Path
 
-import pytest
-
 from bimpe_tui.api.models import Message
-from bimpe_tui.app import AppConfig, BimpeApp
+from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Pending
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.confirm import ConfirmScreen
-from bimpe_tui.state import StateStore
 from bimpe_tui.widgets.compose import ComposeBox
 from tests.apptools import (
     FakeClock,
+    app_for,
     choose,
     delivered_ids,
     hand_back,
     make_app,
-    ready,
+    open_entry,
+    real_server_app,
+    running,
     take_over,
+    taken_over_in,
     until,
 )
 
 SIZE = (140, 40)
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
-
-
-def app_for(server: DemoServer, state_path: Path, clock: FakeClock, **config: object) -> BimpeApp:
-    """The app with AppConfig options (read_only, or a demo server seen as a real one)."""
-    options: dict[str, object] = {
-        "state": StateStore(state_path, debounce=0.05),
-        "demo": server,
-        "stream_options": {"base_delay": 0.05, "read_timeout": 10.0},
-        "tz": UTC,
-        "clock": clock,
-        "record": io.StringIO(),
-    }
-    options.update(config)
-    return BimpeApp(AppConfig(**options))  # type: ignore[arg-type]
-
-
-def open_entry(app: BimpeApp) -> Entry:
-    current = app.monitor.current
-    assert current is not None
-    return app.monitor.book.entries[current]
 
 
 def mine(entry: Entry) -> list[Message]:
@@ -73,8 +47,7 @@ async def test_take_over_reply_twice_hand_back_and_the_ai_answers_again(
 ) -> None:
     # No refresh of the list: what the list shows after acting comes from acting.
     app = app_for(server, state_path, clock, refresh_interval=0)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE) as pilot:
         entry = open_entry(app)
         assert entry.conversation.needs_attention
         assert not entry.conversation.is_ai_chat_paused
@@ -122,8 +95,7 @@ async def test_reply_on_an_ai_run_conversation_asks_to_take_over_first(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE) as pilot:
         entry = open_entry(app)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -141,10 +113,7 @@ async def test_a_failed_send_keeps_the_draft_and_says_why(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over_in(app, SIZE, notifications=True) as (pilot, entry):
         await pilot.press("c")
         box = app.main.compose_box
         too_long = "x" * 5000
@@ -166,10 +135,7 @@ async def test_a_lost_answer_is_retried_with_one_key_and_shows_once(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over_in(app, SIZE) as (pilot, entry):
         server.faults.inject("send_lost")
         await pilot.press("c", *"only once", "enter")
         await until(pilot, lambda: len(mine(entry)) == 1 and not pending(entry))
@@ -182,15 +148,8 @@ async def test_a_lost_answer_is_retried_with_one_key_and_shows_once(
 async def test_the_first_send_to_a_real_server_names_customer_and_channel(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    await server.start()
-    # The demo server seen as a real one: the app has a key and a URL, no demo.
-    app = app_for(
-        server, state_path, clock, demo=None, api_key=server.api_key, base_url=server.base_url
-    )
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    app = real_server_app(server, state_path, clock)
+    async with taken_over_in(app, SIZE) as (pilot, entry):
         await pilot.press("c", *"hi", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         screen = app.screen
@@ -215,8 +174,7 @@ async def test_read_only_hides_every_action(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = app_for(server, state_path, clock, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE) as pilot:
         entry = open_entry(app)
         await pilot.press("t", "c")
         await pilot.pause()
@@ -235,8 +193,7 @@ async def test_a_key_that_can_only_read_turns_actions_off(
 ) -> None:
     async with DemoServer(clock=clock, writes_allowed=False, heartbeat_interval=0.5) as server:
         app = make_app(server, state_path, clock)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, ready(app))
+        async with running(app, SIZE, notifications=True) as pilot:
             await pilot.press("t")
             await choose(pilot, "take-over")
             await until(pilot, lambda: notified(app, "this key can only read"))
@@ -252,9 +209,7 @@ async def test_ctrl_f_in_the_reply_box_keeps_the_keys_on_the_draft(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = app_for(server, state_path, clock, refresh_interval=0)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        await take_over(pilot)
+    async with taken_over_in(app, SIZE) as (pilot, _):
         await pilot.press("c")
         box = app.main.compose_box
         assert app.focused is box

@@ -12,12 +12,7 @@ from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Marker
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
-from tests.apptools import FakeClock, delivered_ids, make_app, ready, until
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
+from tests.apptools import FakeClock, delivered_ids, make_app, ready, running, until
 
 
 def message_ids(app: BimpeApp, conversation_id: str) -> list[str]:
@@ -33,8 +28,7 @@ async def test_opens_with_every_conversation_and_the_top_one_live(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         assert len(app.monitor.book.entries) == len(server.world.conversation_ids())
         assert len(app.order) == len(app.monitor.book.entries)
         assert app.monitor.current == app.order[0]
@@ -60,8 +54,7 @@ async def test_switching_by_every_key(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         order = list(app.order)
         await pilot.press("right_square_bracket")
         assert app.monitor.current == order[1]
@@ -86,8 +79,7 @@ async def test_unread_counts_attention_order_and_alt_a(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         later = clock.now + 600
         calm = [
             e
@@ -133,8 +125,7 @@ async def test_filter_narrows_the_list(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         target = next(e for e in app.monitor.book.flat() if e.conversation.channel_user_username)
         name = target.conversation.channel_user_username or ""
         await pilot.press("slash")
@@ -158,8 +149,7 @@ async def test_gave_up_then_r_reconnects(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock, max_retries=1)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         current = app.monitor.current
         assert current is not None
         server.faults.inject("drop", after_messages=0)
@@ -186,8 +176,7 @@ async def test_scrolled_up_shows_n_new_and_end_jumps_back(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 30)) as pilot:
         log = app.main.log_view
         log.lines.focus()
         await pilot.press("home")
@@ -218,8 +207,7 @@ async def test_seen_cursor_waits_while_the_terminal_is_blurred(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         current = app.monitor.current
         assert current is not None
         cursor = app.monitor.saved.cursors[current]
@@ -244,8 +232,7 @@ async def test_help_screen_lists_every_binding(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
@@ -278,8 +265,7 @@ async def test_quit_saves_and_restart_resumes_with_nothing_missed(
 ) -> None:
     # First run: open two conversations, read the first.
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         first = app.monitor.current
         assert first is not None
         second = app.order[1]
@@ -304,8 +290,7 @@ async def test_quit_saves_and_restart_resumes_with_nothing_missed(
     assert arrived - left_at >= 5
 
     again = make_app(server, state_path, clock)
-    async with again.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(again))
+    async with running(again, (140, 40)) as pilot:
         assert again.monitor.current == first
         assert again.monitor.book.entries[second].watched
         await until(
@@ -336,8 +321,7 @@ async def test_beyond_the_watch_limit_the_least_recently_viewed_stops(
 
     monkeypatch.setattr(monitor_core, "MAX_WATCHED", 3)
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)) as pilot:
         order = list(app.order)
         for conversation_id in order[1:4]:
             app.monitor.open(conversation_id)
@@ -356,8 +340,7 @@ async def test_a_corrupt_state_file_is_set_aside_with_a_visible_warning(
 ) -> None:
     state_path.write_text("version = 1\n[servers\n")
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, (140, 40)):
         assert any("starting fresh" in n.message for n in app._notifications)
     assert list(state_path.parent.glob("state.toml.corrupt-*"))
     assert StateStore(state_path).load() == []

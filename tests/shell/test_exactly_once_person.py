@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -24,21 +23,20 @@ from bimpe_tui.book import Entry, Pending
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.screens.confirm import ConfirmScreen
 from bimpe_tui.widgets.compose import ComposeBox
-from tests.apptools import FakeClock, choose, delivered_ids, make_app, ready, take_over, until
-from tests.shell.test_acting import app_for
+from tests.apptools import (
+    FakeClock,
+    app_for,
+    choose,
+    delivered_ids,
+    make_app,
+    open_entry,
+    real_server_app,
+    running,
+    taken_over_in,
+    until,
+)
 
 SIZE = (140, 40)
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
-
-
-def open_entry(app: BimpeApp) -> Entry:
-    current = app.monitor.current
-    assert current is not None
-    return app.monitor.book.entries[current]
 
 
 def view_ids(app: BimpeApp) -> list[str]:
@@ -70,10 +68,7 @@ async def taken_over(
 ) -> AsyncIterator[tuple[BimpeApp, Pilot[Any], Entry]]:
     """The app on the demo server, its open conversation taken over: (app, pilot, entry)."""
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    async with taken_over_in(app, SIZE, notifications=True) as (pilot, entry):
         yield app, pilot, entry
 
 
@@ -99,15 +94,9 @@ async def test_a_refused_send_then_a_new_message_shows_it_once(
 async def test_a_double_enter_with_the_confirmation_sends_once(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    await server.start()
     # A server in its own right (not the demo): the first send of a run asks.
-    app = app_for(
-        server, state_path, clock, demo=None, api_key=server.api_key, base_url=server.base_url
-    )
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
-        entry = open_entry(app)
-        await take_over(pilot)
+    app = real_server_app(server, state_path, clock)
+    async with taken_over_in(app, SIZE) as (pilot, entry):
         await pilot.press("c", *"dup-check-1")
         same_read(app, "enter", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -192,8 +181,7 @@ async def test_one_dialog_at_a_time_and_stray_keys_choose_nothing(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE) as pilot:
         entry = open_entry(app)
         app.main.log_view.lines.focus()
         # What a person typed into the log thinking it a search box: `c` asks,
@@ -224,8 +212,7 @@ async def test_escape_with_nothing_to_close_keeps_the_focus(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE) as pilot:
         view = app.main.log_view.lines
         view.focus()
         await pilot.press("escape")
@@ -237,8 +224,7 @@ async def test_read_only_says_why_t_and_c_do_nothing(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = app_for(server, state_path, clock, read_only=True)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await until(pilot, ready(app))
+    async with running(app, SIZE, notifications=True) as pilot:
         entry = open_entry(app)
         for key in ("t", "c", "b"):
             app.clear_notifications()

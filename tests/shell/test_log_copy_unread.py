@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from pathlib import Path
-
-from textual.app import App, ComposeResult
-
-import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
-from bimpe_tui.widgets.message_log import MessageLog
+from tests.logapp import log_app, show_focused
 
 
 def message(n: int, text: str) -> Message:
@@ -19,23 +13,13 @@ def message(n: int, text: str) -> Message:
     )
 
 
-class LogApp(App[None]):
-    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
-
-    def compose(self) -> ComposeResult:
-        yield MessageLog(tz=UTC)
-
-
 async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_received() -> None:
     items: list[TimelineItem] = [message(n, f"text {n}") for n in range(300)]
     # Markup and a tab stay as they were sent; an escape is spelled out (a paste's
     # end, ESC [201~, would run the rest of a paste in a shell), as are bidi controls.
     items[120] = message(120, "order [b]4711[/b] \x1b[31m\tred \x1b[201~rm \u202eevil\x9b")
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        log.show("title", items)
-        log.lines.focus()
+    async with log_app() as (app, pilot, log):
+        show_focused(log, items)
         await pilot.press("y")
         assert app.clipboard == "text 299"
         await pilot.press("ctrl+f", *"4711", "escape", "y")
@@ -51,12 +35,8 @@ async def test_c_copies_the_newest_message_on_screen_or_the_current_match_as_rec
 async def test_u_goes_to_the_first_message_new_since_you_left() -> None:
     items: list[TimelineItem] = [message(n, f"text {n}") for n in range(500)]
     items.insert(200, Marker("new_since", "new since you left"))
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", items)
-        view.focus()
+    async with log_app() as (app, pilot, log):
+        view = show_focused(log, items)
         await pilot.press("u")
         top = round(view.scroll_y)
         shown = [view.line_strip(top + y).text for y in range(view.size.height)]

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from pathlib import Path
-
-from textual.app import App, ComposeResult
-
-import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, Pending, TimelineItem
 from bimpe_tui.search import LogFilter
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
+from tests.logapp import log_app, show_focused
 
 ROLES = ["customer", "assistant", "restaurant_user", "system"]
 
@@ -35,13 +30,6 @@ def timeline(count: int) -> list[TimelineItem]:
     return items
 
 
-class LogApp(App[None]):
-    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
-
-    def compose(self) -> ComposeResult:
-        yield MessageLog(tz=UTC)
-
-
 def status(log: MessageLog) -> str:
     return str(log.query_one("#filter-count").render()).strip()
 
@@ -51,12 +39,8 @@ def shown_texts(view: TimelineView) -> list[str]:
 
 
 async def test_words_and_roles_narrow_the_log_and_escape_shows_all_again() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", timeline(400))
-        view.focus()
+    async with log_app() as (app, pilot, log):
+        view = show_focused(log, timeline(400))
         await pilot.press("f", *"REFUND")
         assert status(log) == "showing 40 of 400 · filter: refund"
         texts = shown_texts(view)
@@ -84,12 +68,8 @@ async def test_words_and_roles_narrow_the_log_and_escape_shows_all_again() -> No
 
 
 async def test_other_roles_and_search_within_the_filter() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", timeline(200))
-        view.focus()
+    async with log_app() as (_, pilot, log):
+        view = show_focused(log, timeline(200))
         await pilot.press("f", *"@other", "enter")
         assert status(log) == "showing 50 of 200 · filter: @other"
         assert all(" system " in text for text in shown_texts(view))
@@ -108,13 +88,8 @@ async def test_other_roles_and_search_within_the_filter() -> None:
 
 
 async def test_a_reader_scrolled_up_stays_near_their_place_when_the_filter_changes() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        items = timeline(2_000)
-        log.show("title", items)
-        view.focus()
+    async with log_app() as (_, pilot, log):
+        view = show_focused(log, timeline(2_000))
         view.scroll_to_item(1_003)  # "line 1002" sits at 1003, after the marker
         await pilot.pause()
         assert "line 1002" in view.line_strip(round(view.scroll_y)).text

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from pathlib import Path
 
-from textual.app import App, ComposeResult
-
-import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import TimelineItem
 from bimpe_tui.search import LogFilter, compile_query, find_hits
 from bimpe_tui.widgets.message_log import MessageLog, TimelineView
+from tests.logapp import log_app, show_focused
 
 
 def message(n: int, text: str) -> Message:
@@ -32,14 +28,6 @@ def timeline(count: int = 2_000) -> list[TimelineItem]:
         message(n, f"Order ORD-{n:05d} is on its way" if n % 100 == 7 else f"chat line {n}")
         for n in range(count)
     ]
-
-
-class LogApp(App[None]):
-    # The app's own styles: the match colours are there.
-    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
-
-    def compose(self) -> ComposeResult:
-        yield MessageLog(tz=UTC)
 
 
 def count_text(log: MessageLog) -> str:
@@ -87,12 +75,8 @@ def test_a_filter_reads_roles_and_words() -> None:
 
 async def test_search_as_you_type_then_n_and_N_walk_the_matches() -> None:
     items = timeline()
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", items)
-        view.focus()
+    async with log_app() as (app, pilot, log):
+        view = show_focused(log, items)
         await pilot.press("ctrl+f")
         assert app.focused is not None
         assert app.focused.id == "search"
@@ -128,11 +112,8 @@ async def test_search_as_you_type_then_n_and_N_walk_the_matches() -> None:
 
 
 async def test_the_regex_toggle_and_a_bad_pattern() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        log.show("title", timeline(500))
-        log.lines.focus()
+    async with log_app() as (_, pilot, log):
+        show_focused(log, timeline(500))
         await pilot.press("ctrl+f", *"ord-001.7")
         assert count_text(log) == "no matches"
         await pilot.press("ctrl+r")
@@ -144,12 +125,8 @@ async def test_the_regex_toggle_and_a_bad_pattern() -> None:
 
 
 async def test_arrivals_add_to_the_count_without_moving_the_reader() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", timeline(1_000))
-        view.focus()
+    async with log_app() as (_, pilot, log):
+        view = show_focused(log, timeline(1_000))
         await pilot.press("ctrl+f", *"order", "escape", "N", "N")
         assert count_text(log) == "8 of 10"
         before = screen_texts(view)
@@ -166,12 +143,8 @@ async def test_arrivals_add_to_the_count_without_moving_the_reader() -> None:
 
 async def test_a_redraw_keeping_the_place_keeps_the_current_match() -> None:
     items = timeline()
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
-        view = log.lines
-        log.show("title", items)
-        view.focus()
+    async with log_app() as (_, pilot, log):
+        view = show_focused(log, items)
         await pilot.press("ctrl+f", *"ord-", "escape", "N", "N", "N", "N", "N")
         assert count_text(log) == "15 of 20"
         assert current_style_segments(view) == ["ORD-"]

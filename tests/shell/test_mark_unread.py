@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,20 +11,27 @@ from textual.pilot import Pilot
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
+from bimpe_tui.book import Entry
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.state import StateStore
-from tests.apptools import FakeClock, make_app, ready, until
+from tests.apptools import FakeClock, make_app, open_entry, ready, running, until
+
+
+@asynccontextmanager
+async def app_on_its_open_entry(
+    server: DemoServer, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[tuple[BimpeApp, Pilot[Any], Entry]]:
+    """The app running and ready: (app, pilot, the entry of its open conversation)."""
+    app = make_app(server, tmp_path / "state.toml", clock)
+    async with running(app, (140, 30)) as pilot:
+        yield app, pilot, open_entry(app)
 
 
 async def test_m_marks_the_messages_from_the_top_of_the_log_unread(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, tmp_path / "state.toml", clock)
-    async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
-        current = app.monitor.current
-        assert current is not None
-        entry = app.monitor.book.entries[current]
+    async with app_on_its_open_entry(server, tmp_path, clock) as (app, pilot, entry):
+        current = entry.id
         log = app.main.log_view
         view = log.lines
         view.focus()
@@ -113,8 +122,7 @@ async def test_a_peek_is_still_a_peek_after_a_restart(
     assert remembered.cursors[other].seen == seen
 
     again = make_app(server, state_path, clock)
-    async with again.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(again))
+    async with running(again, (140, 30)) as pilot:
         assert again.monitor.current == other
         assert again.monitor.peeking
         entry = again.monitor.book.entries[other]
@@ -129,12 +137,8 @@ async def test_a_peek_is_still_a_peek_after_a_restart(
 async def test_unread_from_the_first_message_held_asks_the_server_for_the_one_before(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:
-    app = make_app(server, tmp_path / "state.toml", clock)
-    async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, ready(app))
-        current = app.monitor.current
-        assert current is not None
-        entry = app.monitor.book.entries[current]
+    async with app_on_its_open_entry(server, tmp_path, clock) as (app, pilot, entry):
+        current = entry.id
         oldest = entry.timeline.oldest_message()
         assert oldest is not None
         place = server.world.parse_message_id(oldest.id)

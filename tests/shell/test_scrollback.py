@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -17,12 +16,7 @@ from bimpe_tui.book import Entry, Marker, Older, Timeline
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.history import iter_all_messages
 from bimpe_tui.monitor import MonitorEvent, TimelineReplaced
-from tests.apptools import FakeClock, make_app, ready, strip_texts, until
-
-
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.toml"
+from tests.apptools import FakeClock, make_app, ready, running, strip_texts, until
 
 
 def world_message(server: DemoServer, conversation_id: str, index: int) -> Message:
@@ -48,14 +42,27 @@ def short_conversation(app: BimpeApp, server: DemoServer, low: int, high: int) -
 async def open_short(
     pilot: Pilot[Any], server: DemoServer, low: int, high: int
 ) -> tuple[str, Entry]:
-    """Once the app is ready, open a conversation of `low` to `high` messages; its entry."""
+    """In the ready app, open a conversation of `low` to `high` messages; its entry."""
     app = pilot.app
     assert isinstance(app, BimpeApp)
-    await until(pilot, ready(app))
     conv = short_conversation(app, server, low, high)
+    await open_and_wait(pilot, app, conv)
+    return conv, app.monitor.book.entries[conv]
+
+
+async def open_and_wait(pilot: Pilot[Any], app: BimpeApp, conv: str) -> None:
+    """Open a listed conversation and wait until it is ready."""
     app.monitor.open(conv)
     await until(pilot, ready(app))
-    return conv, app.monitor.book.entries[conv]
+
+
+def exporting_app(
+    server: DemoServer, state_path: Path, clock: FakeClock, export_dir: Path
+) -> BimpeApp:
+    """The app on the demo server, its exports written to `export_dir`."""
+    app = make_app(server, state_path, clock)
+    app.config.export_dir = str(export_dir)
+    return app
 
 
 def older_state(entry: Entry) -> str:
@@ -187,7 +194,7 @@ async def test_scrolling_up_reaches_the_first_message_nothing_twice_or_missing(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with running(app, (140, 40)) as pilot:
         conv, entry = await open_short(pilot, server, 200, 450)
         latest = server.world.latest_index(conv)
         assert ids(entry) == world_ids(server, conv, latest - 49, latest)
@@ -237,7 +244,7 @@ async def test_a_failed_page_is_shown_in_place_and_retried_with_r(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with running(app, (140, 40)) as pilot:
         conv, entry = await open_short(pilot, server, 200, 450)
         held = ids(entry)
         app.main.action_show_pane("log")
@@ -282,7 +289,7 @@ async def test_back_at_the_end_of_a_moved_window_the_newest_return(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with running(app, (140, 40)) as pilot:
         conv, entry = await open_short(pilot, server, 300, 600)
         entry.timeline.limit = 120  # a small window, so paging back moves it
         app.main.action_show_pane("log")
@@ -312,9 +319,8 @@ async def test_back_at_the_end_of_a_moved_window_the_newest_return(
 async def test_export_the_loaded_messages_to_markdown_with_the_key(
     server: DemoServer, state_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
-    app = make_app(server, state_path, clock)
-    app.config.export_dir = str(tmp_path / "exports")
-    async with app.run_test(size=(140, 40)) as pilot:
+    app = exporting_app(server, state_path, clock, tmp_path / "exports")
+    async with running(app, (140, 40)) as pilot:
         _, entry = await open_short(pilot, server, 200, 450)
         await pilot.press("e")
         await until(pilot, lambda: app.screen is not app.main)
@@ -336,13 +342,10 @@ async def test_export_the_loaded_messages_to_markdown_with_the_key(
 async def test_export_everything_to_json_lines_from_the_palette_command(
     server: DemoServer, state_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
-    app = make_app(server, state_path, clock)
-    app.config.export_dir = str(tmp_path)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    app = exporting_app(server, state_path, clock, tmp_path)
+    async with running(app, (140, 40)) as pilot:
         conv = short_conversation(app, server, 1000, 3000)
-        app.monitor.open(conv)
-        await until(pilot, ready(app))
+        await open_and_wait(pilot, app, conv)
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in (
             "Export conversation (loaded) to Markdown",
@@ -417,10 +420,8 @@ async def test_the_monitor_pages_back_says_where_it_is_and_retries(
 async def test_a_long_export_shows_its_progress_and_keeps_the_app_drawing(
     server: DemoServer, state_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
-    app = make_app(server, state_path, clock)
-    app.config.export_dir = str(tmp_path)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, ready(app))
+    app = exporting_app(server, state_path, clock, tmp_path)
+    async with running(app, (140, 40)) as pilot:
         long = server.world.long_conversation()
         assert long is not None
         agent, conv = long
@@ -444,7 +445,7 @@ async def test_the_wheel_up_at_the_top_asks_for_the_older_page(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
     app = make_app(server, state_path, clock)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with running(app, (140, 40)) as pilot:
         _, entry = await open_short(pilot, server, 200, 450)
         lines = app.main.log_view.lines
         # Put at the top by the app, not the reader: nothing is asked yet. (Not

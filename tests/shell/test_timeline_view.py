@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import gc
-from datetime import UTC
-from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
 
-import bimpe_tui
 from bimpe_tui.api.models import Message
 from bimpe_tui.book import Marker, TimelineItem
 from bimpe_tui.widgets import line_view
-from bimpe_tui.widgets.message_log import MessageLog, TimelineView
+from bimpe_tui.widgets.message_log import TimelineView
+from tests.logapp import log_app
 
 
 def message(n: int, text: str | None = None) -> Message:
@@ -27,14 +24,6 @@ def message(n: int, text: str | None = None) -> Message:
             "created_at": "2026-11-20T09:00:00Z",
         }
     )
-
-
-class LogApp(App[None]):
-    # The app's styles: the view's own look (a scrollbar always there) is in them.
-    CSS_PATH = str(Path(bimpe_tui.__file__).parent / "app.tcss")
-
-    def compose(self) -> ComposeResult:
-        yield MessageLog(tz=UTC)
 
 
 def top_text(view: TimelineView) -> str:
@@ -49,9 +38,7 @@ def screen_texts(view: TimelineView) -> list[str]:
 
 async def test_twenty_thousand_items_from_the_newest_to_the_first() -> None:
     items: list[TimelineItem] = [message(n) for n in range(20_000)]
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         view.keep = len(items)
         log.show("title", items)
@@ -79,9 +66,7 @@ async def test_twenty_thousand_items_from_the_newest_to_the_first() -> None:
 
 async def test_a_resize_keeps_the_reader_on_the_same_item() -> None:
     items: list[TimelineItem] = [message(n) for n in range(3_000)]
-    app = LogApp()
-    async with app.run_test(size=(120, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app((120, 30)) as (_, pilot, log):
         view = log.lines
         log.show("title", items)
         await pilot.pause()
@@ -96,9 +81,7 @@ async def test_a_resize_keeps_the_reader_on_the_same_item() -> None:
 
 
 async def test_arrivals_while_scrolled_up_leave_the_view_where_it_is() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         view.keep = 20_000
         log.show("title", [message(n) for n in range(500)])
@@ -120,9 +103,7 @@ async def test_arrivals_while_scrolled_up_leave_the_view_where_it_is() -> None:
 
 
 async def test_a_long_session_drops_its_oldest_items_in_batches() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         view.keep = 1_000
         log.show("title", [Marker("info", "start")])
@@ -153,9 +134,7 @@ async def test_older_heights_are_estimated_later_and_the_reader_stays_put(
 ) -> None:
     monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
     items: list[TimelineItem] = [message(n) for n in range(1_000)]
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         log.show("title", items)
         # The newest 100 estimated now, the 900 before them their average.
@@ -182,9 +161,7 @@ async def test_following_stays_at_the_newest_while_older_heights_are_estimated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(line_view, "ESTIMATE_CHUNK", 100)
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         log.show("title", [message(n) for n in range(1_000)])
         assert await refined(view, pilot)
@@ -194,9 +171,7 @@ async def test_following_stays_at_the_newest_while_older_heights_are_estimated(
 
 
 async def test_drawing_the_view_leaves_no_garbage_for_the_collector() -> None:
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         # Words, and words too long for a line: folded, they fill it to the edge.
         log.show("title", [message(n, "x" * 300 if n % 2 else None) for n in range(300)])
@@ -221,9 +196,7 @@ async def test_a_redraw_keeps_the_reader_on_the_same_item_when_the_view_held_mor
     # The view lets go of its oldest items a batch at a time, so it can hold more
     # than the timeline (which drops one per arrival): a redraw from the timeline
     # must find the reader's item, not count to it.
-    app = LogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        log = app.query_one(MessageLog)
+    async with log_app() as (_, pilot, log):
         view = log.lines
         view.keep = 100
         timeline: list[TimelineItem] = [message(n) for n in range(100)]

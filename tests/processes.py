@@ -26,6 +26,24 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+async def watch_demo(tmp_path: Path, *args: str, rate: str = "30") -> asyncio.subprocess.Process:
+    """`bimpe-tui watch --demo` at `rate`, its state file in `tmp_path`, stdout and
+    stderr piped; `args` come last."""
+    return await asyncio.create_subprocess_exec(
+        *CLI,
+        "watch",
+        "--demo",
+        "--rate",
+        rate,
+        "--state-file",
+        str(tmp_path / "state.toml"),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(tmp_path),
+    )
+
+
 async def tail_to_pipe(
     tmp_path: Path, base_url: str, key: str, *, stderr: int, limit: int = 1 << 16
 ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.ReadTransport]:

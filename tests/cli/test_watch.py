@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.processes import CLI, child_env
+from tests.processes import watch_demo
 
 #: Upper bound on any wait; never a timing assertion.
 WAIT = 60.0
@@ -21,19 +21,7 @@ async def run_watch(
 ) -> list[dict[str, Any]]:
     """Run `watch --demo` until `until` message events were printed, then send `stop`;
     every line printed (each must parse)."""
-    process = await asyncio.create_subprocess_exec(
-        *CLI,
-        "watch",
-        "--demo",
-        "--rate",
-        "30",
-        "--state-file",
-        str(tmp_path / "state.toml"),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
+    process = await watch_demo(tmp_path, *args)
     assert process.stdout is not None
     lines: list[dict[str, Any]] = []
     try:

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.processes import CLI, child_env
+from tests.processes import watch_demo
 
 #: Upper bound on any wait; never a timing assertion.
 WAIT = 90.0
@@ -25,22 +25,7 @@ async def test_watch_prints_a_waiting_line_from_the_config_files_threshold(
     config = tmp_path / "config.toml"
     config.write_text(f"refresh_interval = 2\n[waits]\nalert_after = {ALERT_AFTER}\n")
     config.chmod(0o600)
-    process = await asyncio.create_subprocess_exec(
-        *CLI,
-        "watch",
-        "--demo",
-        "--rate",
-        "40",
-        "--config",
-        str(config),
-        "--state-file",
-        str(tmp_path / "state.toml"),
-        "--event",
-        "waiting",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(tmp_path),
-    )
+    process = await watch_demo(tmp_path, "--config", str(config), "--event", "waiting", rate="40")
     assert process.stdout is not None
     lines: list[dict[str, Any]] = []
     try:

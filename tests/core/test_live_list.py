@@ -7,7 +7,6 @@ asking the world, then reached by moving the clock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +60,6 @@ async def started(server: DemoServer, tmp_path: Path, clock: FakeClock, **config
     h = Harness(server, tmp_path / "state.toml", clock, {"refresh_interval": FAST, **config})
     await h.monitor.start()
     return h
-
-
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Harness]]:
-    harnesses: list[Harness] = []
-    yield harnesses
-    for h in harnesses:
-        await h.monitor.close()
 
 
 async def test_a_new_conversation_appears_within_one_refresh_marked_new(

@@ -32,6 +32,7 @@ from bimpe_tui.monitor import (
 )
 from bimpe_tui.state import Cursor, StateStore
 from tests.apptools import FakeClock
+from tests.bookkit import bare_entry
 
 
 class Harness:
@@ -181,21 +182,7 @@ def status(state: str, **kw: Any) -> StreamStatus:
 
 def test_marker_table(server: DemoServer) -> None:
     """Each status and what it leaves in the timeline: the decision, tested row by row."""
-    from bimpe_tui.api.models import Agent, Conversation
-
-    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
-    conversation = Conversation.from_api(
-        {
-            "id": "c_1",
-            "channel_type": "webchat",
-            "is_test_channel": False,
-            "is_ai_chat_paused": False,
-            "needs_attention": False,
-            "created_at": "",
-            "updated_at": "",
-        }
-    )
-    entry = Entry(agent, conversation)
+    entry = bare_entry()
     decide = Monitor.marker_for
     assert decide(entry, status("connecting")) is None
     assert decide(entry, status("live")) is None

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from bimpe_tui.api.models import Agent, Conversation
 from bimpe_tui.api.stream import StreamStatus
 from bimpe_tui.book import Entry
 from bimpe_tui.status_words import (
@@ -16,22 +15,11 @@ from bimpe_tui.status_words import (
     stream_words,
     summary_words,
 )
+from tests.bookkit import bare_entry
 
 
 def entry(state: str | None = None, *, watched: bool = True, **kw: Any) -> Entry:
-    agent = Agent.from_api({"id": "ag_1", "name": "A", "created_at": "", "updated_at": ""})
-    conversation = Conversation.from_api(
-        {
-            "id": f"c_{state}",
-            "channel_type": "webchat",
-            "is_test_channel": False,
-            "is_ai_chat_paused": False,
-            "needs_attention": False,
-            "created_at": "",
-            "updated_at": "",
-        }
-    )
-    e = Entry(agent, conversation, watched=watched)
+    e = bare_entry(f"c_{state}", watched=watched)
     if state is not None:
         e.status = StreamStatus(state=state, **kw)  # type: ignore[arg-type]
     return e

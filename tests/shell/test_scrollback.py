@@ -42,9 +42,11 @@ def short_conversation(app: BimpeApp, server: DemoServer, low: int, high: int) -
 async def open_short(
     pilot: Pilot[Any], server: DemoServer, low: int, high: int
 ) -> tuple[str, Entry]:
-    """In the ready app, open a conversation of `low` to `high` messages; its entry."""
+    """Once the app is ready, open a conversation of `low` to `high` messages; its entry."""
     app = pilot.app
     assert isinstance(app, BimpeApp)
+    # Chosen from the whole list: callers that did not wait for it yet (running() does).
+    await until(pilot, ready(app))
     conv = short_conversation(app, server, low, high)
     await open_and_wait(pilot, app, conv)
     return conv, app.monitor.book.entries[conv]

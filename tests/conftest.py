@@ -35,6 +35,18 @@ BOTH_LOOPS = frozenset(
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long(seconds)` first, the longest first: with one worker per core
+    (`make test`), a minute-long test collected last would leave the other workers idle
+    while it runs alone."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("long")
+        return float(marker.args[0]) if marker is not None and marker.args else 0.0
+
+    items.sort(key=lambda item: -seconds(item))
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:

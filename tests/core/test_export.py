@@ -292,6 +292,7 @@ async def run_export(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.long(10)
 async def test_the_command_exports_the_long_conversation_to_a_private_file(
     tmp_path: Path,
 ) -> None:

@@ -311,6 +311,7 @@ async def test_when_the_history_fails_too_the_gap_is_said_and_the_fill_retried()
     assert fill.filled
 
 
+@pytest.mark.long(15)
 async def test_tail_against_a_server_that_never_resumes_and_drops_loses_nothing(
     tmp_path: Path,
 ) -> None:

@@ -237,6 +237,7 @@ async def test_closing_the_iterator_closes_the_connection(
         await demo.wait_until(lambda: demo.active_streams == 0)
 
 
+@pytest.mark.long(25)
 async def test_long_chaos_run_delivers_exactly_the_servers_messages() -> None:
     faults = FaultPlan.chaos(rate=6.0, seed=11)
     # A fixed start (then real time): which four conversations are fast and far from

@@ -139,6 +139,7 @@ async def test_alt_a_reaches_every_conversation_with_news_once(
         assert app.monitor.current == visits[0]
 
 
+@pytest.mark.long(30)
 async def test_next_visits_every_conversation_once_per_round_while_the_list_reorders(
     server: DemoServer, tmp_path: Path, clock: FakeClock
 ) -> None:

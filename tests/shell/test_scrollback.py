@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -419,6 +420,7 @@ async def test_the_monitor_pages_back_says_where_it_is_and_retries(
         await h.monitor.close()
 
 
+@pytest.mark.long(16)
 async def test_a_long_export_shows_its_progress_and_keeps_the_app_drawing(
     server: DemoServer, state_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:

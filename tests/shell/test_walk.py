@@ -24,6 +24,7 @@ STEPS = int(os.environ.get("WALK_STEPS", "150"))
 
 # A hang guard, not a measure: 150 actions take 40-100 s alone, longer while other
 # tests share the cores (make test runs them in parallel).
+@pytest.mark.long(90)
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize(("seed", "lag"), WALKS, ids=lambda v: str(v))
 async def test_a_random_walk_keeps_every_promise(seed: int, lag: bool, tmp_path: Path) -> None:

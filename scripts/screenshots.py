@@ -115,7 +115,7 @@ def early_order_number(server: DemoServer, conversation_id: str) -> str:
     for text in texts[: len(texts) // 4]:
         for number in re.findall(r"order (\d{5})", text):
             if sum(number in t for t in texts) == 1:
-                return number
+                return str(number)
     raise RuntimeError("no order number said once early in the conversation")
 
 
@@ -147,13 +147,15 @@ async def main() -> int:
         app = new_app(server, work / "a.toml", clock)
         shots.append(await shoot(app, "main", lambda p: settle(p, app, live(app))))
 
-        # Who waits for a person, and how long: rows and the list's title.
+        # Who waits for a person, and how long: rows and the summary under the list.
         app = new_app(server, work / "w.toml", clock)
+
+        def summed_up() -> bool:
+            return "longest wait" in str(app.main.picker.border_subtitle)
 
         async def waiting(pilot: Pilot[Any]) -> None:
             await settle(pilot, app, live(app))
-            title = lambda: str(app.main.picker.border_subtitle)  # noqa: E731
-            await settle(pilot, app, lambda: "longest wait" in title())
+            await settle(pilot, app, summed_up)
 
         shots.append(await shoot(app, "waits", waiting))
 

@@ -131,7 +131,9 @@ class Entry:
             newest.id if newest else None,
             len(timeline),
             len(timeline.mine),
-            id(self.wait_page),
+            # The page itself, not its id(): a new page may be made where a freed one
+            # was; tuples of Messages compare by identity, so this costs little.
+            self.wait_page,
         )
         if self._wait is not None and (self._wait[0] == key or timeline.detached):
             # Detached: the window is back in history, it says nothing of the newest.

@@ -13,7 +13,7 @@ hold, so numbers do not grow without end over weeks. Pure: no I/O, no Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, KeysView, Mapping
 
 __all__ = ["Numbers"]
 
@@ -41,6 +41,11 @@ class Numbers:
     def conversation(self, number: int) -> str | None:
         """The conversation holding `number`, if any."""
         return self._by_number.get(number)
+
+    def numbers_exactly(self, conversation_ids: KeysView[str]) -> bool:
+        """Whether exactly these conversations are numbered (then `update` has nothing
+        to do: a redraw asks, and needs no ordered list for it)."""
+        return self._by_id.keys() == conversation_ids
 
     def as_dict(self) -> dict[str, int]:
         """Every number, by conversation id (what the state file saves)."""

@@ -96,6 +96,8 @@ class Navigation:
             return
         if self.numbers is None:
             self.numbers = Numbers(monitor.saved.numbers)
+        if self.numbers.numbers_exactly(monitor.book.entries.keys()):
+            return  # the usual redraw: no conversation came or went (no sorting)
         if self.numbers.update(entry.id for entry in monitor.book.flat()):
             monitor.saved.numbers = self.numbers.as_dict()
             monitor.state.changed()

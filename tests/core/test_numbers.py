@@ -25,6 +25,9 @@ def test_first_numbers_follow_the_list_and_stay_when_it_resorts() -> None:
     assert not numbers.update(["c", "a", "b"])
     assert [numbers.of(c) for c in "abc"] == [1, 2, 3]
     assert numbers.conversation(3) == "c"
+    # A redraw with the same conversations skips the ordered list; a new one does not.
+    assert numbers.numbers_exactly(dict.fromkeys("cab").keys())
+    assert not numbers.numbers_exactly(dict.fromkeys("abcd").keys())
 
 
 def test_a_new_one_takes_the_smallest_free_number_and_gone_ones_free_theirs() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +20,13 @@ from bimpe_tui.demo.world import AdjustableClock
 from tests.engine.test_stream_demo import busiest, expected_ids, start_point
 from tests.loopback import (
     API_KEY,
+    Canned,
     LoopbackServer,
     Reply,
     agent,
     conversation,
+    envelope,
+    error_reply,
     frame,
     heartbeat,
     message,
@@ -66,6 +69,9 @@ async def test_a_poisoned_saved_cursor_falls_back_to_its_time(
     assert "gave_up" not in states(events)
     assert all(len(r.query_string) < 1000 for r in demo.stream_requests)
     gap = next(s for s in statuses(events) if s.state == "gap_possible")
+    # Refused here, not by the server (whose HTTP layer would refuse such a
+    # URL with a bare 400, which also falls back to the time).
+    assert "a message id of 100002 characters, not sent" in (gap.cause or "")
     assert "resuming from its time" in (gap.cause or "")
     assert len(gap.describe()) < 400
 
@@ -92,6 +98,9 @@ async def test_a_delivered_absurd_id_is_never_sent_back_as_after(
         events = await collect(make_stream(api), count_messages(3))
     assert [m.id for m in messages(events)] == ["m_1", hostile_id, "m_good"]
     assert scripted.stream_queries[1]["after"] == when
+    # No stream GET was made with the id: every ticket went with a GET the
+    # server's handler saw (a 100 KB URL is refused below it, with a bare 400).
+    assert len(scripted.tickets) == len(scripted.stream_queries) == 2
     assert "gave_up" not in states(events)
 
 
@@ -309,6 +318,42 @@ async def test_when_the_history_fails_too_the_gap_is_said_and_the_fill_retried()
     assert "trying the history again" in (gaps[0].cause or "")
     fill = next(s for s in statuses(events) if s.state == "resumed" and s.filled is not None)
     assert fill.filled
+
+
+async def test_a_fill_whose_history_pages_shift_delivers_each_message_once(
+    scripted: LoopbackServer,
+) -> None:
+    # Newest-first pages shift while messages arrive: m_151 comes between the
+    # two page requests, so the second page starts with the last message of
+    # the first (m_51). Ids, not page boundaries, say what was seen.
+    def when(i: int) -> str:
+        moment = datetime(2026, 11, 23, 10, tzinfo=UTC) + timedelta(seconds=i)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    history = [message(f"m_{i}", created_at=when(i)) for i in range(1, 152)]
+    newest_first = history[::-1]
+    before, after = newest_first[1:], newest_first  # without m_151, then with it
+    pages = [envelope(before[:100], has_next_page=True), envelope(after[100:200])]
+    scripted.canned["messages"].extend(Canned(200, page) for page in pages)
+    refused = "after: this stream cannot resume; omit after"
+    scripted.add_streams(
+        [
+            Reply(chunks=[frame("m_1", created_at=when(1))], then="abort"),
+            error_reply(400, refused, "bad_request"),  # by id
+            error_reply(400, refused, "bad_request"),  # by time
+            Reply(
+                chunks=[frame("m_151", created_at=when(151)), frame("m_152", created_at=when(152))],
+                then="hang",
+            ),
+        ]
+    )
+    async with ConsoleClient(API_KEY, scripted.base_url) as api:
+        events = await collect(make_stream(api), count_messages(152))
+    assert [m.id for m in messages(events)] == [f"m_{i}" for i in range(1, 153)]
+    assert [q.get("after") for q in scripted.stream_queries] == [None, "m_1", when(1), None]
+    fill = next(s for s in statuses(events) if s.state == "resumed" and s.filled is not None)
+    assert fill.filled == 149  # m_2 to m_150
+    assert "gap_possible" not in states(events), said(events)
 
 
 @pytest.mark.long(15)

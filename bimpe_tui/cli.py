@@ -73,12 +73,14 @@ def _not_utf8(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str 
     command = getattr(args, "command", None)
     names = _argument_names(parser, command)
     for dest, value in vars(args).items():
-        if not isinstance(value, str | Path):
-            continue
-        where = undecodable(str(value))
-        if where is not None:
-            prog = f"bimpe-tui {command}" if command else "bimpe-tui"
-            return f"{prog}: {names.get(dest, dest)} is not valid UTF-8 ({where})"
+        # A repeatable option (`watch --agent`) holds a list of what was typed.
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str | Path):
+                continue
+            where = undecodable(str(item))
+            if where is not None:
+                prog = f"bimpe-tui {command}" if command else "bimpe-tui"
+                return f"{prog}: {names.get(dest, dest)} is not valid UTF-8 ({where})"
     return None
 
 

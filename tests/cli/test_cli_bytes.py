@@ -67,8 +67,15 @@ def one_line(err: str) -> str:
         (["ai", "pause", "ag_1", b"c_\x80"], "CONVERSATION_ID"),
         (["export", "ag_1", "c_1", "-o", b"out\xff.md"], "-o/--output"),
         (["--state-file", b"/tmp/s\xff.toml", "--headless"], "--state-file"),
+        (["watch", "--agent", "ag_1", "--agent", b"ag_\xff"], "--agent"),
+        (["watch", "--state-file", b"/tmp/w\xff.toml"], "--state-file"),
+        (["login", "--config", b"/tmp/c\xff.toml"], "--config"),
+        (["demo-server", "--faults", b"dr\xffop"], "--faults"),
     ],
-    ids=["tail-conversation", "tail-agent", "tail-after", "send-m", "ai", "export-o", "app"],
+    ids=[
+        *("tail-conversation", "tail-agent", "tail-after", "send-m", "ai", "export-o", "app"),
+        *("watch-agent", "watch-state-file", "login-config", "demo-server-faults"),
+    ],
 )
 async def test_an_argument_that_is_not_utf8_is_named(
     server: DemoServer, tmp_path: Path, args: list[str | bytes], named: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import sys
@@ -187,6 +188,47 @@ async def test_a_refusing_disk_is_retried_until_it_takes_the_file(tmp_path: Path
     await asyncio.wait_for(store.wait_for_save(), 10)
     assert store.error is None
     assert told[-1] is None
+    loaded = StateStore(store.path)
+    assert loaded.load() == []
+    assert loaded.server("s").cursors["c"].seen == "m_1"
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="root writes in a read-only dir"
+)
+async def test_a_read_only_state_dir_is_said_retried_and_taken_again(tmp_path: Path) -> None:
+    # The other disk that refuses: a directory without write permission. The
+    # state dir exists (nothing to create); every write in it is refused.
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    state_dir.chmod(0o500)
+    try:
+        store = StateStore(state_dir / "state.toml", debounce=0.01, retry=0.01)
+        told: list[str | None] = []
+        store.on_error = told.append
+        assert store.open() == []
+        store.server("s").cursors["c"] = Cursor("ag", seen="m_1")
+        store.changed()
+        async with asyncio.timeout(10):
+            while store.failures < 3:
+                await store.wait_for_attempt()
+        assert len(told) == 1
+        assert told[0] is not None
+        assert str(store.path) in told[0]
+        # A copy on its way out: a sentence, not an exception.
+        leaving = StateStore(store.path)
+        leaving.server("s").watched = ["c"]
+        leaving.changed()
+        problem = leaving.save_if_changed()
+        assert problem is not None
+        assert str(store.path) in problem
+        state_dir.chmod(0o700)
+        await asyncio.wait_for(store.wait_for_save(), 10)
+        assert store.error is None
+        assert told[-1] is None
+        store.release()
+    finally:
+        state_dir.chmod(0o700)
     loaded = StateStore(store.path)
     assert loaded.load() == []
     assert loaded.server("s").cursors["c"].seen == "m_1"

@@ -25,9 +25,10 @@ applies outcomes and does nothing else with failures. The rows, in order
 - stream: the server ended the stream -> retry, or close without `reconnect`
 
 Every retry and ticket refresh is a consecutive failure: without `reconnect`
-it gives up instead, and past `max_retries` it gives up saying so. The delay
-of a retry is the server's `Retry-After` if it gave one, else full jitter:
-`jitter * min(max_delay, base_delay * 2**(failure - 1))`. Falling back and
+it gives up instead, and past `max_retries` it gives up saying so (but for
+a 429, whose count stops at the budget). The delay of a retry is full
+jitter, `jitter * min(max_delay, base_delay * 2**(failure - 1))`; of a 429,
+the longer of its `Retry-After` and the upper half of that window. Falling back and
 looking up are not failures: the server answered, it only forgot a message.
 """
 

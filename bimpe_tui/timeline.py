@@ -81,6 +81,9 @@ class Timeline:
         #: What arrived while detached, in order (bounded as the window is): the
         #: refill's page may have been listed before the last of them arrived.
         self._missed: deque[Message] = deque(maxlen=limit)
+        #: The id of the last message delivered before the first of `_missed` arrived
+        #: (None: not known): a page listed before they arrived holds it.
+        self._missed_after: str | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -107,6 +110,9 @@ class Timeline:
             for message in messages:
                 if message.id not in self._ids:
                     added.append(message)
+                    if not self._missed:
+                        last = self.last_message
+                        self._missed_after = last.id if last is not None else None
                     self._missed.append(message)
                     self.last_message = message
             return added
@@ -212,18 +218,19 @@ class Timeline:
         it was listed), then what the stream delivered after it was listed."""
         self.detached = False
         missed, self._missed = list(self._missed), deque(maxlen=self.limit)
+        missed_after, self._missed_after = self._missed_after, None
         self.add(newest_run)
-        # What the stream delivered after the run was listed: every message of
-        # `missed` after the run's newest (all of them if the run holds none).
-        newest = newest_run[-1] if newest_run else None
-        ids = [message.id for message in missed]
-        start = ids.index(newest.id) + 1 if newest is not None and newest.id in ids else 0
-        if start == 0 and newest is not None and missed:
-            page_time = parse_timestamp(newest.created_at)
-            first_time = parse_timestamp(missed[0].created_at)
-            if page_time is not None and first_time is not None and first_time < page_time:
-                # The run is newer than all that was missed: it holds them already.
-                start = len(missed)
+        # What the stream delivered after the run was listed, told by ids, never by
+        # times (a new message from a server node whose clock runs behind is created
+        # "before" the run's newest): every message of `missed` after the last one
+        # the run holds. If it holds none, all of them when it holds the message
+        # delivered just before them (it was listed before the first arrived); else
+        # the run is newer than them all (the stream lags behind the listing by more
+        # than the run): they are older than the window shows.
+        held = {message.id for message in newest_run}
+        start = next((i + 1 for i in range(len(missed) - 1, -1, -1) if missed[i].id in held), 0)
+        if start == 0 and held and missed_after not in held:
+            start = len(missed)
         self.add(missed[start:])
 
     def move_to(self, run: Sequence[Message], *, at_end: bool) -> None:
@@ -236,6 +243,7 @@ class Timeline:
             # What is held now may be newer than the run's listing: caught up below.
             self._missed.clear()
             self._missed.extend(self.messages())
+            self._missed_after = None
         self.items.clear()
         self._ids.clear()
         self._unconfirmed.clear()

@@ -13,7 +13,7 @@ async def run_walks(steps: int, seed: int) -> list[WalkReport]:
     reports = []
     for lag in (False, True):
         work = Path(tempfile.mkdtemp(prefix="bimpe-walk-"))
-        report = await walk(seed, work, steps // 2, lag=lag)
+        report = await walk(seed, work, steps // 2, lag=lag, progress_every=250)
         print(("stream lags: " if lag else "stream: ") + report.summary(), flush=True)
         for violation in report.violations:
             print(f"  violation: {violation}", flush=True)

@@ -120,6 +120,10 @@ class Terminal:
         self._last_output = time.monotonic()
         self._reading = False
         self._sent: deque[tuple[float, bytes]] = deque(maxlen=8)
+        #: The screen's text, kept until the screen changes: a wait re-reads it on
+        #: every write of the app, and building it cell by cell is most of the
+        #: test's own time at 200x50.
+        self._text: str | None = None
 
     async def __aenter__(self) -> Terminal:
         master, slave = os.openpty()
@@ -182,6 +186,7 @@ class Terminal:
             # pyte does not know the kitty keyboard protocol's "CSI > flags u" and
             # friends, and would print their final "u": leave them out of its view.
             self.stream.feed(_KITTY_MODE.sub(b"", shown))
+            self._text = None
         self._changed.set()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -211,6 +216,7 @@ class Terminal:
         assert self.process is not None
         self.cols, self.rows = cols, rows
         self.screen.resize(rows, cols)
+        self._text = None
         fcntl.ioctl(self._fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         # The app's session has no controlling terminal to signal it: tell it directly.
         os.killpg(self.process.pid, signal.SIGWINCH)
@@ -248,10 +254,13 @@ class Terminal:
         """The screen as a person reads it, one line per row."""
         # From the cell buffer: pyte's own `display` can fail on a wide character
         # in the last column. A wide character's second cell holds "".
-        buffer = self.screen.buffer
-        return "\n".join(
-            "".join(buffer[y][x].data for x in range(self.cols)).rstrip() for y in range(self.rows)
-        )
+        if self._text is None:
+            buffer = self.screen.buffer
+            self._text = "\n".join(
+                "".join(buffer[y][x].data for x in range(self.cols)).rstrip()
+                for y in range(self.rows)
+            )
+        return self._text
 
     async def wait_for(self, predicate: Callable[[], bool], limit: float = 20.0) -> None:
         """Wait until `predicate()` holds, re-checking whenever the app writes.

@@ -128,9 +128,17 @@ class Walk:
     """One seeded walk over the whole app (see the module's docstring)."""
 
     def __init__(
-        self, seed: int, work: Path, *, steps: int, lag: bool = False, faults: bool = True
+        self,
+        seed: int,
+        work: Path,
+        *,
+        steps: int,
+        lag: bool = False,
+        faults: bool = True,
+        progress_every: int = 0,
     ) -> None:
         self.seed = seed
+        self.progress_every = progress_every
         self.work = work
         self.steps = steps
         self.rng = random.Random(seed)
@@ -186,8 +194,16 @@ class Walk:
                     ending = name
                     break
                 started = time.monotonic()
-                await self._act(pilot, app, name)
+                try:
+                    await self._act(pilot, app, name)
+                except TimeoutError:
+                    # A dialog or box that never answered is a finding with its seed
+                    # and trail, not a crash of the walk.
+                    self._violation(f"{name}: stuck (still on {type(app.screen).__name__})")
+                    break
                 await pilot._wait_for_screen()
+                if self.progress_every and self.report.steps % self.progress_every == 0:
+                    print(f"  {self.report.steps} actions, {self.report.checks} checks", flush=True)
                 self.report.durations[name] += time.monotonic() - started
                 if os.environ.get("WALK_VERBOSE"):
                     print(f"{time.monotonic() - started:6.2f} {name} {self.size}", flush=True)
@@ -293,6 +309,9 @@ class Walk:
         screen = app.screen
         if not isinstance(screen, ConfirmScreen):
             return
+        # A person answers what they see: keys read before the dialog was drawn
+        # are dropped on purpose (a second enter meant for the box below).
+        await until(pilot, lambda: screen.shown_at is not None, 10)
         ids = [choice_id for choice_id, _ in screen.choices]
         if choice not in ids or self.rng.random() < 0.15:
             await self.press(pilot, "escape")  # a person changes their mind

@@ -218,9 +218,19 @@ async def test_an_empty_reply_says_nothing_to_send(
 async def test_the_reply_box_counts_against_the_limit(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    async with taken_over(server, state_path, clock) as (app, pilot, _):
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c", *"hello")
         box = app.main.compose_box
+        assert str(box.border_subtitle).startswith("5/4,096")
+        # While a send is asked or on its way, the box says so and takes no enter.
+        box.busy = True
+        await pilot.pause()
+        assert box.border_subtitle == "sending…"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert server.actions.sent_count(entry.id) == 0
+        box.busy = False
+        await pilot.pause()
         assert str(box.border_subtitle).startswith("5/4,096")
         box.text = "y" * 4097
         await pilot.pause()

@@ -172,7 +172,8 @@ class TimelineView(LineView, can_focus=True):
         host.search_step(step)
 
     def action_clear_search(self) -> None:
-        """Forget the search, else the filter; without either, escape goes on to the list."""
+        """Forget the search, else the filter; without either, escape does nothing (the
+        focus stays: see docs/acting.md)."""
         host = self.host
         if host is None:
             raise SkipAction()

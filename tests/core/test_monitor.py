@@ -17,7 +17,7 @@ import bimpe_tui.monitor as monitor_module
 import bimpe_tui.monitor.core as monitor_core
 from bimpe_tui.api.models import Message
 from bimpe_tui.api.stream import StreamStatus
-from bimpe_tui.book import Entry, Marker
+from bimpe_tui.book import Entry, Marker, Pending
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import (
     Appended,
@@ -29,6 +29,7 @@ from bimpe_tui.monitor import (
     Notice,
     Opened,
     StatusChanged,
+    TimelineReplaced,
 )
 from bimpe_tui.state import Cursor, StateStore
 from tests.apptools import FakeClock
@@ -370,6 +371,45 @@ async def test_the_seen_cursor_stays_while_the_reader_is_back_in_history(
     assert not monitor.seen_now()
     assert cursor.seen == seen_before
     assert entry.unread == after - before
+
+
+async def test_an_arrival_put_before_a_sent_message_is_drawn_again_not_also_appended(
+    harness: Harness, server: DemoServer, clock: FakeClock
+) -> None:
+    # A sent message shown from the POST's answer whose stream copy has not come:
+    # what the stream delivers meanwhile is older on the server and goes before it,
+    # so the log draws the timeline again. Appended as well, it was drawn twice.
+    monitor = harness.monitor
+    current = monitor.current
+    await harness.until(harness.live(current))
+    assert current is not None
+    entry = monitor.book.entries[current]
+    sent = Message.from_api(
+        {"id": "m_sent", "role": "agent", "message": "mine", "created_at": "2100-01-01T00:00:00Z"}
+    )
+    entry.timeline.settle_pending(entry.timeline.add_pending(Pending(key="k", text="mine")), sent)
+    harness.events.clear()
+    before = server.world.latest_index(current)
+    clock.advance(300, server)
+    after = server.world.latest_index(current)
+    assert after > before
+    newest = server.world.message(current, after).id
+    await harness.until(lambda: newest in entry.timeline)
+    assert ids(entry)[-1] == "m_sent"
+    redrawn = [
+        e
+        for e in harness.events
+        if isinstance(e, TimelineReplaced) and e.conversation_id == current
+    ]
+    appended = [
+        item.id
+        for e in harness.events
+        if isinstance(e, Appended) and e.conversation_id == current
+        for item in e.items
+        if isinstance(item, Message)
+    ]
+    assert appended == []
+    assert sum(e.arrived for e in redrawn) == after - before
 
 
 async def test_a_live_image_or_document_gets_its_attachments_as_history_has_them(

@@ -9,6 +9,7 @@ box the app has is typed into here through a real pseudo-terminal.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ async def test_backspaces_and_letters_in_one_read(size: tuple[int, int], tmp_pat
         await typed_in_order(t)
         t.send(b"\x7f" * len(WANTED), "enter")
         await t.wait_for(lambda: WANTED not in t.text)
+        # The go-to box (ctrl+g).
+        t.send(b"\x07")
+        await t.shows("Go to a conversation")
+        await typed_in_order(t)
+        t.send("escape")
+        await t.wait_for(lambda: "Go to a conversation" not in t.text)
         # The log's filter.
         t.send("l", "f")
         await t.shows("showing every message")
@@ -63,3 +70,24 @@ async def test_backspaces_and_letters_in_one_read(size: tuple[int, int], tmp_pat
         await t.wait_for(lambda: "╭─ reply" not in t.text)
         t.send("q")
         assert await t.ended() == 0
+
+
+async def test_a_long_paste_lands_in_the_reply_box_at_once(tmp_path: Path) -> None:
+    # 5,000 characters pasted as terminals and tmux send them (bracketed): in the
+    # box, its end on screen and counted, well under a second (it once took over 10 s).
+    text = "word " * 999 + "END42"
+    assert len(text) == 5000
+    async with demo(tmp_path, (80, 24)) as t:
+        await open_row(t, 1)
+        # Replying alongside the AI: no toast over the box (taking over says so in one).
+        t.send("c")
+        await t.shows("The AI is answering")
+        t.send("tab", "tab", "enter")
+        await t.shows("╭─ reply")
+        start = time.monotonic()
+        t.send(b"\x1b[200~" + text.encode() + b"\x1b[201~")
+        await t.wait_for(lambda: "END42" in t.text and "5,000/4,096" in t.text, limit=10)
+        took = time.monotonic() - start
+        assert took < 1.0, f"the paste took {took:.2f} s to show"
+        t.send("escape")
+        await t.wait_for(lambda: "╭─ reply" not in t.text)

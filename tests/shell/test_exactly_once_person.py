@@ -14,14 +14,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from bimpe_tui.api.models import Message
 from bimpe_tui.app import BimpeApp
 from bimpe_tui.book import Entry, Pending
 from bimpe_tui.demo.server import DemoServer
+from bimpe_tui.monitor import MonitorEvent
 from bimpe_tui.screens.confirm import ConfirmScreen
+from bimpe_tui.screens.main import Pane
 from bimpe_tui.widgets.compose import ComposeBox
 from tests.apptools import (
     FakeClock,
@@ -46,6 +50,24 @@ def view_ids(app: BimpeApp) -> list[str]:
 
 def repeated(ids: list[str]) -> list[str]:
     return [i for i, n in Counter(ids).items() if n > 1]
+
+
+def repeats_drawn(app: BimpeApp, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The ids the log's view held twice, checked after every monitor event it drew.
+
+    Not only at the end: a later full redraw (a live image's details, say) rebuilds
+    the view from the timeline and hides a repeat a person saw meanwhile.
+    """
+    found: list[list[str]] = []
+    render = app.main.render_event
+
+    def drawn(event: MonitorEvent) -> None:
+        render(event)
+        if twice := repeated(view_ids(app)):
+            found.append(twice)
+
+    monkeypatch.setattr(app.main, "render_event", drawn)
+    return found
 
 
 def pending(entry: Entry) -> list[Pending]:
@@ -73,11 +95,12 @@ async def taken_over(
 
 
 async def test_a_refused_send_then_a_new_message_shows_it_once(
-    server: DemoServer, state_path: Path, clock: FakeClock
+    server: DemoServer, state_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The sequence a new user met: a send the server refuses, escape, hand back,
     # and the next message to arrive was drawn twice.
     async with taken_over(server, state_path, clock) as (app, pilot, entry):
+        drawn_twice = repeats_drawn(app, monkeypatch)
         await pilot.press("c")
         app.main.compose_box.text = "x" * 5000
         await pilot.press("enter")
@@ -87,6 +110,7 @@ async def test_a_refused_send_then_a_new_message_shows_it_once(
         clock.advance(300, server)
         await until(pilot, lambda: len(entry.timeline.messages()) > count)
         await pilot.pause()
+        assert drawn_twice == []
         assert repeated(view_ids(app)) == []
         assert view_ids(app) == [m.id for m in entry.timeline.messages()]
 
@@ -118,10 +142,35 @@ async def test_a_double_enter_with_the_confirmation_sends_once(
         assert texts.count("dup-check-2") == 1
 
 
-async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
+async def test_the_question_ignores_keys_read_before_it_was_shown(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
+    # A busy app reads keys before it draws the question they end up under: a tab
+    # and an enter read before "Send to a customer?" was shown (typed for the box
+    # below) must not move to "Send" and take it.
+    app = real_server_app(server, state_path, clock)
+    async with taken_over_in(app, SIZE) as (pilot, entry):
+        await pilot.press("c", *"early")
+        read_before = [events.Key("tab", "\t"), events.Key("enter", "\r")]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        for key in read_before:
+            app.post_message(key)
+        await pilot.pause()
+        await pilot.pause()
+        assert dialogs(app) == 1
+        assert server.actions.sent_count(entry.id) == 0
+        # Keys read after it was shown answer it.
+        await choose(pilot, "send")
+        await until(pilot, lambda: server.actions.sent_count(entry.id) == 1)
+        assert server.actions.sent_texts(entry.id) == ["early"]
+
+
+async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
+    server: DemoServer, state_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with taken_over(server, state_path, clock) as (app, pilot, entry):
+        drawn_twice = repeats_drawn(app, monkeypatch)
         await pilot.press("c", *"triple")
         same_read(app, "enter", "enter", "enter")
         await until(pilot, lambda: server.actions.sent_count(entry.id) >= 1)
@@ -134,6 +183,8 @@ async def test_enters_in_one_read_send_one_message_and_leave_no_placeholder(
         # The stream's copy comes later and is not drawn again.
         clock.advance(30, server)
         await until(pilot, lambda: shown[0].id in delivered_ids(app, entry.id))
+        await pilot.pause()
+        assert drawn_twice == []
         assert repeated(view_ids(app)) == []
         assert [m.message for m in entry.timeline.messages()].count("triple") == 1
 
@@ -167,9 +218,19 @@ async def test_an_empty_reply_says_nothing_to_send(
 async def test_the_reply_box_counts_against_the_limit(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
-    async with taken_over(server, state_path, clock) as (app, pilot, _):
+    async with taken_over(server, state_path, clock) as (app, pilot, entry):
         await pilot.press("c", *"hello")
         box = app.main.compose_box
+        assert str(box.border_subtitle).startswith("5/4,096")
+        # While a send is asked or on its way, the box says so and takes no enter.
+        box.busy = True
+        await pilot.pause()
+        assert box.border_subtitle == "sending…"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert server.actions.sent_count(entry.id) == 0
+        box.busy = False
+        await pilot.pause()
         assert str(box.border_subtitle).startswith("5/4,096")
         box.text = "y" * 4097
         await pilot.pause()
@@ -208,16 +269,27 @@ async def test_one_dialog_at_a_time_and_stray_keys_choose_nothing(
         await until(pilot, lambda: entry.yours)
 
 
+@pytest.mark.parametrize("size", [SIZE, (60, 20)], ids=["side by side", "one pane"])
 async def test_escape_with_nothing_to_close_keeps_the_focus(
-    server: DemoServer, state_path: Path, clock: FakeClock
+    server: DemoServer, state_path: Path, clock: FakeClock, size: tuple[int, int]
 ) -> None:
+    # In the log (it went to the list, where letters act on a customer), and in
+    # the list; in a narrow terminal the pane shown stays too.
     app = make_app(server, state_path, clock)
-    async with running(app, SIZE) as pilot:
-        view = app.main.log_view.lines
-        view.focus()
-        await pilot.press("escape")
-        await pilot.pause()
-        assert app.focused is view
+    async with running(app, size) as pilot:
+        open_entry(app)
+        main = app.main
+        panes: list[tuple[Pane, Widget]] = [
+            ("log", main.log_view.lines),
+            ("list", main.picker.options),
+        ]
+        for pane, widget in panes:
+            main.action_show_pane(pane)
+            await pilot.pause()
+            await pilot.press("escape", "escape")
+            await pilot.pause()
+            assert app.focused is widget
+            assert main.pane == pane
 
 
 async def test_read_only_says_why_t_and_c_do_nothing(

@@ -44,6 +44,12 @@ __all__ = ["AppConfig", "BimpeApp", "server_key"]
 
 #: The help's words for the actions that read-only mode takes away.
 ACTING = frozenset({"Take over", "Hand back", "Reply"})
+#: What the help says of each: none of them is one stray key (docs/acting.md).
+ASKS_FIRST = {
+    "Take over": "Take over (asks first, naming the customer)",
+    "Hand back": "Hand back (asks first, naming the customer)",
+    "Reply": "Reply (asks first unless you have the conversation)",
+}
 #: Seconds an alert's toast stays: three times Textual's default, as the person it is
 #: for is often in another window when it comes (the bell or OSC brings them back).
 ALERT_TOAST = 15.0
@@ -226,6 +232,7 @@ class BimpeApp(App[None]):
         if not self.operator.can_act:
             # Read-only: the help does not offer what the keys will not do.
             rows = [(title, [r for r in found if r[1] not in ACTING]) for title, found in rows]
+        rows = [(title, [(k, ASKS_FIRST.get(d, d)) for k, d in found]) for title, found in rows]
         palette = (self.COMMAND_PALETTE_BINDING, "Command palette")
         rows[0][1].append(palette)
         return rows

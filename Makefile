@@ -35,9 +35,11 @@ typecheck: $(STAMP)
 # on 2 cores, four take 5.2 min where two take 5.8 and one 12), the longest first;
 # the minutes-long soaks (marked slow) are `make soak`'s. PYTEST_ARGS narrows it:
 # `make pytest PYTEST_ARGS=tests/core`; PYTEST_WORKERS=1 runs them one at a time.
+# Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE):
+# else every run's workers compile the package and rewrite the tests' asserts again.
 PYTEST_WORKERS ?= 4
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 test: lint pytest
 

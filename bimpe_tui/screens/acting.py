@@ -187,6 +187,7 @@ class Acting:
             box.busy = conversation_id in self._sending
         self._compose_for = conversation_id
         box.add_class("-open")
+        box.call_after_refresh(box.lift_toasts)
         self.screen.pane = "log"
         # At once: keys typed right after `c` belong in the box.
         self.screen.set_focus(box)
@@ -199,6 +200,7 @@ class Acting:
         self.operator.draft(conversation_id).text = box.text
         self._compose_for = None
         box.remove_class("-open")
+        box.lift_toasts()
         if box.has_focus:
             self.screen.set_focus(self.screen.log_view.lines)
 

@@ -6,9 +6,11 @@ from rich.console import Console
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.widgets import TextArea
+from textual.widgets._toast import ToastRack
 
 from ..book import Pending
 from ..render import visible
@@ -113,6 +115,22 @@ class ComposeBox(TextArea):
 
     def watch_busy(self) -> None:
         self._show_count()
+
+    def _on_resize(self) -> None:
+        super()._on_resize()  # TextArea re-wraps its text here
+        self.lift_toasts()
+
+    def lift_toasts(self) -> None:
+        """Toasts stand above the open box, never over its text or its count (a
+        "nothing to send" or "you have it" toast hid them for seconds at 80x24)."""
+        try:
+            rack = self.screen.query_one(ToastRack)
+        except NoMatches:
+            return
+        # The rack's margin in app.tcss keeps it off the log's bottom border, the
+        # status line and the keys (3 rows); the box's height changes as it grows.
+        box = self.outer_size.height if self.has_class("-open") and self.display else 0
+        rack.styles.margin = (0, 2, 3 + box, 0)
 
     @on(TextArea.Changed)
     def _changed(self) -> None:

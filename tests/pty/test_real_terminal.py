@@ -369,6 +369,12 @@ async def test_acting_keys(size: tuple[int, int], tmp_path: Path) -> None:
         # c opens the reply box; ctrl+j (LF) and shift+enter (kitty) make new lines.
         t.send("c")
         await t.shows("╭─ reply")
+        # An empty enter says so in a toast that stands above the box, never over
+        # its border, its hint or its count.
+        t.send("enter")
+        await t.shows("nothing to send")
+        assert t.find("nothing to send")[1] < t.find("╭─ reply")[1]
+        assert "esc cancel" in t.text
         t.send("hello from a pty", b"\n", "second line", kitty(13, modifiers=2), "third")
         await t.shows("third")
         t.send("enter")

@@ -209,14 +209,24 @@ def highlight_alert(
     )
 
 
-def waiting_alert(conversation: Conversation, since: float, *, agent: str, waited: float) -> Alert:
+def waiting_alert(
+    conversation: Conversation,
+    since: float,
+    *,
+    agent: str,
+    waited: float,
+    said: str | None = None,
+) -> Alert:
     """The customer of `conversation` has waited `waited` seconds for a person, since
     `since` (epoch seconds): past `[waits] alert_after`.
 
-    The key includes the wait's start (whole milliseconds), so the same wait
-    alerts once and a later one, after a person answered, alerts again.
+    `said`: the customer's message the wait counts from, shown rather than the
+    conversation's last message (often the AI's answer to it). The key includes
+    the wait's start (whole milliseconds), so the same wait alerts once and a
+    later one, after a person answered, alerts again.
     """
-    preview = printable(conversation.last_message_preview or "", BODY_CHARS)
+    shown = said if said is not None else conversation.last_message_preview
+    preview = printable(shown or "", BODY_CHARS)
     words = f"waiting {duration_words(waited)} for a person"
     return Alert(
         kind="waiting",

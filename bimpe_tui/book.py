@@ -113,7 +113,7 @@ class Entry:
     #: The newest page of history, fetched to know the wait of one not streamed.
     wait_page: tuple[Message, ...] = ()
     #: The last wait worked out, and what it was worked out from (see `waiting_since`).
-    _wait: tuple[tuple[object, ...], float | None] | None = field(
+    _wait: tuple[tuple[object, ...], Message | None, float | None] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -123,6 +123,12 @@ class Entry:
         From the timeline when it holds messages, else from `wait_page`; worked
         out again only when either changed (a redraw asks for every row).
         """
+        self.wait_message()
+        assert self._wait is not None
+        return self._wait[2]
+
+    def wait_message(self) -> Message | None:
+        """The customer's message the wait counts from (see `waiting_since`)."""
         timeline = self.timeline
         newest = timeline.newest_message()
         person = for_a_person(self.conversation)
@@ -139,9 +145,9 @@ class Entry:
             # Detached: the window is back in history, it says nothing of the newest.
             return self._wait[1]
         messages = timeline.messages() if newest is not None else list(self.wait_page)
-        since = started_at(wait_start(messages, person=person, mine=timeline.mine))
-        self._wait = (key, since)
-        return since
+        start = wait_start(messages, person=person, mine=timeline.mine)
+        self._wait = (key, start, started_at(start))
+        return start
 
     def wait_for_a_person(self) -> float | None:
         """When the wait for a person began, if it is one (attention, or the AI paused)."""

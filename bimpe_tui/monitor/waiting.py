@@ -196,6 +196,13 @@ class Waiting:
             return
         waited = now - start
         self._emit(WaitPassed(entry.id, entry.agent.id, start, waited))
+        said = entry.wait_message()
         self._alerting.raise_alert(
-            waiting_alert(entry.conversation, start, agent=entry.agent.name, waited=waited)
+            waiting_alert(
+                entry.conversation,
+                start,
+                agent=entry.agent.name,
+                waited=waited,
+                said=said.message if said is not None else None,
+            )
         )

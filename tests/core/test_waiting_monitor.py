@@ -45,16 +45,22 @@ QUIET = AlertSettings(attention=False, new_conversation=False)
 def expected_wait(server: DemoServer, conversation_id: str) -> float | None:
     """When the wait for a person began, from the world's own messages: the first
     customer message after the last staff one, among the newest page's worth."""
+    start = expected_start(server, conversation_id)
+    return None if start is None else server.world.time_of(conversation_id, start)
+
+
+def expected_start(server: DemoServer, conversation_id: str) -> int | None:
+    """The index of the customer's message the wait counts from (see expected_wait)."""
     world = server.world
     latest = world.latest_index(conversation_id)
-    since = None
+    start = None
     for index in range(latest, max(-1, latest - WAIT_PAGE_SIZE), -1):
         message = world.message(conversation_id, index)
         if message.role in STAFF:
             break
         if message.role in CUSTOMER:
-            since = world.time_of(conversation_id, index)
-    return since
+            start = index
+    return start
 
 
 def waiting_for_a_person(server: DemoServer, at: float | None = None) -> list[str]:
@@ -297,6 +303,15 @@ async def test_a_wait_passing_alert_after_rings_once_and_never_after_a_restart(
     (alert,) = waiting_alerts(h, cid)
     assert alert.body.startswith("waiting ")
     assert "for a person" in alert.body
+    # It quotes what the customer wrote to start the wait, not the conversation's
+    # last message (often the AI's answer to it).
+    start = expected_start(server, cid)
+    assert start is not None
+    said = world.message(cid, start).message
+    assert said[:30] in alert.body
+    last = world.message(cid, world.latest_index(cid)).message
+    if last[:30] != said[:30]:
+        assert last[:30] not in alert.body
     # More checks and refreshes of the same wait raise nothing more.
     merges = Merges(h)
     for _ in range(3):

@@ -72,15 +72,20 @@ class WatchFilter:
     attention_only: bool = False
     events: frozenset[str] = frozenset(EVENTS)
 
-    def keeps(self, kind: str, entry: Entry | None) -> bool:
-        """Whether an event of `kind` about `entry` is printed."""
+    def keeps(self, kind: str, entry: Entry | None, *, wait: bool = False) -> bool:
+        """Whether an event of `kind` about `entry` is printed.
+
+        `wait`: the event is about a customer's wait for a person (a `waiting` line or
+        its alert), which `--attention-only` keeps also where the AI is only paused:
+        a person is what the customer waits for either way.
+        """
         if kind not in self.events:
             return False
         if entry is None:
             return not self.agents and not self.attention_only
         if self.agents and entry.agent.id not in self.agents:
             return False
-        return not self.attention_only or entry.conversation.needs_attention
+        return not self.attention_only or entry.conversation.needs_attention or wait
 
 
 def _iso(seconds: float) -> str:
@@ -106,8 +111,10 @@ class Watcher:
     def _now(self) -> str:
         return _iso(self.clock())
 
-    def _emit(self, event_kind: str, entry: Entry | None, **fields: Any) -> None:
-        if not self.filter.keeps(event_kind, entry):
+    def _emit(
+        self, event_kind: str, entry: Entry | None, *, wait: bool = False, **fields: Any
+    ) -> None:
+        if not self.filter.keeps(event_kind, entry, wait=wait):
             return
         head: dict[str, Any] = {"event": event_kind}
         if entry is not None:
@@ -154,10 +161,23 @@ class Watcher:
             # One line per alert, also when the app would fold several into a summary.
             for alert in event.decision.alerts:
                 entry = monitor.book.get(alert.conversation_id)
-                self._emit("alert", entry, kind=alert.kind, title=alert.title, body=alert.body)
+                self._emit(
+                    "alert",
+                    entry,
+                    wait=alert.kind == "waiting",
+                    kind=alert.kind,
+                    title=alert.title,
+                    body=alert.body,
+                )
         elif isinstance(event, WaitPassed):
             entry = monitor.book.get(event.conversation_id)
-            self._emit("waiting", entry, since=_iso(event.since), waited=max(0, int(event.waited)))
+            self._emit(
+                "waiting",
+                entry,
+                wait=True,
+                since=_iso(event.since),
+                waited=max(0, int(event.waited)),
+            )
         elif isinstance(event, ListChanged):
             self._list_changed()
 

@@ -154,6 +154,10 @@ class BimpeApp(App[None]):
             driver.flush()
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not self.screen_stack:
+            # Read as the app closes (quit, then the rest of a terminal read): the
+            # screens are gone, so there is nothing for the key to act on.
+            return
         if isinstance(event, events.Key) and not event.is_forwarded:
             screen = self.screen
             if isinstance(screen, ConfirmScreen) and not screen.takes_key(event.time):

@@ -182,7 +182,30 @@ class Walk:
 
     async def _one_run(self) -> None:
         app = self._app()
+        try:
+            ending, on_disk = await self._drive(app)
+        except Exception as error:
+            # The app raised (run_test re-raises what ended it): a finding with the
+            # seed and the trail, like any broken promise, never a crash of the walk.
+            self._violation(f"the app raised {type(error).__name__}: {error}")
+            return
+        if ending == "kill and relaunch":
+            # What a SIGKILL leaves: the state file as it was, no final save.
+            if on_disk is None:
+                self.state_path.unlink(missing_ok=True)
+            else:
+                self.state_path.write_bytes(on_disk)
+            # A killed run's later cursors never reached the disk.
+            self._cursors.clear()
+        else:
+            self._drain_record(app)
+        self._check_state_file()
+
+    async def _drive(self, app: BimpeApp) -> tuple[str, bytes | None]:
+        """One run of the app, until the walk quits, kills or ends it: how it ended,
+        and the state file as it was before the app's last save."""
         ending = "quit"
+        on_disk: bytes | None = None
         async with app.run_test(size=self.size, notifications=True) as pilot:
             await until(pilot, lambda: app.monitor.ready and app.monitor.current is not None, 30)
             self.check(app)
@@ -215,17 +238,7 @@ class Walk:
             else:
                 await self.press(pilot, "escape", "escape")
                 app.exit()
-        if ending == "kill and relaunch":
-            # What a SIGKILL leaves: the state file as it was, no final save.
-            if on_disk is None:
-                self.state_path.unlink(missing_ok=True)
-            else:
-                self.state_path.write_bytes(on_disk)
-            # A killed run's later cursors never reached the disk.
-            self._cursors.clear()
-        else:
-            self._drain_record(app)
-        self._check_state_file()
+        return ending, on_disk
 
     def _choose(self) -> str:
         names = list(ACTIONS)

@@ -104,3 +104,21 @@ async def test_every_palette_command_is_named_once_and_does_what_it_says(
             for e in app.monitor.book.entries.values()
             if e.id != first
         )
+
+
+async def test_keys_read_as_the_app_closes_are_dropped_not_raised(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # Keys of one terminal read can still be queued when quitting has taken the
+    # screens away (the random walk met it: two enters queued, then quit). With no
+    # screen there is nothing for them to act on: dropped, never an exception that
+    # ends the app with a traceback.
+    from textual import events
+
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, ready(app))
+    assert not app.screen_stack
+    for key, character in (("enter", "\r"), ("x", "x")):
+        await app.on_event(events.Key(key, character))
+    assert app.return_code in (0, None)

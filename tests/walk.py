@@ -32,6 +32,7 @@ import os
 import random
 import time
 import tomllib
+import traceback
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -187,7 +188,8 @@ class Walk:
         except Exception as error:
             # The app raised (run_test re-raises what ended it): a finding with the
             # seed and the trail, like any broken promise, never a crash of the walk.
-            self._violation(f"the app raised {type(error).__name__}: {error}")
+            where = "".join(traceback.format_tb(error.__traceback__)[-6:])
+            self._violation(f"the app raised {type(error).__name__}: {error}\n{where}")
             return
         if ending == "kill and relaunch":
             # What a SIGKILL leaves: the state file as it was, no final save.

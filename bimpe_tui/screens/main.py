@@ -137,6 +137,11 @@ class MainScreen(Screen[None]):
         #: Conversation ids in the order the picker shows them.
         self.order: list[str] = []
         self._ticks = 0
+        #: The log and the list, found once: their properties are read on every event,
+        #: and a callback that runs while the app closes (its widgets being removed)
+        #: still finds them rather than raising NoMatches.
+        self._log: MessageLog | None = None
+        self._picker: Picker | None = None
         #: The file the last export from the app wrote (tests and tools read it).
         self.last_export: str | None = None
 
@@ -155,12 +160,16 @@ class MainScreen(Screen[None]):
     @property
     def picker(self) -> Picker:
         """The conversation picker."""
-        return self.query_one(Picker)
+        if self._picker is None:
+            self._picker = self.query_one(Picker)
+        return self._picker
 
     @property
     def log_view(self) -> MessageLog:
         """The message log of the open conversation."""
-        return self.query_one(MessageLog)
+        if self._log is None:
+            self._log = self.query_one(MessageLog)
+        return self._log
 
     @property
     def status_footer(self) -> StatusFooter:

@@ -137,49 +137,44 @@ class MainScreen(Screen[None]):
         #: Conversation ids in the order the picker shows them.
         self.order: list[str] = []
         self._ticks = 0
-        #: The log and the list, found once: their properties are read on every event,
-        #: and a callback that runs while the app closes (its widgets being removed)
-        #: still finds them rather than raising NoMatches.
-        self._log: MessageLog | None = None
-        self._picker: Picker | None = None
+        # Kept, not queried on each read (every event; and as the app closes, too).
+        self._picker = Picker(id="picker")
+        self._log = MessageLog(tz=tz, id="log")
+        self._box = ComposeBox(id="compose")
+        self._status = StatusFooter(id="status")
         #: The file the last export from the app wrote (tests and tools read it).
         self.last_export: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            yield Picker(id="picker")
-            # The reply box is given to the log from here (docked at its bottom),
-            # so the log's own widget stays as it is.
-            with MessageLog(tz=self.tz, id="log"):
-                yield ComposeBox(id="compose")
+            yield self._picker
+            # The reply box is the log's from here (docked at its bottom).
+            with self._log:
+                yield self._box
         yield Static(id="too-small")
-        yield StatusFooter(id="status")
+        yield self._status
         yield Footer()
 
     @property
     def picker(self) -> Picker:
         """The conversation picker."""
-        if self._picker is None:
-            self._picker = self.query_one(Picker)
         return self._picker
 
     @property
     def log_view(self) -> MessageLog:
         """The message log of the open conversation."""
-        if self._log is None:
-            self._log = self.query_one(MessageLog)
         return self._log
 
     @property
     def status_footer(self) -> StatusFooter:
         """The status line."""
-        return self.query_one(StatusFooter)
+        return self._status
 
     @property
     def compose_box(self) -> ComposeBox:
         """The reply box under the log."""
-        return self.query_one(ComposeBox)
+        return self._box
 
     def on_mount(self) -> None:
         self.log_view.border_title = "no conversation open"

@@ -123,6 +123,8 @@ class ComposeBox(TextArea):
     def lift_toasts(self) -> None:
         """Toasts stand above the open box, never over its text or its count (a
         "nothing to send" or "you have it" toast hid them for seconds at 80x24)."""
+        if not self.is_attached:
+            return  # the app is closing: no screen, no toasts
         try:
             rack = self.screen.query_one(ToastRack)
         except NoMatches:

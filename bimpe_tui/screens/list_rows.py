@@ -63,10 +63,13 @@ class ListRows:
         self._last_drawn = time.monotonic()
         self._drawn_version = screen.list_version
         try:
-            picker = screen.picker
+            self._draw(screen)
         except NoMatches:
             # The app is closing: its widgets went before this timer's last call.
             return
+
+    def _draw(self, screen: MainScreen) -> None:
+        picker = screen.picker
         book = self.monitor.book
         screen.navigation.number_rows()
         numbers = screen.numbers

@@ -122,3 +122,15 @@ async def test_keys_read_as_the_app_closes_are_dropped_not_raised(
     for key, character in (("enter", "\r"), ("x", "x")):
         await app.on_event(events.Key(key, character))
     assert app.return_code in (0, None)
+
+
+async def test_a_list_redraw_due_as_the_app_closes_does_nothing(
+    server: DemoServer, state_path: Path, clock: FakeClock
+) -> None:
+    # The redraw's timer can fire once more while quitting removes the widgets (seen
+    # under load: NoMatches for the list, the run's exit code 1).
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, ready(app))
+    assert not app.main.picker.children
+    app.main.rows.redraw()

@@ -26,6 +26,10 @@ from .api.models import Message
 MAX_INFLIGHT = 4
 #: Messages waiting for their details; past this, the oldest waiting are let go.
 MAX_QUEUED = 200
+#: The ids already asked for that are remembered (the newest): a day of live media
+#: must not grow the set without end; an id older than these, delivered again, is
+#: at worst fetched once more.
+MAX_REMEMBERED = 10_000
 
 Fetch = Callable[[str, str, str], Awaitable[Message]]
 """`fetch(agent_id, conversation_id, message_id)`: the message as history has it."""
@@ -51,6 +55,7 @@ class DetailFetcher:
         self._fetched = fetched
         self._waiting: deque[tuple[str, str, str]] = deque(maxlen=MAX_QUEUED)
         self._asked: set[str] = set()
+        self._asked_order: deque[str] = deque()
         self._inflight = 0
         #: Requests made (for tests and the bench: bounded means counted).
         self.requests = 0
@@ -59,6 +64,9 @@ class DetailFetcher:
         """Fetch the details of those of `messages` that need them (each id once)."""
         for message in messages:
             if needs_details(message) and message.id not in self._asked:
+                if len(self._asked_order) == MAX_REMEMBERED:
+                    self._asked.discard(self._asked_order.popleft())
+                self._asked_order.append(message.id)
                 self._asked.add(message.id)
                 self._waiting.append((agent_id, conversation_id, message.id))
         self._start()

@@ -88,6 +88,13 @@ class Harness:
 
         return check
 
+    async def open_live(self) -> tuple[str, Entry]:
+        """The open conversation once its history is in and its stream live: (id, entry)."""
+        current = self.monitor.current
+        await self.until(self.live(current))
+        assert current is not None
+        return current, self.monitor.book.entries[current]
+
 
 @pytest.fixture
 async def harness(server: DemoServer, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Harness]:
@@ -140,10 +147,7 @@ async def test_unread_while_the_user_cannot_see_then_seen(
     harness: Harness, server: DemoServer, clock: FakeClock
 ) -> None:
     monitor = harness.monitor
-    current = monitor.current
-    await harness.until(harness.live(current))
-    assert current is not None
-    entry = monitor.book.entries[current]
+    current, entry = await harness.open_live()
     cursor = monitor.saved.cursors[current]
     seen_before = cursor.seen
     harness.seeing = False
@@ -237,11 +241,7 @@ async def test_every_live_counts_even_when_statuses_come_fast(
     harness: Harness, server: DemoServer, clock: FakeClock
 ) -> None:
     """Statuses are applied one by one, none dropped: each reconnect shows its marker."""
-    monitor = harness.monitor
-    current = monitor.current
-    assert current is not None
-    await harness.until(harness.live(current))
-    entry = monitor.book.entries[current]
+    current, entry = await harness.open_live()
     lives = entry.connections
     for _ in range(3):
         server.faults.inject("drop", after_messages=1)
@@ -352,10 +352,7 @@ async def test_the_seen_cursor_stays_while_the_reader_is_back_in_history(
     # The reader sees the end of a window moved back into history (a jump, or
     # paging back past the window): what arrives meanwhile is not seen.
     monitor = harness.monitor
-    current = monitor.current
-    await harness.until(harness.live(current))
-    assert current is not None
-    entry = monitor.book.entries[current]
+    current, entry = await harness.open_live()
     cursor = monitor.saved.cursors[current]
     seen_before = cursor.seen
     older = entry.timeline.messages()[:10]
@@ -379,11 +376,7 @@ async def test_an_arrival_put_before_a_sent_message_is_drawn_again_not_also_appe
     # A sent message shown from the POST's answer whose stream copy has not come:
     # what the stream delivers meanwhile is older on the server and goes before it,
     # so the log draws the timeline again. Appended as well, it was drawn twice.
-    monitor = harness.monitor
-    current = monitor.current
-    await harness.until(harness.live(current))
-    assert current is not None
-    entry = monitor.book.entries[current]
+    current, entry = await harness.open_live()
     sent = Message.from_api(
         {"id": "m_sent", "role": "agent", "message": "mine", "created_at": "2100-01-01T00:00:00Z"}
     )
@@ -418,10 +411,7 @@ async def test_a_live_image_or_document_gets_its_attachments_as_history_has_them
     # The stream's message event has no attachments (the SDK's StreamMessageEvent);
     # the app fetches the message once more, so it looks as it will from history.
     monitor = harness.monitor
-    current = monitor.current
-    await harness.until(harness.live(current))
-    assert current is not None
-    entry = monitor.book.entries[current]
+    current, entry = await harness.open_live()
     start = server.world.latest_index(current)
     media: list[int] = []
     for _ in range(200):

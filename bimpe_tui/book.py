@@ -123,12 +123,13 @@ class Entry:
         From the timeline when it holds messages, else from `wait_page`; worked
         out again only when either changed (a redraw asks for every row).
         """
-        self.wait_message()
-        assert self._wait is not None
-        return self._wait[2]
+        return self._worked_out()[2]
 
     def wait_message(self) -> Message | None:
         """The customer's message the wait counts from (see `waiting_since`)."""
+        return self._worked_out()[1]
+
+    def _worked_out(self) -> tuple[tuple[object, ...], Message | None, float | None]:
         timeline = self.timeline
         newest = timeline.newest_message()
         person = for_a_person(self.conversation)
@@ -143,11 +144,11 @@ class Entry:
         )
         if self._wait is not None and (self._wait[0] == key or timeline.detached):
             # Detached: the window is back in history, it says nothing of the newest.
-            return self._wait[1]
+            return self._wait
         messages = timeline.messages() if newest is not None else list(self.wait_page)
         start = wait_start(messages, person=person, mine=timeline.mine)
         self._wait = (key, start, started_at(start))
-        return start
+        return self._wait
 
     def wait_for_a_person(self) -> float | None:
         """When the wait for a person began, if it is one (attention, or the AI paused)."""

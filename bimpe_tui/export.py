@@ -32,15 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TextIO
 
-import msgspec
-
 from . import __version__
 from .api.client import ConsoleClient
 from .api.models import Message
 from .atomic import atomic_text_file
 from .history import DEFAULT_PAGE_SIZE, iter_all_messages
 from .safe_text import spelled_out
-from .tail import json_line
+from .tail import json_line, safe_json
 
 if TYPE_CHECKING:
     from .book import Entry
@@ -152,12 +150,12 @@ def markdown_message(message: Message) -> str:
 
 def jsonl_message(message: Message) -> str:
     """One message as a JSON line: its payload as received, escaped only where unsafe."""
+    # Every unsafe character (a lone surrogate from the history's JSON escape too) is
+    # escaped: the line is valid UTF-8 and its JSON equal to the payload's.
     if message.payload is None:
         # From the history: the item as decoded, in the compact form servers send.
         payload = json.dumps(dict(message.raw), ensure_ascii=False, separators=(",", ":"))
-        message = msgspec.structs.replace(message, payload=payload)
-    # Every unsafe character (a lone surrogate from the history's JSON escape too) is
-    # escaped there: the line is valid UTF-8 and its JSON equal to the payload's.
+        return safe_json(payload) + "\n"
     return json_line(message)
 
 

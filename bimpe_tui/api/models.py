@@ -259,12 +259,12 @@ class Attachment:
     url: str
 
 
-class Message(msgspec.Struct, frozen=True, eq=False):
+class Message(msgspec.Struct, frozen=True, eq=False, gc=False):
     """A message of a conversation, from the history list or from the stream.
 
     `raw` is the object as decoded (empty from the fast path, `decode_message`);
-    `payload`, for a streamed message, the frame's data text as received (what
-    `bimpe-tui tail` passes through). Neither takes part in equality, hashing
+    `payload`, for a streamed message, the frame's data as received, UTF-8
+    bytes (what `bimpe-tui tail` passes through). Neither takes part in equality, hashing
     or repr: the same message from the history and from the stream is equal.
 
     A msgspec Struct rather than a frozen dataclass: one is made per message
@@ -281,7 +281,7 @@ class Message(msgspec.Struct, frozen=True, eq=False):
     attachments: tuple[Attachment, ...] = ()
     raw: Mapping[str, Any] = msgspec.field(default_factory=dict)
     #: A stream frame's data as it came (what `tail` passes through); None from history.
-    payload: str | None = None
+    payload: bytes | None = None
 
     def _key(self) -> tuple[object, ...]:
         return (
@@ -310,7 +310,7 @@ class Message(msgspec.Struct, frozen=True, eq=False):
         )
 
     @classmethod
-    def from_api(cls, raw: Any, payload: str | None = None) -> Message:
+    def from_api(cls, raw: Any, payload: bytes | None = None) -> Message:
         """Build from a history item or a stream `message` frame's data (and its text)."""
         obj = _obj(raw, "message")
         return cls(
@@ -347,7 +347,7 @@ class _FastMessage(msgspec.Struct):
 _decode_fast = msgspec.json.Decoder(_FastMessage).decode
 
 
-def decode_message(payload: str) -> Message:
+def decode_message(payload: bytes) -> Message:
     """A stream frame's data as a Message: msgspec first, `Message.from_api` for the rest.
 
     msgspec decodes a well-formed message straight into typed fields, about
@@ -356,13 +356,17 @@ def decode_message(payload: str) -> Message:
     not decode, an empty id) goes the tolerant way, which keeps what it can
     and raises `ModelError` or `ValueError` for what it cannot. A fast-path
     message has no `raw` mapping: its `payload` is the whole of it.
+
+    `payload` is UTF-8 as it came from the wire, not yet checked: msgspec
+    refuses a field it decodes that is not UTF-8, and the tolerant way reads
+    each bad sequence as U+FFFD, as an event stream's decoder must.
     """
     try:
         m = _decode_fast(payload)
     except msgspec.MsgspecError:
         m = None
     if m is None or not m.id:
-        return Message.from_api(json.loads(payload), payload)
+        return Message.from_api(json.loads(payload.decode("utf-8", "replace")), payload)
     return Message(
         id=m.id,
         role=m.role or "unknown",
@@ -377,7 +381,7 @@ def decode_message(payload: str) -> Message:
     )
 
 
-class _HeadMessage(msgspec.Struct):
+class _HeadMessage(msgspec.Struct, gc=False):
     id: str
     created_at: str = ""
 
@@ -385,14 +389,14 @@ class _HeadMessage(msgspec.Struct):
 _decode_head = msgspec.json.Decoder(_HeadMessage).decode
 
 
-def decode_message_head(payload: str) -> Message:
+def decode_message_head(payload: bytes) -> Message:
     """A stream frame's data as a Message holding only what the engine needs.
 
     For a consumer that passes the payload through (`bimpe-tui tail`): the id
     and creation time are decoded, the rest stays in `payload`, and the text
-    of a 3 KB message is never copied into a string of its own. What this
-    refuses goes to `decode_message`, so a frame is accepted or refused
-    exactly as there.
+    of a 3 KB message is never decoded (fields it skips are not checked for
+    UTF-8: the consumer checks what it passes on). What this refuses goes to
+    `decode_message`, so a frame is accepted or refused exactly as there.
     """
     try:
         head = _decode_head(payload)

@@ -45,7 +45,7 @@ class FrameReader:
         self,
         ledger: ResumeLedger,
         policy: ReconnectPolicy,
-        decode: Callable[[str], Message],
+        decode: Callable[[bytes], Message],
         status: Report,
     ) -> None:
         self.ledger = ledger
@@ -117,7 +117,7 @@ class FrameReader:
                         )
                         continue
                     try:
-                        message = decode(event.data)
+                        message = decode(event.raw)
                     except (ValueError, ModelError, RecursionError) as exc:
                         # json.JSONDecodeError and UnicodeDecodeError are ValueErrors;
                         # absurdly deep nesting is a RecursionError.

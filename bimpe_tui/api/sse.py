@@ -4,6 +4,8 @@ It works on bytes rather than decoded text because CR and LF never occur
 inside a UTF-8 multi-byte sequence: lines can be split on bytes, and only
 complete field values are decoded. That makes a character split across
 chunks a non-issue and is about twice as fast as decoding chunk by chunk.
+An event's data is not decoded here at all: its consumer decodes it (JSON
+decoders read UTF-8 bytes directly) or passes it through as it came.
 Each rule cites the section of the HTML standard's "Interpreting an event
 stream" it implements.
 """
@@ -32,15 +34,23 @@ _EVENT_NAMES = {b"message": "message", b"heartbeat": "heartbeat"}
 class SSEEvent(NamedTuple):
     """One dispatched event.
 
-    `oversized` is set (and `data` empty) when the event's data went over the
-    parser's limit and was thrown away.
+    `raw` is the event's data as it arrived: UTF-8 bytes, not yet checked.
+    A consumer that passes the data through (`bimpe-tui tail`) never decodes
+    it; `data` is the text the spec defines (invalid sequences as U+FFFD).
+    `oversized` is set (and the data empty) when the event's data went over
+    the parser's limit and was thrown away.
     """
 
     event: str
-    data: str
+    raw: bytes
     id: str | None
     retry: int | None
     oversized: bool = False
+
+    @property
+    def data(self) -> str:
+        """The data as text: "decoded using the UTF-8 decode algorithm"."""
+        return _decode(self.raw)
 
 
 def _data_lines(text: bytes) -> bytes | None:
@@ -132,10 +142,11 @@ class SSEParser:
                 self._skip_lf = True
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[SSEEvent] = []
-        end = buffer.rfind(b"\n\n")
-        if end != -1:
-            self._blocks(buffer[:end], events)
-            buffer = buffer[end + 2 :]
+        # Whole frames, each ended by a blank line, and what follows the last one.
+        blocks = buffer.split(b"\n\n")
+        buffer = blocks.pop()
+        if blocks:
+            self._blocks(blocks, events)
         lines = buffer.split(b"\n")
         tail = lines.pop()
         for line in lines:
@@ -150,8 +161,8 @@ class SSEParser:
         self._buffer = tail
         return events
 
-    def _blocks(self, text: bytes, events: list[SSEEvent]) -> None:
-        """Events from `text`, a run of whole frames (each followed by a blank line).
+    def _blocks(self, blocks: list[bytes], events: list[SSEEvent]) -> None:
+        """Events from `blocks`, whole frames (each was followed by a blank line).
 
         The fast path: a frame in the usual shape (`id`, `event`, `data`, one
         line each) is matched by one regular expression instead of being
@@ -162,7 +173,7 @@ class SSEParser:
         limit = self._max
         append = events.append
         names = _EVENT_NAMES
-        for block in text.split(b"\n\n"):
+        for block in blocks:
             match = (
                 _usual_head(block)
                 if len(block) <= limit
@@ -171,7 +182,7 @@ class SSEParser:
                 else None
             )
             data: bytes | None = block[match.end() :] if match is not None else None
-            if data is not None and b"\n" in data:
+            if data is not None and 0x0A in data:  # an int: one memchr
                 # A payload spread over several data lines: joined here when
                 # nothing but data lines follow.
                 data = _data_lines(data)
@@ -185,9 +196,7 @@ class SSEParser:
             if ident is not None:
                 self._last_id = ident.decode("utf-8", "replace")
             event_type = "message" if not kind else names.get(kind) or _decode(kind)
-            append(
-                SSEEvent(event_type, data.decode("utf-8", "replace"), self._last_id, self._retry)
-            )
+            append(SSEEvent(event_type, data, self._last_id, self._retry))
 
     def _line(self, line: bytes, events: list[SSEEvent]) -> None:
         if self._discarding:
@@ -260,7 +269,7 @@ class SSEParser:
             self._oversized = False
             self._data = []
             self._data_size = 0
-            return SSEEvent(event_type, "", self._last_id, self._retry, True)
+            return SSEEvent(event_type, b"", self._last_id, self._retry, True)
         if not self._data:
             return None
         data = self._data
@@ -268,5 +277,5 @@ class SSEParser:
         self._data_size = 0
         # Joining with LF is the same as appending LF to each value and then
         # removing the final LF.
-        text = _decode(data[0]) if len(data) == 1 else _decode(b"\n".join(data))
-        return SSEEvent(event_type, text, self._last_id, self._retry)
+        raw = data[0] if len(data) == 1 else b"\n".join(data)
+        return SSEEvent(event_type, raw, self._last_id, self._retry)

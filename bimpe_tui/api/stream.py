@@ -89,7 +89,7 @@ class ResumableStream:
         max_delay: float = MAX_DELAY,
         dedupe_window: int = DEFAULT_DEDUPE_WINDOW,
         rng: random.Random | None = None,
-        decode: Callable[[str], Message] = decode_message,
+        decode: Callable[[bytes], Message] = decode_message,
     ) -> None:
         self.client = client
         self.agent_id = agent_id
@@ -150,7 +150,7 @@ class ResumableStream:
         return self._reader.last_activity
 
     @property
-    def decode(self) -> Callable[[str], Message]:
+    def decode(self) -> Callable[[bytes], Message]:
         """How a frame's data becomes a Message."""
         return self._reader.decode
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import io
 import json
 import re
@@ -173,7 +174,7 @@ def test_the_byte_line_is_the_text_line_and_escapes_as_before(
         ensure_ascii=False,
         separators=(f",{eol} ", ": "),
     )
-    message = decode_message(payload)
+    message = decode_message(payload.encode())
     # Every character safe_text calls unsafe is escaped (the separators and the BOM
     # too, since the policy became one); C0 controls are already escaped by json.dumps.
     reference = UNSAFE.sub(
@@ -182,8 +183,8 @@ def test_the_byte_line_is_the_text_line_and_escapes_as_before(
     )
     assert json_line(message) == reference + "\n"
     assert json_line_bytes(message) + b"\n" == json_line(message).encode()
-    head = decode_message_head(payload)
-    assert (head.id, head.created_at, head.payload) == ("m_1", "", payload)
+    head = decode_message_head(payload.encode())
+    assert (head.id, head.created_at, head.payload) == ("m_1", "", payload.encode())
     assert json_line_bytes(head) == json_line_bytes(message)
 
 
@@ -193,7 +194,7 @@ def test_the_head_decoder_accepts_and_refuses_as_the_full_one(raw: str) -> None:
     outcomes = []
     for decoder in (decode_message, decode_message_head):
         try:
-            outcomes.append(decoder(raw).id)
+            outcomes.append(decoder(raw.encode()).id)
         except (ValueError, ModelError, RecursionError) as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
@@ -207,7 +208,7 @@ def test_the_head_decoder_on_what_the_fast_path_refuses(payload: str) -> None:
     outcomes = []
     for decoder in (decode_message, decode_message_head):
         try:
-            outcomes.append(decoder(payload).id)
+            outcomes.append(decoder(payload.encode()).id)
         except (ValueError, ModelError) as exc:
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
@@ -219,3 +220,37 @@ def test_a_history_message_with_a_lone_surrogate_is_still_a_utf8_line() -> None:
     message = Message.from_api(json.loads('{"id": "m_1", "message": "a\\ud800 é"}'))
     line = json_line_bytes(message).decode("utf-8")
     assert json.loads(line) == {"id": "m_1", "message": "a\ud800 é"}
+
+
+async def test_a_payload_that_is_not_utf8_goes_out_as_utf8(
+    scripted: LoopbackServer, tmp_path: Path
+) -> None:
+    # tail decodes only a frame's id and time; the text it passes on is checked
+    # here: each bad sequence becomes U+FFFD, as the stream's decoder reads it.
+    bad = b'{"id":"m_1","role":"customer","message":"caf\xc3 \xff ok \xed\xa0\x80 \xc3\xa9"}'
+    # The same with a character to escape: the other way through.
+    hostile = bad.replace(b"m_1", b"m_2").replace(b" ok", b" \xe2\x80\xae")
+    frames = [b"event: message\ndata: " + raw + b"\n\n" for raw in (bad, hostile)]
+    code, out, err = await run_tail(scripted, tmp_path, *frames)
+    assert code == 0, err
+    lines = out.decode("utf-8").splitlines()  # strict: fails on any bad byte
+    assert [json.loads(line) for line in lines] == [
+        json.loads(raw.decode("utf-8", "replace")) for raw in (bad, hostile)
+    ]
+    assert "\u202e" not in lines[1]
+
+
+def test_a_payload_that_needs_nothing_goes_out_as_the_bytes_that_came() -> None:
+    # Neither decoded nor encoded again on its way (docs/performance.md, issue 22).
+    for text in ("plain ASCII", "Olá 你好 😍 — fine"):
+        payload = json.dumps({"id": "m_1", "message": text}, ensure_ascii=False).encode()
+        message = decode_message_head(payload)
+        assert json_line_bytes(message) is message.payload
+
+
+def test_messages_are_not_tracked_by_the_garbage_collector() -> None:
+    # A Message holds strings, tuples and a decoded mapping, never itself: untracked,
+    # a replay does not start a collection every few hundred messages.
+    payload = b'{"id":"m_1","message":"hi","attachments":[{"url":"u"}]}'
+    for message in (decode_message(payload), decode_message_head(payload)):
+        assert not gc.is_tracked(message)

@@ -151,7 +151,7 @@ def test_jsonl_is_the_payload_as_received_escaping_only_what_a_terminal_acts_on(
         '{"id":"m_1","conversation_id":"c_1","role":"customer",'
         '"message":"Olá 😍 \u0085 \u202e","created_at":"2026-11-23T10:00:00.000Z"}'
     )
-    line = jsonl_message(decode_message(payload))
+    line = jsonl_message(decode_message(payload.encode()))
     assert line.endswith("\n")
     assert line.count("\n") == 1
     assert "Olá 😍" in line

@@ -155,7 +155,7 @@ def test_every_output_renders_the_policy(row: Row) -> None:
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 def test_the_tail_line_escapes_every_unsafe_character_and_keeps_the_value(row: Row) -> None:
     payload = json.dumps({"id": "m_1", "message": row.text}, ensure_ascii=False)
-    line = json_line(decode_message(payload))
+    line = json_line(decode_message(payload.encode()))
     assert line.endswith("\n")
     assert POLICY.search(line[:-1]) is None
     assert json.loads(line) == {"id": "m_1", "message": row.text}

@@ -260,7 +260,7 @@ _ATTACHMENT = st.one_of(
 def test_the_fast_decoder_agrees_with_the_tolerant_one(obj: dict[str, Any]) -> None:
     # Whatever a frame holds, msgspec's fast path and `from_api` give the same
     # Message, or both refuse it.
-    payload = json.dumps(obj)
+    payload = json.dumps(obj).encode()
     try:
         expected = Message.from_api(json.loads(payload), payload)
     except ModelError:
@@ -275,7 +275,7 @@ def test_the_fast_decoder_agrees_with_the_tolerant_one(obj: dict[str, Any]) -> N
 def test_a_well_formed_frame_takes_the_fast_path() -> None:
     payload = json.dumps(
         {"id": "m_1", "role": "customer", "message": "hi", "attachments": [{"url": "u"}]}
-    )
+    ).encode()
     message = decode_message(payload)
     # Only the tolerant path keeps a decoded mapping; the fast one keeps the text.
     assert message.raw == {}

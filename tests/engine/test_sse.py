@@ -20,7 +20,7 @@ def parse(*chunks: bytes, parser: SSEParser | None = None) -> list[SSEEvent]:
 
 def test_a_message_frame() -> None:
     events = parse(b'id: m_1\nevent: message\ndata: {"id":"m_1"}\n\n')
-    assert events == [SSEEvent("message", '{"id":"m_1"}', "m_1", None)]
+    assert events == [SSEEvent("message", b'{"id":"m_1"}', "m_1", None)]
 
 
 def test_default_event_type_is_message() -> None:
@@ -31,21 +31,21 @@ def test_lf_crlf_and_lone_cr_give_the_same_events() -> None:
     frame = "id: 1{e}event: heartbeat{e}data: a{e}data: b{e}{e}"
     results = [parse(frame.format(e=e).encode()) for e in ("\n", "\r\n", "\r")]
     assert results[0] == results[1] == results[2]
-    assert results[0] == [SSEEvent("heartbeat", "a\nb", "1", None)]
+    assert results[0] == [SSEEvent("heartbeat", b"a\nb", "1", None)]
 
 
 def test_crlf_split_across_chunks_is_one_line_end() -> None:
     # CR ends one chunk and its LF starts the next: one line end, not two.
     events = parse(b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n")
-    assert events == [SSEEvent("message", "a\nb", None, None)]
+    assert events == [SSEEvent("message", b"a\nb", None, None)]
 
 
 def test_lone_cr_at_chunk_end_then_more_text() -> None:
-    assert parse(b"data: a\r", b"\r") == [SSEEvent("message", "a", None, None)]
+    assert parse(b"data: a\r", b"\r") == [SSEEvent("message", b"a", None, None)]
 
 
 def test_leading_bom_is_ignored_once() -> None:
-    assert parse(b"\xef\xbb\xbfdata: x\n\n") == [SSEEvent("message", "x", None, None)]
+    assert parse(b"\xef\xbb\xbfdata: x\n\n") == [SSEEvent("message", b"x", None, None)]
     # Split over chunks, byte by byte.
     assert parse(b"\xef", b"\xbb", b"\xbf", b"data: y\n\n")[0].data == "y"
     # A second BOM is not stripped: the field name "\ufeffdata" is unknown.
@@ -68,7 +68,7 @@ def test_invalid_utf8_is_replaced_not_fatal() -> None:
 
 def test_comments_are_ignored() -> None:
     assert parse(b": keep-alive\n\n: another\ndata: x\n\n") == [
-        SSEEvent("message", "x", None, None)
+        SSEEvent("message", b"x", None, None)
     ]
 
 
@@ -82,7 +82,7 @@ def test_only_one_leading_space_is_stripped() -> None:
 
 
 def test_a_field_name_without_colon_has_an_empty_value() -> None:
-    assert parse(b"data\n\n") == [SSEEvent("message", "", None, None)]
+    assert parse(b"data\n\n") == [SSEEvent("message", b"", None, None)]
 
 
 def test_retry_sets_reconnection_time_only_for_digits() -> None:
@@ -113,19 +113,19 @@ def test_event_without_final_blank_line_is_not_dispatched() -> None:
 
 
 def test_unknown_fields_are_ignored() -> None:
-    assert parse(b"foo: bar\ndata: x\n\n") == [SSEEvent("message", "x", None, None)]
+    assert parse(b"foo: bar\ndata: x\n\n") == [SSEEvent("message", b"x", None, None)]
 
 
 def test_empty_chunks_are_harmless() -> None:
-    assert parse(b"", b"data: x", b"", b"\n", b"", b"\n") == [SSEEvent("message", "x", None, None)]
+    assert parse(b"", b"data: x", b"", b"\n", b"", b"\n") == [SSEEvent("message", b"x", None, None)]
 
 
 def test_oversized_data_is_skipped_and_flagged() -> None:
     parser = SSEParser(max_event_bytes=100)
     events = parse(b"id: big\ndata: " + b"x" * 200 + b"\n\ndata: ok\n\n", parser=parser)
     assert events == [
-        SSEEvent("message", "", "big", None, True),
-        SSEEvent("message", "ok", "big", None),
+        SSEEvent("message", b"", "big", None, True),
+        SSEEvent("message", b"ok", "big", None),
     ]
 
 
@@ -173,7 +173,7 @@ def _expected(frames: list[tuple[str, list[str], str | None]]) -> list[SSEEvent]
     for event, lines, ident in frames:
         if ident is not None:
             last_id = ident
-        events.append(SSEEvent(event, "\n".join(lines), last_id, None))
+        events.append(SSEEvent(event, "\n".join(lines).encode(), last_id, None))
     return events
 
 
@@ -206,7 +206,7 @@ def test_arbitrary_bytes_never_crash_and_chunking_does_not_matter(
 def test_an_empty_chunk_after_a_trailing_cr_keeps_the_crlf_whole() -> None:
     # CR then (an empty chunk) then LF is one line end, as without the empty chunk.
     whole = parse(b"data:a\r", b"\ndata:b\n\n")
-    assert whole == [SSEEvent("message", "a\nb", None, None)]
+    assert whole == [SSEEvent("message", b"a\nb", None, None)]
     assert parse(b"data:a\r", b"", b"\ndata:b\n\n") == whole
 
 

@@ -32,14 +32,15 @@ typecheck: $(STAMP)
 
 # pytest exits 5 when it collects nothing: that is a failure here too. The tests
 # run in parallel, four workers (much of a test is waiting on a server or a terminal:
-# on 2 cores, four take 5.2 min where two take 5.8 and one 12), the longest first;
+# on 2 cores, four take 5.2 min where two take 5.8 and one 12), the longest first,
+# handed out one at a time so that no worker gets two long ones (tests/conftest.py);
 # the minutes-long soaks (marked slow) are `make soak`'s. PYTEST_ARGS narrows it:
 # `make pytest PYTEST_ARGS=tests/core`; PYTEST_WORKERS=1 runs them one at a time.
 # Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE):
 # else every run's workers compile the package and rewrite the tests' asserts again.
 PYTEST_WORKERS ?= 4
 pytest: $(STAMP)
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 1 -m "not slow" $(PYTEST_ARGS)
 
 test: lint pytest
 

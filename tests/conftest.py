@@ -36,15 +36,30 @@ BOTH_LOOPS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests marked `long(seconds)` first, the longest first: with one worker per core
-    (`make test`), a minute-long test collected last would leave the other workers idle
-    while it runs alone."""
+    """The tests marked `long(seconds)` first, the longest first, each followed by a short
+    one: a minute-long test collected last would leave the other workers idle while it
+    runs alone.
+
+    The interleaving is for xdist's hand-out (`make pytest`, `--maxschedchunk 1`): each
+    worker starts with the next two tests in order, then takes one at a time as it
+    finishes one. Back to back, the two walks went to one worker and ran one after the
+    other (with the chaos runs behind them: 270 s on one worker while the other three
+    were done at 225 s); one long and one short test each, every worker starts a long one.
+    """
 
     def seconds(item: pytest.Item) -> float:
         marker = item.get_closest_marker("long")
         return float(marker.args[0]) if marker is not None and marker.args else 0.0
 
-    items.sort(key=lambda item: -seconds(item))
+    long = sorted((item for item in items if seconds(item)), key=lambda item: -seconds(item))
+    short = [item for item in items if not seconds(item)]
+    ordered: list[pytest.Item] = []
+    for index, item in enumerate(long):
+        ordered.append(item)
+        if index < len(short):
+            ordered.append(short[index])
+    ordered.extend(short[len(long) :])
+    items[:] = ordered
 
 
 def pytest_asyncio_loop_factories(

@@ -10,22 +10,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.processes import watch_demo
 
 #: Upper bound on any wait; never a timing assertion.
 WAIT = 90.0
-#: Seconds a wait must last to be told, in the config file (the demo at rate 40
-#: keeps some customer waiting that long within seconds).
-ALERT_AFTER = 5
+#: Seconds a wait must last to be told, in the config file. The demo at rate 120
+#: keeps some customer waiting for a person that long within seconds (1-15 s in
+#: eight runs here; when is the world's chance, so the test starts among the
+#: first, as its marker says, and waits beside the others).
+ALERT_AFTER = 2
 
 
+@pytest.mark.long(20)
 async def test_watch_prints_a_waiting_line_from_the_config_files_threshold(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f"refresh_interval = 2\n[waits]\nalert_after = {ALERT_AFTER}\n")
     config.chmod(0o600)
-    process = await watch_demo(tmp_path, "--config", str(config), "--event", "waiting", rate="40")
+    process = await watch_demo(tmp_path, "--config", str(config), "--event", "waiting", rate="120")
     assert process.stdout is not None
     lines: list[dict[str, Any]] = []
     try:

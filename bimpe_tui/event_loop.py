@@ -1,8 +1,8 @@
 """The event loop the app, `tail` and the demo server run on: uvloop where there is one.
 
 uvloop (libuv under asyncio's API) makes the many-streams case cheaper: the
-loop and its socket reads are most of what 200 watched streams cost (see the
-README's Performance section). It is chosen at start-up; where it is not
+loop and its socket reads are most of what 200 watched streams cost (see
+docs/performance.md). It is chosen at start-up; where it is not
 installed (it has no Windows build) or `BIMPE_TUI_LOOP=asyncio` says so, the
 standard loop runs instead, and everything works the same on both (the test
 suite runs its engine and app tests on each).

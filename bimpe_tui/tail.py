@@ -117,7 +117,7 @@ def json_line_bytes(message: Message) -> bytes:
     """`json_line` as the UTF-8 bytes that go to stdout, without the line break.
 
     A frame's bytes go out as they came when nothing needs escaping: a 3 KB
-    message is neither decoded nor encoded on its way (README, Performance).
+    message is neither decoded nor encoded on its way (docs/performance.md).
     """
     return _safe_payload(message)
 

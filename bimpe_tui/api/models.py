@@ -263,13 +263,17 @@ class Message(msgspec.Struct, frozen=True, eq=False, gc=False):
     """A message of a conversation, from the history list or from the stream.
 
     `raw` is the object as decoded (empty from the fast path, `decode_message`);
-    `payload`, for a streamed message, the frame's data as received, UTF-8
-    bytes (what `bimpe-tui tail` passes through). Neither takes part in equality, hashing
-    or repr: the same message from the history and from the stream is equal.
+    `payload`, for a streamed message, the frame's data as received, in UTF-8
+    (what `bimpe-tui tail` passes through). Neither takes part in equality,
+    hashing or repr: the same message from the history and from the stream is
+    equal.
 
     A msgspec Struct rather than a frozen dataclass: one is made per message
     of a replay, and a frozen dataclass costs 1.4 us to make, a Struct 0.2 us
-    (README, Performance).
+    (docs/performance.md). Untracked by the garbage collector (`gc=False`):
+    it holds strings, tuples and a decoded mapping, never itself, so it can
+    be in no cycle; tracked, a replay started a collection every few hundred
+    messages (tail's CPU -11 %).
     """
 
     id: str
@@ -311,7 +315,7 @@ class Message(msgspec.Struct, frozen=True, eq=False, gc=False):
 
     @classmethod
     def from_api(cls, raw: Any, payload: bytes | None = None) -> Message:
-        """Build from a history item or a stream `message` frame's data (and its text)."""
+        """Build from a history item or a stream `message` frame's data (and its bytes)."""
         obj = _obj(raw, "message")
         return cls(
             id=_req_str(obj, "id", "message"),
@@ -351,7 +355,7 @@ def decode_message(payload: bytes) -> Message:
     """A stream frame's data as a Message: msgspec first, `Message.from_api` for the rest.
 
     msgspec decodes a well-formed message straight into typed fields, about
-    three times as fast as `json.loads` then `from_api` (README, Performance). What
+    three times as fast as `json.loads` then `from_api` (docs/performance.md). What
     it refuses (a wrong type anywhere, NaN, a lone surrogate, which it does
     not decode, an empty id) goes the tolerant way, which keeps what it can
     and raises `ModelError` or `ValueError` for what it cannot. A fast-path

@@ -1,6 +1,6 @@
 """An idle app stays idle: the clock alone redraws only what a person can see change.
 
-The idle CPU figure (README, Performance) rests on these: rows rebuilt only when
+The idle CPU figure (docs/performance.md) rests on these: rows rebuilt only when
 their text changes, and ages and the footer's "last data" in coarse steps.
 """
 

@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 
 # pytest exits 5 when it collects nothing: that is a failure here too. The tests
 # run in parallel, four workers (much of a test is waiting on a server or a terminal:
-# on 2 cores, four take 5.2 min where two take 5.8 and one 12), the longest first,
+# on 2 cores, four took 230 s where three took 270 s, docs/development.md), the longest first,
 # handed out one at a time so that no worker gets two long ones (tests/conftest.py);
 # the minutes-long soaks (marked slow) are `make soak`'s. PYTEST_ARGS narrows it:
 # `make pytest PYTEST_ARGS=tests/core`; PYTEST_WORKERS=1 runs them one at a time.

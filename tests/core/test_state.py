@@ -166,6 +166,16 @@ async def test_a_failed_write_is_reported_and_kept_for_later(tmp_path: Path) -> 
     assert str(blocker / "state.toml") in store.error
 
 
+async def fails_and_says_so_once(store: StateStore, told: list[str | None]) -> None:
+    """Wait for three failed attempts to save; the store said so once, naming its file."""
+    async with asyncio.timeout(10):
+        while store.failures < 3:
+            await store.wait_for_attempt()
+    assert len(told) == 1
+    assert told[0] is not None
+    assert str(store.path) in told[0]
+
+
 async def test_a_refusing_disk_is_retried_until_it_takes_the_file(tmp_path: Path) -> None:
     # Not a directory where the state dir should be: every write fails, and
     # the store keeps trying on its own, without another change to prompt it.
@@ -176,13 +186,8 @@ async def test_a_refusing_disk_is_retried_until_it_takes_the_file(tmp_path: Path
     store.on_error = told.append
     store.server("s").cursors["c"] = Cursor("ag", seen="m_1")
     store.changed()
-    async with asyncio.timeout(10):
-        while store.failures < 3:
-            await store.wait_for_attempt()
     # Said once when it started failing, not at every attempt.
-    assert len(told) == 1
-    assert told[0] is not None
-    assert str(store.path) in told[0]
+    await fails_and_says_so_once(store, told)
     blocker.unlink()
     blocker.mkdir()
     await asyncio.wait_for(store.wait_for_save(), 10)
@@ -209,12 +214,7 @@ async def test_a_read_only_state_dir_is_said_retried_and_taken_again(tmp_path: P
         assert store.open() == []
         store.server("s").cursors["c"] = Cursor("ag", seen="m_1")
         store.changed()
-        async with asyncio.timeout(10):
-            while store.failures < 3:
-                await store.wait_for_attempt()
-        assert len(told) == 1
-        assert told[0] is not None
-        assert str(store.path) in told[0]
+        await fails_and_says_so_once(store, told)
         # A copy on its way out: a sentence, not an exception.
         leaving = StateStore(store.path)
         leaving.server("s").watched = ["c"]

@@ -264,6 +264,28 @@ def refusing_demo(drops: float = 0.0) -> DemoServer:
     return DemoServer(seed=3, rate=100.0, heartbeat_interval=0.2, faults=faults, clock=clock)
 
 
+def resumed_after(
+    api: ConsoleClient,
+    server: DemoServer,
+    agent_id: str,
+    conversation_id: str,
+    start: int,
+    *,
+    base_delay: float,
+) -> ResumableStream:
+    """A stream of `conversation_id` resuming after its message `start` (id and time)."""
+    cursor = server.world.message(conversation_id, start)
+    return ResumableStream(
+        api,
+        agent_id,
+        conversation_id,
+        after=cursor.id,
+        after_created_at=cursor.created_at_iso,
+        read_timeout=2.0,
+        base_delay=base_delay,
+    )
+
+
 async def test_a_stream_that_cannot_resume_is_filled_from_history() -> None:
     async with refusing_demo() as server:
         agent_id, conversation_id = busiest(server)[0]
@@ -273,15 +295,7 @@ async def test_a_stream_that_cannot_resume_is_filled_from_history() -> None:
         for _ in range(3):
             server.faults.inject("drop", after_messages=8)
         async with ConsoleClient(server.api_key, server.base_url) as api:
-            stream = ResumableStream(
-                api,
-                agent_id,
-                conversation_id,
-                after=server.world.message(conversation_id, start).id,
-                after_created_at=server.world.message(conversation_id, start).created_at_iso,
-                read_timeout=2.0,
-                base_delay=0.2,
-            )
+            stream = resumed_after(api, server, agent_id, conversation_id, start, base_delay=0.2)
             events = await collect(stream, count_messages(60), limit=60)
         refused = server.faults.injected["after_refused"]
     assert [m.id for m in messages(events)] == expected_ids(server, conversation_id, start, 60)
@@ -301,15 +315,7 @@ async def test_when_the_history_fails_too_the_gap_is_said_and_the_fill_retried()
         # missing, tries again, and then nothing is missing after all.
         server.faults.inject("history_503", 2)
         async with ConsoleClient(server.api_key, server.base_url, max_retries=0) as api:
-            stream = ResumableStream(
-                api,
-                agent_id,
-                conversation_id,
-                after=server.world.message(conversation_id, start).id,
-                after_created_at=server.world.message(conversation_id, start).created_at_iso,
-                read_timeout=2.0,
-                base_delay=0.05,
-            )
+            stream = resumed_after(api, server, agent_id, conversation_id, start, base_delay=0.05)
             events = await collect(stream, count_messages(40), limit=60)
     assert [m.id for m in messages(events)] == expected_ids(server, conversation_id, start, 40)
     gaps = [s for s in statuses(events) if s.state == "gap_possible"]

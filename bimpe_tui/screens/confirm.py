@@ -91,9 +91,15 @@ class ConfirmScreen(ModalScreen[str | None]):
         #: When the dialog was shown (Textual's event clock): keys read before it
         #: were typed for what was under it, not answers to it.
         self.shown_at: float | None = None
+        #: The choice focused when the dialog shows (none for a deliberate one).
+        self._default: Button | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-body"):
+        body = Vertical(id="confirm-body")
+        # The title is set here, not looked up once mounted: a dialog mounted as
+        # the app closes (a kill while it opened) has lost its children by then.
+        body.border_title = self.title_text
+        with body:
             # Content, not markup: the question names a customer, from the server.
             yield Static(Content(self.question), id="confirm-question")
             if self.deliberate:
@@ -102,14 +108,17 @@ class ConfirmScreen(ModalScreen[str | None]):
                 for number, (choice_id, label) in enumerate(self.choices):
                     # A deliberate question shows no choice as the default one.
                     first = number == 0 and not self.deliberate
-                    yield Button(
+                    button = Button(
                         Content(label), id=choice_id, variant="primary" if first else "default"
                     )
+                    if first:
+                        self._default = button
+                    yield button
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-body").border_title = self.title_text
-        if not self.deliberate:
-            self.query_one(Button).focus()
+        default = self._default
+        if default is not None and default.is_attached:
+            default.focus()
         self.shown_at = get_time()
 
     def takes_key(self, read_at: float) -> bool:

@@ -54,8 +54,8 @@ class DetailFetcher:
         self._spawn = spawn
         self._fetched = fetched
         self._waiting: deque[tuple[str, str, str]] = deque(maxlen=MAX_QUEUED)
-        self._asked: set[str] = set()
-        self._asked_order: deque[str] = deque()
+        #: The ids asked for, oldest first (a dict keeps its insertion order).
+        self._asked: dict[str, None] = {}
         self._inflight = 0
         #: Requests made (for tests and the bench: bounded means counted).
         self.requests = 0
@@ -64,10 +64,9 @@ class DetailFetcher:
         """Fetch the details of those of `messages` that need them (each id once)."""
         for message in messages:
             if needs_details(message) and message.id not in self._asked:
-                if len(self._asked_order) == MAX_REMEMBERED:
-                    self._asked.discard(self._asked_order.popleft())
-                self._asked_order.append(message.id)
-                self._asked.add(message.id)
+                if len(self._asked) == MAX_REMEMBERED:
+                    del self._asked[next(iter(self._asked))]
+                self._asked[message.id] = None
                 self._waiting.append((agent_id, conversation_id, message.id))
         self._start()
 

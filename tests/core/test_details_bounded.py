@@ -35,7 +35,6 @@ def test_the_ids_asked_for_stay_bounded_and_each_is_asked_once_while_remembered(
     fetcher.want("ag", "c", [image(n) for n in range(12)])
     fetcher.want("ag", "c", [image(n) for n in range(7, 12)])  # remembered: not again
     assert len(fetcher._asked) == 5
-    assert len(fetcher._asked_order) == 5
     for coroutine in spawned:
         coroutine.close()
     queued = len(spawned) + len(fetcher._waiting)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bimpe_tui.api.models import Message
+from bimpe_tui.app import BimpeApp
 from bimpe_tui.demo.server import DemoServer
 from bimpe_tui.monitor import ListChanged
 from tests.apptools import FakeClock, make_app, ready, until
@@ -106,6 +107,14 @@ async def test_every_palette_command_is_named_once_and_does_what_it_says(
         )
 
 
+async def run_and_close(server: DemoServer, state_path: Path, clock: FakeClock) -> BimpeApp:
+    """The app, once it was ready and has closed (its screens and widgets gone)."""
+    app = make_app(server, state_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, ready(app))
+    return app
+
+
 async def test_keys_read_as_the_app_closes_are_dropped_not_raised(
     server: DemoServer, state_path: Path, clock: FakeClock
 ) -> None:
@@ -115,9 +124,7 @@ async def test_keys_read_as_the_app_closes_are_dropped_not_raised(
     # ends the app with a traceback.
     from textual import events
 
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, ready(app))
+    app = await run_and_close(server, state_path, clock)
     assert not app.screen_stack
     for key, character in (("enter", "\r"), ("x", "x")):
         await app.on_event(events.Key(key, character))
@@ -129,8 +136,6 @@ async def test_a_list_redraw_due_as_the_app_closes_does_nothing(
 ) -> None:
     # The redraw's timer can fire once more while quitting removes the widgets (seen
     # under load: NoMatches for the list, the run's exit code 1).
-    app = make_app(server, state_path, clock)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, ready(app))
+    app = await run_and_close(server, state_path, clock)
     assert not app.main.picker.children
     app.main.rows.redraw()
